@@ -1,0 +1,78 @@
+import type { Attempt, ModelUsage } from "../runs/schema.ts";
+import { parseIsoSeconds } from "../util/time.ts";
+
+/** The totals of one reading, the unit the verification walk compares. */
+export interface Totals {
+  tokensIn: number;
+  tokensOut: number;
+  cachedTokens: number;
+  requests: number;
+}
+
+export const ZERO_TOTALS: Totals = { tokensIn: 0, tokensOut: 0, cachedTokens: 0, requests: 0 };
+
+export const totalsOf = (a: Attempt): Totals => ({
+  tokensIn: a.total_tokens_in,
+  tokensOut: a.total_tokens_out,
+  cachedTokens: a.total_cached_tokens,
+  requests: a.total_api_calls,
+});
+
+export const isZero = (t: Totals): boolean =>
+  t.tokensIn === 0 && t.tokensOut === 0 && t.cachedTokens === 0 && t.requests === 0;
+
+export const sameTotals = (a: Totals, b: Totals): boolean =>
+  a.tokensIn === b.tokensIn &&
+  a.tokensOut === b.tokensOut &&
+  a.cachedTokens === b.cachedTokens &&
+  a.requests === b.requests;
+
+const modelKey = (m: ModelUsage): string =>
+  `${m.model}\u0000${m.batch ?? ""}\u0000${m.service_tier ?? ""}`;
+
+function sameModels(a: ModelUsage[] | undefined, b: ModelUsage[] | undefined): boolean {
+  // Old attempts carry no per-model split; their totals are all there is to compare.
+  if (!a || !b) return true;
+  if (a.length !== b.length) return false;
+  const byKey = new Map(a.map((m) => [modelKey(m), m]));
+  return b.every((m) => {
+    const other = byKey.get(modelKey(m));
+    return (
+      other !== undefined &&
+      other.tokens_in === m.tokens_in &&
+      other.tokens_out === m.tokens_out &&
+      other.cached_tokens === m.cached_tokens &&
+      other.api_calls === m.api_calls
+    );
+  });
+}
+
+/** Two readings agree when their totals, and their per-model splits where both have one, match. */
+export const sameReading = (a: Attempt, b: Attempt): boolean =>
+  sameTotals(totalsOf(a), totalsOf(b)) && sameModels(a.models, b.models);
+
+export const attemptTime = (a: Attempt): number => parseIsoSeconds(a.timestamp) ?? 0;
+
+/** Attempts oldest first. Stable for equal timestamps, so file order breaks ties. */
+export const chronological = (attempts: readonly Attempt[]): Attempt[] =>
+  attempts
+    .map((a, i) => ({ a, i, t: attemptTime(a) }))
+    .sort((x, y) => x.t - y.t || x.i - y.i)
+    .map((x) => x.a);
+
+/** The first count that went down from `before` to `after`, if any. */
+export function firstDecrease(
+  before: Totals,
+  after: Totals,
+): { field: string; from: number; to: number } | undefined {
+  const fields: Array<[string, keyof Totals]> = [
+    ["TOK_IN", "tokensIn"],
+    ["TOK_OUT", "tokensOut"],
+    ["CACHED_TOKENS", "cachedTokens"],
+    ["API_CALLS", "requests"],
+  ];
+  for (const [field, key] of fields) {
+    if (after[key] < before[key]) return { field, from: before[key], to: after[key] };
+  }
+  return undefined;
+}
