@@ -1,0 +1,188 @@
+import type { ModelUsage } from "../runs/schema.ts";
+import type { QueryWindow } from "../runs/window.ts";
+import { MINUTE } from "../util/time.ts";
+import type { Totals } from "../verify/reading.ts";
+import type { UsageRow } from "./pages.ts";
+
+/** A run as attribution sees it: the key its framework uses and the minutes it owns. */
+export interface RunOnKey {
+  id: string;
+  keyId: string;
+  window: QueryWindow;
+}
+
+export interface SharedMinutes {
+  withRuns: string[];
+  minutes: number;
+  totals: Totals;
+}
+
+export interface RunUsage {
+  totals: Totals;
+  models: ModelUsage[];
+  shared?: SharedMinutes;
+}
+
+export interface UnattributedUsage {
+  keyId: string;
+  totals: Totals;
+  minutes: number;
+  firstMinute: number;
+  lastMinute: number;
+}
+
+const emptyTotals = (): Totals => ({ tokensIn: 0, tokensOut: 0, cachedTokens: 0, requests: 0 });
+
+function addRow(t: Totals, r: UsageRow): void {
+  t.tokensIn += r.inputTokens;
+  t.tokensOut += r.outputTokens;
+  t.cachedTokens += r.cachedTokens;
+  t.requests += r.requests;
+}
+
+/**
+ * Runs on the same key whose windows share at least one minute (SPEC §3): their shared usage
+ * cannot be told apart. A sweep over windows sorted by start, per key.
+ */
+export function findSharing(runs: readonly RunOnKey[]): Map<string, string[]> {
+  const sharing = new Map<string, string[]>();
+  const byKey = new Map<string, RunOnKey[]>();
+  for (const r of runs) byKey.set(r.keyId, [...(byKey.get(r.keyId) ?? []), r]);
+  for (const list of byKey.values()) {
+    list.sort((a, b) => a.window.start - b.window.start);
+    let active: RunOnKey[] = [];
+    for (const r of list) {
+      active = active.filter((a) => a.window.end > r.window.start);
+      for (const a of active) {
+        sharing.set(a.id, [...(sharing.get(a.id) ?? []), r.id]);
+        sharing.set(r.id, [...(sharing.get(r.id) ?? []), a.id]);
+      }
+      active.push(r);
+    }
+  }
+  return sharing;
+}
+
+/** Which runs own each minute, per key. */
+function minuteOwners(runs: readonly RunOnKey[]): Map<string, Map<number, string[]>> {
+  const owners = new Map<string, Map<number, string[]>>();
+  for (const r of runs) {
+    let byMinute = owners.get(r.keyId);
+    if (!byMinute) {
+      byMinute = new Map();
+      owners.set(r.keyId, byMinute);
+    }
+    for (let m = r.window.start; m < r.window.end; m += MINUTE) {
+      const list = byMinute.get(m);
+      if (list) list.push(r.id);
+      else byMinute.set(m, [r.id]);
+    }
+  }
+  return owners;
+}
+
+const modelKey = (r: UsageRow): string => `${r.model}\u0000${r.batch}\u0000${r.serviceTier}`;
+
+/**
+ * Attributes minute buckets to runs (SPEC §3). A minute owned by one run counts for it; a minute
+ * owned by several runs on the same key counts for none of them and is reported as shared; a
+ * minute owned by no run is unattributed usage on that key.
+ */
+export function attribute(
+  runs: readonly RunOnKey[],
+  targets: ReadonlySet<string>,
+  rows: readonly UsageRow[],
+): { perRun: Map<string, RunUsage>; unattributed: UnattributedUsage[] } {
+  const owners = minuteOwners(runs);
+  const perRun = new Map<string, RunUsage>();
+  const models = new Map<string, Map<string, ModelUsage>>();
+  for (const id of targets) {
+    perRun.set(id, { totals: emptyTotals(), models: [] });
+    models.set(id, new Map());
+  }
+  for (const r of runs) {
+    if (!targets.has(r.id)) continue;
+    const byMinute = owners.get(r.keyId)!;
+    const others = new Set<string>();
+    let minutes = 0;
+    for (let m = r.window.start; m < r.window.end; m += MINUTE) {
+      const list = byMinute.get(m)!;
+      if (list.length > 1) {
+        minutes++;
+        for (const o of list) if (o !== r.id) others.add(o);
+      }
+    }
+    if (minutes > 0)
+      perRun.get(r.id)!.shared = { withRuns: [...others].sort(), minutes, totals: emptyTotals() };
+  }
+  const unattributed = new Map<string, UnattributedUsage & { seen: Set<number> }>();
+  for (const row of rows) {
+    const list = owners.get(row.apiKeyId)?.get(row.minute);
+    if (!list) {
+      let u = unattributed.get(row.apiKeyId);
+      if (!u) {
+        u = {
+          keyId: row.apiKeyId,
+          totals: emptyTotals(),
+          minutes: 0,
+          firstMinute: row.minute,
+          lastMinute: row.minute,
+          seen: new Set(),
+        };
+        unattributed.set(row.apiKeyId, u);
+      }
+      addRow(u.totals, row);
+      u.seen.add(row.minute);
+      u.firstMinute = Math.min(u.firstMinute, row.minute);
+      u.lastMinute = Math.max(u.lastMinute, row.minute);
+      continue;
+    }
+    if (list.length > 1) {
+      for (const id of list) {
+        const shared = perRun.get(id)?.shared;
+        if (shared) addRow(shared.totals, row);
+      }
+      continue;
+    }
+    const id = list[0]!;
+    const usage = perRun.get(id);
+    if (!usage) continue;
+    addRow(usage.totals, row);
+    const byModel = models.get(id)!;
+    const key = modelKey(row);
+    let m = byModel.get(key);
+    if (!m) {
+      m = {
+        model: row.model,
+        batch: row.batch,
+        service_tier: row.serviceTier,
+        tokens_in: 0,
+        tokens_out: 0,
+        cached_tokens: 0,
+        api_calls: 0,
+      };
+      byModel.set(key, m);
+    }
+    m.tokens_in += row.inputTokens;
+    m.tokens_out += row.outputTokens;
+    m.cached_tokens += row.cachedTokens;
+    m.api_calls += row.requests;
+  }
+  for (const [id, usage] of perRun) {
+    usage.models = [...models.get(id)!.values()].sort((a, b) =>
+      a.model < b.model
+        ? -1
+        : a.model > b.model
+          ? 1
+          : String(a.batch).localeCompare(String(b.batch)) ||
+            String(a.service_tier).localeCompare(String(b.service_tier)),
+    );
+  }
+  return {
+    perRun,
+    unattributed: [...unattributed.values()].map(({ seen, ...u }) => ({
+      ...u,
+      minutes: seen.size,
+    })),
+  };
+}

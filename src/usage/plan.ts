@@ -1,0 +1,68 @@
+import type { QueryWindow } from "../runs/window.ts";
+import { MINUTE } from "../util/time.ts";
+import { MAX_MINUTE_BUCKETS } from "./query.ts";
+
+/** A stretch of whole minutes fetched with one paginated query: `[start, end)`. */
+export interface Span {
+  start: number;
+  end: number;
+}
+
+/** Sorted, disjoint union of the windows. */
+export function unionOf(windows: readonly QueryWindow[]): Span[] {
+  const sorted = [...windows].sort((a, b) => a.start - b.start);
+  const out: Span[] = [];
+  for (const w of sorted) {
+    const last = out.at(-1);
+    if (last && w.start <= last.end) last.end = Math.max(last.end, w.end);
+    else out.push({ start: w.start, end: w.end });
+  }
+  return out;
+}
+
+/**
+ * The fewest pages that cover every minute of the windows (SPEC §3). Covering points on a line
+ * with fixed-length pages is solved exactly by the greedy rule: open a page at the first minute
+ * not yet covered. Pages that follow a full page without a gap are merged into one span, which
+ * the API then pages through with its cursor: same count, fewer queries to plan.
+ */
+export function planSpans(
+  windows: readonly QueryWindow[],
+  pageMinutes = MAX_MINUTE_BUCKETS,
+): Span[] {
+  const pageSeconds = pageMinutes * MINUTE;
+  const union = unionOf(windows);
+  const pages: Span[] = [];
+  let i = 0;
+  let from = union[0]?.start ?? 0;
+  while (i < union.length) {
+    const start = Math.max(from, union[i]!.start);
+    const limit = start + pageSeconds;
+    let end = start;
+    while (i < union.length && union[i]!.start < limit) {
+      end = Math.min(union[i]!.end, limit);
+      if (union[i]!.end <= limit) i++;
+      else break;
+    }
+    pages.push({ start, end });
+    from = end;
+  }
+  const spans: Span[] = [];
+  for (const page of pages) {
+    const last = spans.at(-1);
+    if (last && last.end === page.start && (last.end - last.start) % pageSeconds === 0)
+      last.end = page.end;
+    else spans.push({ ...page });
+  }
+  return spans;
+}
+
+/** Requests a span needs at best: one per page of `pageMinutes` buckets. */
+export const pagesFor = (span: Span, pageMinutes = MAX_MINUTE_BUCKETS): number =>
+  Math.ceil((span.end - span.start) / MINUTE / pageMinutes);
+
+/** `Σ ceil(span_minutes / 1440)` over the spans: the fewest requests that can fetch them. */
+export const requestLowerBound = (
+  spans: readonly Span[],
+  pageMinutes = MAX_MINUTE_BUCKETS,
+): number => spans.reduce((n, s) => n + pagesFor(s, pageMinutes), 0);

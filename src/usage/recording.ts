@@ -1,0 +1,66 @@
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UsageApiError } from "./errors.ts";
+import { type PageRequest, type PageSource, toSearchParams } from "./query.ts";
+
+/**
+ * `--record DIR` / `--replay DIR`: every raw page of a pass saved as JSON, keyed by its exact
+ * query, and answered back from those files without a network. Nothing secret is saved: the
+ * files hold the query string and the response body only.
+ */
+
+const fileName = (req: PageRequest): string => {
+  const query = toSearchParams(req).toString();
+  const hash = createHash("sha256").update(query).digest("hex").slice(0, 12);
+  return `page-${req.startTime}-${req.endTime}-${hash}.json`;
+};
+
+export function recordingSource(inner: PageSource, dir: string): PageSource {
+  let ready: Promise<unknown> | undefined;
+  return {
+    async fetchPage(req) {
+      const value = await inner.fetchPage(req);
+      ready ??= mkdir(dir, { recursive: true });
+      await ready;
+      const body = { query: toSearchParams(req).toString(), response: value };
+      await writeFile(join(dir, fileName(req)), `${JSON.stringify(body, null, 2)}\n`);
+      return value;
+    },
+  };
+}
+
+export async function replaySource(dir: string): Promise<PageSource> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith(".json")).sort();
+  } catch {
+    throw new UsageApiError("replay", `replay directory ${dir} cannot be read`);
+  }
+  const pages = new Map<string, unknown>();
+  for (const name of names) {
+    const saved = JSON.parse(await readFile(join(dir, name), "utf8")) as {
+      query?: unknown;
+      response?: unknown;
+    };
+    if (typeof saved.query !== "string" || saved.response === undefined) {
+      throw new UsageApiError(
+        "replay",
+        `${join(dir, name)} is not a recorded page (expected {query, response})`,
+      );
+    }
+    pages.set(saved.query, saved.response);
+  }
+  return {
+    async fetchPage(req) {
+      const query = toSearchParams(req).toString();
+      if (!pages.has(query)) {
+        throw new UsageApiError(
+          "replay",
+          `no recorded page in ${dir} for ${query}; record it with --record against the same runs, settings and --now`,
+        );
+      }
+      return structuredClone(pages.get(query));
+    },
+  };
+}
