@@ -1,0 +1,256 @@
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseEnv } from "node:util";
+import { Command, CommanderError, Option } from "commander";
+import { ConfigError } from "../config/errors.ts";
+import { DEFAULTS, type RawSettings, resolveSettings } from "../config/settings.ts";
+import { nodeFiles } from "../fs/node.ts";
+import { loadPriceSources, PricingFileError } from "../pricing/load.ts";
+import { runPass, writeChanges } from "../reconcile/pass.ts";
+import { UsageApiError } from "../usage/errors.ts";
+import { createHttpPageSource, type HttpPageSource } from "../usage/http.ts";
+import type { PageSource } from "../usage/query.ts";
+import { recordingSource, replaySource } from "../usage/recording.ts";
+import { redact } from "../util/redact.ts";
+import { parseIsoSeconds } from "../util/time.ts";
+import { TOOL, VERSION } from "../version.ts";
+import { runTable, summaryLines } from "./table.ts";
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Whether stderr is a terminal: progress is shown only there. */
+  interactive: boolean;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [
+  ...(previous ?? []),
+  value,
+];
+
+function program(): Command {
+  return new Command("reconcile-usage")
+    .description(
+      "Reconcile LLM experiment runs (runs/{framework}/{run_id}/metrics.json) with the OpenAI Usage API: read exact token usage, verify it by repeated readings, price it, and write it back.",
+    )
+    .version(VERSION, "-V, --version")
+    .argument("[framework]", "reconcile only this framework's runs")
+    .argument("[run-id]", "reconcile only this run")
+    .option("--list", "list runs and their status without calling the API")
+    .option("--verbose", "with --list (or a pass): full run ids, messages and every reading")
+    .option(
+      "--runs-dir <dir>",
+      `directory holding {framework}/{run_id}/metrics.json (default: ${DEFAULTS["runs-dir"]})`,
+    )
+    .option(
+      "--api-key-id <framework=key_id>",
+      "API key id a framework's runs used (repeatable); falls back to OPENAI_API_KEY_{FRAMEWORK}_ID",
+      collect,
+    )
+    .option(
+      "--min-age-minutes <n>",
+      `read a run only this long after it ended (default: ${DEFAULTS["min-age-minutes"]})`,
+    )
+    .option(
+      "--verification-interval-minutes <n>",
+      `least time between two readings of a run (default: ${DEFAULTS["verification-interval-minutes"]}; env RECONCILIATION_VERIFICATION_INTERVAL_MIN)`,
+    )
+    .option(
+      "--stable-checks <n>",
+      `stable pairs of identical readings that verify a run (default: ${DEFAULTS["stable-checks"]}; env RECONCILIATION_MIN_STABLE_VERIFICATIONS)`,
+    )
+    .option(
+      "--give-up-after-hours <n>",
+      `no usage this long after a run ended means no_usage (default: ${DEFAULTS["give-up-after-hours"]})`,
+    )
+    .option(
+      "--window-tail-seconds <n>",
+      `seconds after a run's last minute still attributed to it (default: ${DEFAULTS["window-tail-seconds"]})`,
+    )
+    .option(
+      "--window-padding-seconds <n>",
+      `widen both ends of every window; the old script used 300 (default: ${DEFAULTS["window-padding-seconds"]})`,
+    )
+    .option(
+      "--pricing-file <file>",
+      "YAML or JSON prices (pricing.models.<model>.input_price/cached_price/output_price, USD per 1M tokens) overriding config.yaml and the built-in table",
+    )
+    .option("--api-base-url <url>", `Usage API base URL (default: ${DEFAULTS["api-base-url"]})`)
+    .option(
+      "--now <iso-time>",
+      "the pass's clock, for reproducible passes (default: the current time)",
+    )
+    .option("--dry-run", "do everything but write files")
+    .option("--force", "read runs again even when verified, no_usage or read recently")
+    .option("--record <dir>", "save every raw Usage API page of the pass in this directory")
+    .addOption(
+      new Option(
+        "--replay <dir>",
+        "answer from pages saved by --record instead of the network (no admin key needed)",
+      ).conflicts("record"),
+    )
+    .option("--json", "print the pass's JSON report instead of tables")
+    .addHelpText(
+      "after",
+      `
+Environment (a .env file in the working directory is read too; real variables win):
+  OPENAI_ADMIN_KEY                admin key with the api.usage.read scope (fallback: OPENAI_API_KEY_USAGE_TRACKING)
+  OPENAI_API_KEY_{FRAMEWORK}_ID   key id per framework, e.g. OPENAI_API_KEY_BAES_ID=key_…
+
+Exit status: 0 when no run errored, 1 when any run errored, 2 for bad usage or configuration.`,
+    );
+}
+
+function loadDotEnv(
+  cwd: string,
+  env: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  let fromFile: Record<string, string | undefined> = {};
+  try {
+    fromFile = parseEnv(readFileSync(join(cwd, ".env"), "utf8"));
+  } catch {
+    fromFile = {};
+  }
+  return { ...fromFile, ...env };
+}
+
+/** Runs the CLI; returns the exit status. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const cmd = program()
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  try {
+    cmd.parse([...argv], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  const opts = cmd.opts<Record<string, string | boolean | string[] | undefined>>();
+  const [framework, runId] = cmd.processedArgs as [string | undefined, string | undefined];
+  const env = loadDotEnv(io.cwd, io.env);
+  let adminKey: string | undefined;
+  let http: HttpPageSource | undefined;
+  try {
+    const raw: RawSettings = {
+      "runs-dir": opts.runsDir as string | undefined,
+      frameworks: framework,
+      "run-ids": runId,
+      "api-key-ids": ((opts.apiKeyId as string[] | undefined) ?? []).join("\n"),
+      mode: opts.list ? "list" : "reconcile",
+      "min-age-minutes": opts.minAgeMinutes as string | undefined,
+      "verification-interval-minutes": opts.verificationIntervalMinutes as string | undefined,
+      "stable-checks": opts.stableChecks as string | undefined,
+      "give-up-after-hours": opts.giveUpAfterHours as string | undefined,
+      "window-tail-seconds": opts.windowTailSeconds as string | undefined,
+      "window-padding-seconds": opts.windowPaddingSeconds as string | undefined,
+      "pricing-file": opts.pricingFile as string | undefined,
+      "api-base-url": opts.apiBaseUrl as string | undefined,
+      "dry-run": opts.dryRun ? "true" : "false",
+      force: opts.force ? "true" : "false",
+    };
+    const resolved = resolveSettings(raw, env, (name) => `--${name}`);
+    adminKey = resolved.adminKey;
+    const runsDir = resolve(io.cwd, resolved.pass.runsDir);
+    const settings = { ...resolved.pass, runsDir };
+    let now = Date.now() / 1000;
+    if (typeof opts.now === "string") {
+      const parsed = parseIsoSeconds(opts.now);
+      if (parsed === undefined)
+        throw new ConfigError(
+          `--now: expected an ISO-8601 time such as 2025-11-01T12:00:00Z, got "${opts.now}"`,
+        );
+      now = parsed;
+    }
+    const prices = await loadPriceSources(
+      nodeFiles,
+      runsDir,
+      resolved.pricingFile ? resolve(io.cwd, resolved.pricingFile) : undefined,
+    );
+
+    let source: PageSource | undefined;
+    if (settings.mode === "reconcile") {
+      if (typeof opts.replay === "string")
+        source = await replaySource(resolve(io.cwd, opts.replay));
+      else if (adminKey) {
+        http = createHttpPageSource({ baseUrl: resolved.apiBaseUrl, adminKey, userAgent: TOOL });
+        source =
+          typeof opts.record === "string"
+            ? recordingSource(http, resolve(io.cwd, opts.record))
+            : http;
+      }
+    }
+    const showProgress = io.interactive && !opts.json;
+    const outcome = await runPass(settings, {
+      files: nodeFiles,
+      now,
+      prices,
+      source,
+      requestCount: () => http?.stats.requests ?? 0,
+      tool: TOOL,
+      version: VERSION,
+      onProgress: showProgress
+        ? (p) =>
+            p.spans > 1 &&
+            io.stderr(
+              `\rreading usage: span ${p.spansDone}/${p.spans}, ${p.pages} page(s)${p.spansDone === p.spans ? "\n" : ""}`,
+            )
+        : undefined,
+    });
+    const report = outcome.report;
+    if (!settings.dryRun) {
+      for (const f of await writeChanges(nodeFiles, outcome.changes)) {
+        report.warnings.push(`${f.path}: could not be written (${f.reason})`);
+        report.errors++;
+      }
+    }
+    const relative = (p: string) => (p.startsWith(`${io.cwd}/`) ? p.slice(io.cwd.length + 1) : p);
+    for (const r of report.runs) r.path = relative(r.path);
+    report.changed_files = report.changed_files.map(relative);
+    report.warnings = report.warnings.map((w) =>
+      redact(w.replaceAll(`${io.cwd}/`, ""), [adminKey]),
+    );
+    if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    else {
+      io.stdout(
+        `${runTable(report.runs, Boolean(opts.verbose))}\n\n${summaryLines(report).join("\n")}\n`,
+      );
+      if (opts.verbose) io.stdout(verboseReadings(outcome));
+    }
+    return report.errors > 0 ? 1 : 0;
+  } catch (error) {
+    if (
+      error instanceof ConfigError ||
+      error instanceof PricingFileError ||
+      (error instanceof UsageApiError && error.kind === "replay")
+    ) {
+      io.stderr(`reconcile-usage: ${redact(error.message, [adminKey])}\n`);
+      return 2;
+    }
+    io.stderr(
+      `reconcile-usage: unexpected error: ${redact(error instanceof Error ? (error.stack ?? error.message) : String(error), [adminKey])}\n`,
+    );
+    return 1;
+  } finally {
+    await http?.close();
+  }
+}
+
+function verboseReadings(outcome: Awaited<ReturnType<typeof runPass>>): string {
+  const lines: string[] = [];
+  for (const r of outcome.report.runs) {
+    if (!r.window) continue;
+    lines.push(`\n${r.framework}/${r.run_id}  window ${r.window.start} – ${r.window.end}`);
+    const id = `${r.framework}/${r.run_id}`;
+    const fresh = outcome.collected?.readings.get(id);
+    const readings = outcome.readings.get(id) ?? [];
+    if (readings.length === 0) lines.push("  no readings");
+    for (const a of readings) {
+      lines.push(
+        `  ${a === fresh ? "new " : "    "}${a.timestamp}  ${a.total_tokens_in} in, ${a.total_tokens_out} out, ${a.total_api_calls} requests, ${a.total_cached_tokens} cached${a.models ? `  [${a.models.map((m) => m.model).join(", ")}]` : ""}`,
+      );
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}

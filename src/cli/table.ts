@@ -1,0 +1,76 @@
+import type { PassReport, RunReport } from "../report/schema.ts";
+import { STATUSES } from "../verify/status.ts";
+
+/** Plain-text tables for a terminal; no colours, so they read the same in a log file. */
+
+const int = (n: number | null): string => (n === null ? "–" : n.toLocaleString("en-US"));
+export const usd = (n: number | null): string =>
+  n === null ? "–" : `$${n.toFixed(n !== 0 && n < 0.01 ? 6 : 4)}`;
+
+function table(headers: string[], rows: string[][], rightAligned: ReadonlySet<number>): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+const shortId = (id: string): string => (id.length > 13 ? `${id.slice(0, 8)}…` : id);
+const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+export function runTable(runs: readonly RunReport[], verbose: boolean): string {
+  const headers = [
+    "FRAMEWORK",
+    "RUN",
+    "STATUS",
+    "TOK_IN",
+    "TOK_OUT",
+    "CACHED",
+    "CALLS",
+    "COST_USD",
+    "CHECKS",
+    "MESSAGE",
+  ];
+  const rows = runs.map((r) => [
+    r.framework,
+    verbose ? r.run_id : shortId(r.run_id),
+    r.status,
+    int(r.tokens_in),
+    int(r.tokens_out),
+    int(r.cached_tokens),
+    int(r.api_calls),
+    usd(r.cost_usd),
+    String(r.stable_checks),
+    verbose ? r.message : clip(r.message, 60),
+  ]);
+  return table(headers, rows, new Set([3, 4, 5, 6, 7, 8]));
+}
+
+export function summaryLines(report: PassReport): string[] {
+  const t = report.totals;
+  const counts = STATUSES.filter((s) => t.by_status[s] > 0)
+    .map((s) => `${s} ${t.by_status[s]}`)
+    .join(", ");
+  const lines = [
+    `${t.runs} run(s): ${counts || "none"}`,
+    `reconciled tokens: ${int(t.tokens_in)} in, ${int(t.tokens_out)} out, ${int(t.cached_tokens)} cached, ${int(t.api_calls)} requests; cost ${usd(t.cost_usd)}${t.cost_unknown_runs > 0 ? ` (+ ${t.cost_unknown_runs} run(s) without a price)` : ""}`,
+  ];
+  if (report.mode === "reconcile") {
+    lines.push(
+      `Usage API: ${report.pages} page(s) over ${report.spans} span(s), ${report.requests} HTTP request(s); fewest possible ${report.request_lower_bound}`,
+    );
+    const verb = report.dry_run ? "would change" : "changed";
+    lines.push(
+      `${verb} ${report.changed_files.length} file(s)${report.dry_run ? " (dry run: nothing written)" : ""}`,
+    );
+  }
+  for (const u of report.unattributed) {
+    lines.push(
+      `unattributed usage on ${u.api_key_id}${u.framework ? ` (${u.framework})` : ""}: ${int(u.tokens_in)} in, ${int(u.tokens_out)} out in ${u.minutes} minute(s), ${u.first_minute} – ${u.last_minute}`,
+    );
+  }
+  for (const w of report.warnings) lines.push(`warning: ${w}`);
+  return lines;
+}

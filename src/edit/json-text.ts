@@ -1,0 +1,237 @@
+import {
+  findNodeAtLocation,
+  getNodeValue,
+  type Node,
+  type ParseError,
+  parseTree,
+} from "jsonc-parser";
+
+/**
+ * Minimal-diff edits of JSON text (SPEC §6). jsonc-parser locates the nodes; we write only the
+ * bytes of the values that change, in the file's own style (indent unit, line ending, \u escapes),
+ * so key order, number literals such as `1.0`, escapes and the trailing newline stay as they were.
+ */
+
+export type JsonPath = ReadonlyArray<string | number>;
+
+/** A number written the way Python writes floats (`0.0`, not `0`), for fields readers expect as floats. */
+export class PyFloat {
+  readonly value: number;
+  constructor(value: number) {
+    this.value = value;
+  }
+}
+
+export interface JsonEdits {
+  /** Values to set; a missing key is added at the end of its (existing) parent object. */
+  set?: Array<{ path: JsonPath; value: unknown }>;
+  /** Object properties to remove. */
+  remove?: JsonPath[];
+  /** Elements to add at the end of an (existing) array. */
+  append?: Array<{ path: JsonPath; values: unknown[] }>;
+}
+
+interface Style {
+  unit: string;
+  eol: string;
+  ascii: boolean;
+}
+
+interface TextEdit {
+  offset: number;
+  length: number;
+  content: string;
+}
+
+export function detectStyle(text: string): Style {
+  const eol = text.includes("\r\n") ? "\r\n" : "\n";
+  const unit = /\n([ \t]+)\S/.exec(text)?.[1] ?? "  ";
+  // Python's json.dump escapes non-ASCII unless told otherwise; follow whichever the file shows.
+  const ascii =
+    /\\u(00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])[0-9a-fA-F]{2}/.test(text) &&
+    !/[\u0080-\uffff]/.test(text);
+  return { eol, unit, ascii };
+}
+
+const plain = (v: unknown): unknown => {
+  if (v instanceof PyFloat) return v.value;
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === "object") {
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== undefined)
+        .map(([k, x]) => [k, plain(x)]),
+    );
+  }
+  return v;
+};
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => deepEqual(x, bb[i]));
+  }
+  const ka = Object.keys(a as object);
+  const kb = Object.keys(b as object);
+  return (
+    ka.length === kb.length &&
+    ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  );
+}
+
+function quote(s: string, ascii: boolean): string {
+  const json = JSON.stringify(s);
+  return ascii
+    ? json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+    : json;
+}
+
+export function render(v: unknown, base: string, style: Style): string {
+  if (v instanceof PyFloat) {
+    const s = String(v.value);
+    return Number.isInteger(v.value) && !s.includes("e") ? `${s}.0` : s;
+  }
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "string") return quote(v, style.ascii);
+  if (typeof v !== "object") return JSON.stringify(v);
+  const inner = base + style.unit;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return "[]";
+    return `[${style.eol}${v.map((x) => inner + render(x, inner, style)).join(`,${style.eol}`)}${style.eol}${base}]`;
+  }
+  const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+  if (entries.length === 0) return "{}";
+  return `{${style.eol}${entries.map(([k, x]) => `${inner}${quote(k, style.ascii)}: ${render(x, inner, style)}`).join(`,${style.eol}`)}${style.eol}${base}}`;
+}
+
+function lineIndent(text: string, offset: number): string {
+  const lineStart = text.lastIndexOf("\n", offset - 1) + 1;
+  return /^[ \t]*/.exec(text.slice(lineStart, offset))?.[0] ?? "";
+}
+
+function locate(root: Node, path: JsonPath): Node | undefined {
+  return findNodeAtLocation(root, path as (string | number)[]);
+}
+
+function removalEdits(object: Node, removed: Set<Node>): TextEdit[] {
+  const props = object.children ?? [];
+  if (props.every((p) => removed.has(p)))
+    return [{ offset: object.offset, length: object.length, content: "{}" }];
+  const edits: TextEdit[] = [];
+  for (let i = 0; i < props.length; i++) {
+    if (!removed.has(props[i]!)) continue;
+    let j = i;
+    while (j + 1 < props.length && removed.has(props[j + 1]!)) j++;
+    const next = props[j + 1];
+    const prev = props[i - 1];
+    const last = props[j]!;
+    if (next)
+      edits.push({ offset: props[i]!.offset, length: next.offset - props[i]!.offset, content: "" });
+    else if (prev)
+      edits.push({
+        offset: prev.offset + prev.length,
+        length: last.offset + last.length - (prev.offset + prev.length),
+        content: "",
+      });
+    i = j;
+  }
+  return edits;
+}
+
+/** Applies the edits; returns the text unchanged (the same string) when no value differs. */
+export function editJsonText(text: string, edits: JsonEdits): string {
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
+  if (!root || errors.length > 0) throw new Error("cannot edit text that is not valid JSON");
+  const style = detectStyle(text);
+  const out: TextEdit[] = [];
+  const inserts = new Map<Node, Array<[string, unknown]>>();
+
+  for (const { path, value } of edits.set ?? []) {
+    const node = locate(root, path);
+    if (node) {
+      if (!deepEqual(getNodeValue(node), plain(value))) {
+        out.push({
+          offset: node.offset,
+          length: node.length,
+          content: render(value, lineIndent(text, node.offset), style),
+        });
+      }
+      continue;
+    }
+    const parent = locate(root, path.slice(0, -1));
+    const key = path.at(-1);
+    if (parent?.type !== "object" || typeof key !== "string") {
+      throw new Error(`cannot set ${path.join(".")}: its parent is not an object in the file`);
+    }
+    inserts.set(parent, [...(inserts.get(parent) ?? []), [key, value]]);
+  }
+
+  for (const [object, entries] of inserts) {
+    const props = object.children ?? [];
+    const last = props.at(-1);
+    if (!last) {
+      out.push({
+        offset: object.offset,
+        length: object.length,
+        content: render(Object.fromEntries(entries), lineIndent(text, object.offset), style),
+      });
+      continue;
+    }
+    const indent = lineIndent(text, last.offset);
+    const content = entries
+      .map(
+        ([k, v]) => `,${style.eol}${indent}${quote(k, style.ascii)}: ${render(v, indent, style)}`,
+      )
+      .join("");
+    out.push({ offset: last.offset + last.length, length: 0, content });
+  }
+
+  const removals = new Map<Node, Set<Node>>();
+  for (const path of edits.remove ?? []) {
+    const property = locate(root, path)?.parent;
+    if (property?.type !== "property" || !property.parent) continue;
+    if (inserts.has(property.parent))
+      throw new Error(`cannot add to and remove from ${path.slice(0, -1).join(".")} at once`);
+    removals.set(property.parent, (removals.get(property.parent) ?? new Set()).add(property));
+  }
+  for (const [object, removed] of removals) out.push(...removalEdits(object, removed));
+
+  for (const { path, values } of edits.append ?? []) {
+    if (values.length === 0) continue;
+    const array = locate(root, path);
+    if (array?.type !== "array")
+      throw new Error(`cannot append to ${path.join(".")}: not an array in the file`);
+    const items = array.children ?? [];
+    const last = items.at(-1);
+    if (!last) {
+      out.push({
+        offset: array.offset,
+        length: array.length,
+        content: render(values, lineIndent(text, array.offset), style),
+      });
+      continue;
+    }
+    const indent = lineIndent(text, last.offset);
+    out.push({
+      offset: last.offset + last.length,
+      length: 0,
+      content: values.map((v) => `,${style.eol}${indent}${render(v, indent, style)}`).join(""),
+    });
+  }
+
+  if (out.length === 0) return text;
+  out.sort((a, b) => a.offset - b.offset || a.length - b.length);
+  for (let i = 1; i < out.length; i++) {
+    const prev = out[i - 1]!;
+    if (prev.offset + prev.length > out[i]!.offset)
+      throw new Error("internal error: overlapping JSON edits");
+  }
+  let result = text;
+  for (const e of [...out].reverse())
+    result = result.slice(0, e.offset) + e.content + result.slice(e.offset + e.length);
+  return result;
+}

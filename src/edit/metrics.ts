@@ -1,0 +1,98 @@
+import type { CostResult } from "../pricing/cost.ts";
+import { type Attempt, LEGACY_STEP_TOKEN_FIELDS, type MetricsFile } from "../runs/schema.ts";
+import type { Totals } from "../verify/reading.ts";
+import type { Status } from "../verify/status.ts";
+import { editJsonText, type JsonEdits, type JsonPath, PyFloat } from "./json-text.ts";
+
+/** What a pass wants a metrics.json to say; everything else in the file stays byte for byte. */
+export interface MetricsTarget {
+  /** Readings to add at the end of `usage_api_reconciliation.attempts`. */
+  newAttempts: Attempt[];
+  status: Status;
+  message: string;
+  /** Set when verified; null clears a stale value. */
+  verifiedAt: string | null;
+  /** Totals of the reading the aggregates come from; absent leaves them as they are. */
+  totals?: Totals;
+  cost?: CostResult;
+}
+
+const REC = "usage_api_reconciliation";
+
+function costBreakdown(
+  cost: CostResult,
+  declaredModel: string | undefined,
+): Record<string, unknown> {
+  return {
+    uncached_input_cost: new PyFloat(cost.uncachedInputCost),
+    cached_input_cost: new PyFloat(cost.cachedInputCost),
+    output_cost: new PyFloat(cost.outputCost),
+    cache_savings: new PyFloat(cost.cacheSavings),
+    model: cost.primaryModel ?? declaredModel ?? null,
+    models: cost.models.map((m) => ({ ...m })),
+    ...(cost.unknown.length > 0 ? { unpriced_models: cost.unknown } : {}),
+  };
+}
+
+/**
+ * Edits a metrics.json text to match the target (SPEC §6): the old script's keys are updated in
+ * place, new keys are added beside them, legacy step-level token fields are dropped when the file
+ * is rewritten anyway. Returns the same text when nothing would change.
+ */
+export function applyMetricsTarget(text: string, file: MetricsFile, target: MetricsTarget): string {
+  const set: Array<{ path: JsonPath; value: unknown }> = [];
+  const append: JsonEdits["append"] = [];
+  const rec = file[REC];
+
+  set.push({ path: ["verification_status"], value: target.status });
+  if (!rec) {
+    set.push({
+      path: [REC],
+      value: {
+        verification_status: target.status,
+        verification_message: target.message,
+        verified_at: target.verifiedAt,
+        attempts: target.newAttempts,
+      },
+    });
+  } else {
+    set.push({ path: [REC, "verification_status"], value: target.status });
+    set.push({ path: [REC, "verification_message"], value: target.message });
+    if (target.verifiedAt !== null || rec.verified_at !== undefined)
+      set.push({ path: [REC, "verified_at"], value: target.verifiedAt });
+    if (rec.attempts) append.push({ path: [REC, "attempts"], values: target.newAttempts });
+    else set.push({ path: [REC, "attempts"], value: target.newAttempts });
+  }
+
+  if (target.totals) {
+    const t = target.totals;
+    const aggregates: Record<string, unknown> = {
+      TOK_IN: t.tokensIn,
+      TOK_OUT: t.tokensOut,
+      API_CALLS: t.requests,
+      CACHED_TOKENS: t.cachedTokens,
+    };
+    if (target.cost)
+      aggregates.COST_USD = target.cost.total === null ? null : new PyFloat(target.cost.total);
+    if (file.aggregate_metrics)
+      for (const [k, v] of Object.entries(aggregates))
+        set.push({ path: ["aggregate_metrics", k], value: v });
+    else set.push({ path: ["aggregate_metrics"], value: aggregates });
+  }
+  if (target.cost) {
+    const breakdown = costBreakdown(target.cost, file.model);
+    if (file.cost_breakdown)
+      for (const [k, v] of Object.entries(breakdown))
+        set.push({ path: ["cost_breakdown", k], value: v });
+    else set.push({ path: ["cost_breakdown"], value: breakdown });
+  }
+
+  const edited = editJsonText(text, { set, append });
+  if (edited === text) return text;
+  const remove: JsonPath[] = [];
+  (file.steps ?? []).forEach((step, i) => {
+    for (const field of LEGACY_STEP_TOKEN_FIELDS)
+      if (field in step) remove.push(["steps", i, field]);
+  });
+  return remove.length > 0 ? editJsonText(text, { set, append, remove }) : edited;
+}

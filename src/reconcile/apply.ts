@@ -1,0 +1,229 @@
+import { applyManifestUpdates, type ManifestUpdate } from "../edit/manifest.ts";
+import { applyMetricsTarget } from "../edit/metrics.ts";
+import { type CostResult, costOf } from "../pricing/cost.ts";
+import type { PriceSource } from "../pricing/prices.ts";
+import type { RunReport } from "../report/schema.ts";
+import type { Discovery, FileProblem } from "../runs/discover.ts";
+import type { Attempt, ModelUsage } from "../runs/schema.ts";
+import { formatIsoSeconds } from "../util/time.ts";
+import { evaluateRun } from "../verify/evaluate.ts";
+import { chronological, sameReading, totalsOf } from "../verify/reading.ts";
+import { PERSISTED_STATUSES } from "../verify/status.ts";
+import type { PassSettings } from "./settings.ts";
+import { buildRunStates, type RunState } from "./state.ts";
+
+export interface FileChange {
+  path: string;
+  before: string;
+  after: string;
+}
+
+export interface Applied {
+  runs: RunReport[];
+  changes: FileChange[];
+  warnings: string[];
+  /** Files that are not a run (a broken manifest…), reported apart. */
+  otherProblems: FileProblem[];
+  /** Every run's readings after this pass, oldest first (for verbose listings). */
+  readings: Map<string, Attempt[]>;
+}
+
+export interface ApplyInput {
+  discovery: Discovery;
+  settings: PassSettings;
+  now: number;
+  prices: readonly PriceSource[];
+  /** This pass's new readings by run id; re-applying them is idempotent. */
+  readings: ReadonlyMap<string, Attempt>;
+  failures: ReadonlyMap<string, string>;
+}
+
+/** Adds a reading unless the file already holds it (a pass re-applied on another writer's head). */
+function withReading(
+  attempts: readonly Attempt[],
+  reading: Attempt | undefined,
+): { attempts: Attempt[]; added: Attempt[] } {
+  if (
+    !reading ||
+    attempts.some((a) => a.timestamp === reading.timestamp && sameReading(a, reading))
+  ) {
+    return { attempts: [...attempts], added: [] };
+  }
+  return { attempts: chronological([...attempts, reading]), added: [reading] };
+}
+
+/** A reading without a per-model split (the old script's) is priced as the run's declared model. */
+function usageToPrice(basis: Attempt, declaredModel: string | undefined): ModelUsage[] | undefined {
+  if (basis.models) return basis.models;
+  if (!declaredModel) return undefined;
+  return [
+    {
+      model: declaredModel,
+      batch: null,
+      service_tier: null,
+      tokens_in: basis.total_tokens_in,
+      tokens_out: basis.total_tokens_out,
+      cached_tokens: basis.total_cached_tokens,
+      api_calls: basis.total_api_calls,
+    },
+  ];
+}
+
+function errorRow(p: FileProblem): RunReport {
+  return {
+    framework: p.framework ?? "",
+    run_id: p.runId ?? "",
+    path: p.path,
+    status: "error",
+    tokens_in: null,
+    tokens_out: null,
+    cached_tokens: null,
+    api_calls: null,
+    cost_usd: null,
+    stable_checks: 0,
+    message: p.reason,
+    changed: false,
+    read: false,
+    window: null,
+    shared: null,
+  };
+}
+
+/**
+ * The pure half of a pass: from the files as they are now and this pass's readings, decide every
+ * run's status, aggregates and cost, and produce the new file texts. Called again on a fresh
+ * checkout when a push is rejected, so another writer's changes are kept.
+ */
+export function applyReadings(input: ApplyInput): Applied {
+  const { discovery, settings, now, prices } = input;
+  const { states, problems } = buildRunStates(discovery, settings, now);
+  const runs: RunReport[] = [];
+  const changes: FileChange[] = [];
+  const manifestUpdates: ManifestUpdate[] = [];
+  const readings = new Map<string, Attempt[]>();
+  const unpriced = new Map<string, { reason: string; runs: number }>();
+  const reconcile = settings.mode === "reconcile";
+  const inScope = (framework?: string, runId?: string) =>
+    (settings.runIds.length === 0 || (runId !== undefined && settings.runIds.includes(runId))) &&
+    (settings.frameworks.length === 0 ||
+      (framework !== undefined && settings.frameworks.includes(framework)));
+
+  const otherProblems: FileProblem[] = [];
+  for (const p of [...discovery.problems, ...problems]) {
+    if (p.runId === undefined) otherProblems.push(p);
+    else if (inScope(p.framework, p.runId)) runs.push(errorRow(p));
+  }
+
+  for (const state of states) {
+    if (!state.selected || state.windowError) continue;
+    const failure = input.failures.get(state.id);
+    if (failure) {
+      runs.push({
+        ...errorRow({
+          path: state.run.path,
+          framework: state.run.framework,
+          runId: state.run.runId,
+          reason: failure,
+        }),
+        window: windowOf(state),
+      });
+      continue;
+    }
+    const { attempts, added } = withReading(state.attempts, input.readings.get(state.id));
+    readings.set(state.id, attempts);
+    const evaluation = evaluateRun(
+      {
+        now,
+        endedAt: state.activity!.end,
+        attempts,
+        keyId: state.keyId,
+        sharesWith: state.sharesWith,
+        untrusted: state.untrusted,
+      },
+      settings,
+    );
+    const ambiguous = evaluation.status === "ambiguous";
+    const basis = ambiguous ? undefined : evaluation.basis;
+    let cost: CostResult | undefined;
+    if (basis) {
+      const usage = usageToPrice(basis, state.run.file.model);
+      cost = usage ? costOf(usage, prices) : undefined;
+      if (!usage)
+        unpriced.set("(no model)", {
+          reason: "readings have no per-model split and the file declares no model",
+          runs: (unpriced.get("(no model)")?.runs ?? 0) + 1,
+        });
+      for (const u of cost?.unknown ?? [])
+        unpriced.set(u.model, { reason: u.reason, runs: (unpriced.get(u.model)?.runs ?? 0) + 1 });
+    }
+
+    let after = state.run.text;
+    if (reconcile && PERSISTED_STATUSES.has(evaluation.status)) {
+      after = applyMetricsTarget(state.run.text, state.run.file, {
+        newAttempts: added,
+        status: evaluation.status,
+        message: evaluation.message,
+        verifiedAt: evaluation.verifiedAt ?? null,
+        totals: basis ? totalsOf(basis) : undefined,
+        cost,
+      });
+      const agg = state.run.file.aggregate_metrics;
+      manifestUpdates.push({
+        framework: state.run.framework,
+        runId: state.run.runId,
+        status: evaluation.status,
+        tokensIn: basis ? basis.total_tokens_in : agg?.TOK_IN,
+        tokensOut: basis ? basis.total_tokens_out : agg?.TOK_OUT,
+      });
+    }
+    if (after !== state.run.text)
+      changes.push({ path: state.run.path, before: state.run.text, after });
+
+    const shared = attempts.at(-1)?.shared;
+    runs.push({
+      framework: state.run.framework,
+      run_id: state.run.runId,
+      path: state.run.path,
+      status: evaluation.status,
+      tokens_in: basis?.total_tokens_in ?? null,
+      tokens_out: basis?.total_tokens_out ?? null,
+      cached_tokens: basis?.total_cached_tokens ?? null,
+      api_calls: basis?.total_api_calls ?? null,
+      cost_usd: cost?.total ?? null,
+      stable_checks: evaluation.stableChecks,
+      message: evaluation.message,
+      changed: after !== state.run.text,
+      read: added.length > 0,
+      window: windowOf(state),
+      shared: ambiguous && shared ? { ...shared } : null,
+    });
+  }
+
+  const manifest = discovery.manifest;
+  if (manifest && manifestUpdates.length > 0) {
+    const after = applyManifestUpdates(manifest.text, manifest.entries, manifestUpdates);
+    if (after !== manifest.text)
+      changes.push({ path: manifest.path, before: manifest.text, after });
+  }
+  const warnings = [
+    ...[...unpriced].map(
+      ([model, u]) =>
+        `no cost for ${u.runs} run(s) using ${model}: ${u.reason}; COST_USD is left null, not 0 (add the model to config.yaml pricing or a pricing file)`,
+    ),
+    ...otherProblems.map((p) => `${p.path}: ${p.reason}`),
+  ];
+  return { runs: sortRuns(runs), changes, warnings, otherProblems, readings };
+}
+
+const windowOf = (s: RunState) =>
+  s.window
+    ? { start: formatIsoSeconds(s.window.start), end: formatIsoSeconds(s.window.end) }
+    : null;
+
+const sortRuns = (runs: RunReport[]): RunReport[] =>
+  runs.sort(
+    (a, b) =>
+      a.framework.localeCompare(b.framework) ||
+      (a.window?.start ?? "").localeCompare(b.window?.start ?? "") ||
+      a.run_id.localeCompare(b.run_id),
+  );

@@ -1,0 +1,114 @@
+import { makeAttempt } from "../runs/attempt.ts";
+import type { Attempt } from "../runs/schema.ts";
+import { attribute, type RunOnKey, type UnattributedUsage } from "../usage/attribute.ts";
+import { UsageApiError } from "../usage/errors.ts";
+import { fetchSpan, type UsageRow } from "../usage/pages.ts";
+import { planSpans, requestLowerBound, type Span } from "../usage/plan.ts";
+import type { PageSource } from "../usage/query.ts";
+import type { PassSettings } from "./settings.ts";
+import type { RunState } from "./state.ts";
+
+export interface Progress {
+  spansDone: number;
+  spans: number;
+  pages: number;
+}
+
+export interface Collected {
+  /** New readings, by run id (`framework/run_id`). */
+  readings: Map<string, Attempt>;
+  /** Runs whose reading failed this pass, with the reason; nothing is written for them. */
+  failures: Map<string, string>;
+  unattributed: UnattributedUsage[];
+  spans: Span[];
+  pages: number;
+  lowerBound: number;
+}
+
+async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * Takes one reading for each due run (SPEC §3): plans the fewest spans covering every due window,
+ * fetches each span once for all keys, and attributes minute buckets to runs locally. A span that
+ * fails turns every run whose window touches it into a failure, never into a reading.
+ */
+export async function collectReadings(args: {
+  states: readonly RunState[];
+  due: readonly RunState[];
+  settings: PassSettings;
+  source: PageSource;
+  now: number;
+  tool: string;
+  concurrency?: number;
+  onProgress?: (p: Progress) => void;
+}): Promise<Collected> {
+  const { due, states, settings, source, now } = args;
+  const spans = planSpans(due.map((s) => s.window!));
+  const keyIds = [...new Set(due.map((s) => s.keyId!))].sort();
+  const rows: UsageRow[] = [];
+  const failedSpans: Array<{ span: Span; message: string }> = [];
+  const progress: Progress = { spansDone: 0, spans: spans.length, pages: 0 };
+  await mapLimit(spans, args.concurrency ?? 4, async (span) => {
+    try {
+      const fetched = await fetchSpan(source, span, keyIds, () => {
+        progress.pages++;
+      });
+      for (const r of fetched.rows) rows.push(r);
+    } catch (error) {
+      const message =
+        error instanceof UsageApiError
+          ? error.message
+          : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+      failedSpans.push({ span, message });
+    }
+    progress.spansDone++;
+    args.onProgress?.({ ...progress });
+  });
+
+  const failures = new Map<string, string>();
+  for (const s of due) {
+    const failed = failedSpans.find(
+      (f) => f.span.start < s.window!.end && s.window!.start < f.span.end,
+    );
+    if (failed) failures.set(s.id, `Usage API: ${failed.message}`);
+  }
+  // Only rows of spans that succeeded exist; a failed span's runs are failures, so no run is read
+  // from a partial window.
+  const onKeys: RunOnKey[] = states.flatMap((s) =>
+    s.keyId && s.window ? [{ id: s.id, keyId: s.keyId, window: s.window }] : [],
+  );
+  const targets = new Set(due.filter((s) => !failures.has(s.id)).map((s) => s.id));
+  const { perRun, unattributed } = attribute(onKeys, targets, rows);
+  const readings = new Map<string, Attempt>();
+  for (const s of due) {
+    const usage = perRun.get(s.id);
+    if (!usage) continue;
+    readings.set(
+      s.id,
+      makeAttempt({ now, usage, window: s.window!, settings, keyId: s.keyId!, tool: args.tool }),
+    );
+  }
+  return {
+    readings,
+    failures,
+    unattributed,
+    spans,
+    pages: progress.pages,
+    lowerBound: requestLowerBound(spans),
+  };
+}

@@ -1,0 +1,201 @@
+import { ConfigError } from "../config/errors.ts";
+import type { Files } from "../fs/types.ts";
+import type { PriceSource } from "../pricing/prices.ts";
+import type { PassReport } from "../report/schema.ts";
+import { discoverRuns } from "../runs/discover.ts";
+import type { Attempt } from "../runs/schema.ts";
+import type { PageSource } from "../usage/query.ts";
+import { formatIsoSeconds } from "../util/time.ts";
+import { evaluateRun } from "../verify/evaluate.ts";
+import { STATUSES } from "../verify/status.ts";
+import { type Applied, applyReadings, type FileChange } from "./apply.ts";
+import { type Collected, collectReadings, type Progress } from "./collect.ts";
+import type { PassSettings } from "./settings.ts";
+import { buildRunStates } from "./state.ts";
+
+export interface PassDeps {
+  files: Files;
+  /** The pass's clock, Unix seconds. */
+  now: number;
+  prices: readonly PriceSource[];
+  /** Where readings come from; absent in list mode (and without an admin key). */
+  source?: PageSource;
+  /** HTTP requests the source has sent so far. */
+  requestCount?: () => number;
+  tool: string;
+  version: string;
+  concurrency?: number;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface PassOutcome {
+  report: PassReport;
+  changes: FileChange[];
+  /** What this pass read, to re-apply on another head (see applyReadings). */
+  collected?: Collected;
+  /** Every run's readings after the pass, oldest first. */
+  readings: Map<string, Attempt[]>;
+}
+
+/**
+ * One reconciliation pass: discover runs → plan queries → fetch usage → attribute → verify →
+ * price → edit files → report. Configuration problems throw ConfigError before any request; a
+ * broken run is reported and the pass goes on. Writes nothing itself: the caller writes
+ * `changes` (or commits them), so a dry run and a commit share every step.
+ */
+export async function runPass(settings: PassSettings, deps: PassDeps): Promise<PassOutcome> {
+  const { files, now } = deps;
+  if (!(await files.exists(settings.runsDir)))
+    throw new ConfigError(`runs-dir: ${settings.runsDir} does not exist`);
+  const discovery = await discoverRuns(files, settings.runsDir, settings.frameworks);
+  const missing = settings.frameworks.filter((f) => !discovery.frameworks.includes(f));
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `frameworks: ${missing.join(", ")} not found under ${settings.runsDir} (found: ${discovery.frameworks.join(", ") || "none"})`,
+    );
+  }
+  const knownIds = new Set([
+    ...discovery.runs.map((r) => r.runId),
+    ...discovery.problems.flatMap((p) => (p.runId ? [p.runId] : [])),
+  ]);
+  const unknownIds = settings.runIds.filter((id) => !knownIds.has(id));
+  if (unknownIds.length > 0)
+    throw new ConfigError(`run-ids: ${unknownIds.join(", ")} not found under ${settings.runsDir}`);
+
+  let collected: Collected | undefined;
+  if (settings.mode === "reconcile") {
+    const { states } = buildRunStates(discovery, settings, now);
+    const due = states.filter(
+      (s) =>
+        s.selected &&
+        s.window &&
+        evaluateRun(
+          {
+            now,
+            endedAt: s.activity!.end,
+            attempts: s.attempts,
+            keyId: s.keyId,
+            sharesWith: s.sharesWith,
+            untrusted: s.untrusted,
+          },
+          settings,
+        ).due,
+    );
+    const keyless = [...new Set(due.filter((s) => !s.keyId).map((s) => s.run.framework))];
+    if (keyless.length > 0) {
+      throw new ConfigError(
+        `api-key-ids: no API key id for framework(s) ${keyless.join(", ")}, which have runs to reconcile (give framework=key_… lines, or --api-key-id, or OPENAI_API_KEY_${keyless[0]!.toUpperCase()}_ID)`,
+      );
+    }
+    if (due.length > 0) {
+      if (!deps.source)
+        throw new ConfigError(
+          "admin-key: no admin key (OPENAI_ADMIN_KEY) to read the Usage API with",
+        );
+      collected = await collectReadings({
+        states,
+        due,
+        settings,
+        source: deps.source,
+        now,
+        tool: deps.tool,
+        concurrency: deps.concurrency,
+        onProgress: deps.onProgress,
+      });
+    }
+  }
+
+  const applied = applyReadings({
+    discovery,
+    settings,
+    now,
+    prices: deps.prices,
+    readings: collected?.readings ?? new Map(),
+    failures: collected?.failures ?? new Map(),
+  });
+  return {
+    report: buildReport(settings, deps, applied, collected),
+    changes: applied.changes,
+    collected,
+    readings: applied.readings,
+  };
+}
+
+export function buildReport(
+  settings: PassSettings,
+  deps: Pick<PassDeps, "now" | "version" | "requestCount">,
+  applied: Applied,
+  collected: Collected | undefined,
+): PassReport {
+  const byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<
+    (typeof STATUSES)[number],
+    number
+  >;
+  let tokensIn = 0;
+  let tokensOut = 0;
+  let cached = 0;
+  let calls = 0;
+  let cost = 0;
+  let costUnknown = 0;
+  for (const r of applied.runs) {
+    byStatus[r.status]++;
+    tokensIn += r.tokens_in ?? 0;
+    tokensOut += r.tokens_out ?? 0;
+    cached += r.cached_tokens ?? 0;
+    calls += r.api_calls ?? 0;
+    if (r.cost_usd === null) costUnknown += r.tokens_in === null ? 0 : 1;
+    else cost += r.cost_usd;
+  }
+  const keyToFramework = new Map(Object.entries(settings.apiKeyIds).map(([f, k]) => [k, f]));
+  return {
+    version: deps.version,
+    now: formatIsoSeconds(deps.now),
+    mode: settings.mode,
+    dry_run: settings.dryRun,
+    requests: deps.requestCount?.() ?? 0,
+    pages: collected?.pages ?? 0,
+    request_lower_bound: collected?.lowerBound ?? 0,
+    spans: collected?.spans.length ?? 0,
+    runs: applied.runs,
+    totals: {
+      runs: applied.runs.length,
+      by_status: byStatus,
+      tokens_in: tokensIn,
+      tokens_out: tokensOut,
+      cached_tokens: cached,
+      api_calls: calls,
+      cost_usd: Math.round(cost * 1e10) / 1e10,
+      cost_unknown_runs: costUnknown,
+    },
+    unattributed: (collected?.unattributed ?? []).map((u) => ({
+      api_key_id: u.keyId,
+      framework: keyToFramework.get(u.keyId) ?? null,
+      tokens_in: u.totals.tokensIn,
+      tokens_out: u.totals.tokensOut,
+      cached_tokens: u.totals.cachedTokens,
+      api_calls: u.totals.requests,
+      minutes: u.minutes,
+      first_minute: formatIsoSeconds(u.firstMinute),
+      last_minute: formatIsoSeconds(u.lastMinute),
+    })),
+    warnings: applied.warnings,
+    changed_files: applied.changes.map((c) => c.path),
+    errors: byStatus.error + applied.otherProblems.length,
+  };
+}
+
+/** Writes the pass's changes, each atomically. A file that cannot be written is reported, the rest still are. */
+export async function writeChanges(
+  files: Files,
+  changes: readonly FileChange[],
+): Promise<Array<{ path: string; reason: string }>> {
+  const failed: Array<{ path: string; reason: string }> = [];
+  for (const c of changes) {
+    try {
+      await files.writeAtomic(c.path, c.after);
+    } catch (error) {
+      failed.push({ path: c.path, reason: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return failed;
+}

@@ -1,0 +1,15 @@
+import type { WindowSettings } from "../runs/window.ts";
+import type { VerifySettings } from "../verify/evaluate.ts";
+
+/** Everything a pass needs to know, already validated (see config/). */
+export interface PassSettings extends VerifySettings, WindowSettings {
+  runsDir: string;
+  /** Frameworks to reconcile; all when empty. */
+  frameworks: string[];
+  /** Run ids to reconcile; all when empty. */
+  runIds: string[];
+  /** framework → API key id. */
+  apiKeyIds: Record<string, string>;
+  mode: "reconcile" | "list";
+  dryRun: boolean;
+}

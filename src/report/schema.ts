@@ -1,0 +1,87 @@
+import { z } from "zod";
+import { StatusSchema } from "../verify/status.ts";
+
+/**
+ * The machine-readable report of a pass (`--json`, the action's `report-path`). This schema is its
+ * documentation: README's "JSON report" section is checked against it.
+ */
+
+const count = z.int().nonnegative();
+
+export const RunReportSchema = z.object({
+  framework: z.string(),
+  run_id: z.string(),
+  path: z.string(),
+  status: StatusSchema,
+  /** Reconciled totals (the reading the file's aggregates show); null before the first reading. */
+  tokens_in: count.nullable(),
+  tokens_out: count.nullable(),
+  cached_tokens: count.nullable(),
+  api_calls: count.nullable(),
+  /** Null when unknown: no reading yet, or a model without a price. */
+  cost_usd: z.number().nonnegative().nullable(),
+  stable_checks: count,
+  message: z.string(),
+  /** Whether this pass changed the run's file (or would have, in a dry run). */
+  changed: z.boolean(),
+  /** Whether this pass took a new reading for the run. */
+  read: z.boolean(),
+  window: z.object({ start: z.string(), end: z.string() }).nullable(),
+  /** Usage in minutes shared with other runs on the same key: reported, counted for no run. */
+  shared: z
+    .object({
+      with_runs: z.array(z.string()),
+      minutes: count,
+      tokens_in: count,
+      tokens_out: count,
+      cached_tokens: count,
+      api_calls: count,
+    })
+    .nullable(),
+});
+export type RunReport = z.infer<typeof RunReportSchema>;
+
+export const UnattributedReportSchema = z.object({
+  api_key_id: z.string(),
+  framework: z.string().nullable(),
+  tokens_in: count,
+  tokens_out: count,
+  cached_tokens: count,
+  api_calls: count,
+  minutes: count,
+  first_minute: z.string(),
+  last_minute: z.string(),
+});
+
+export const PassReportSchema = z.object({
+  version: z.string(),
+  /** The pass's clock, ISO-8601. */
+  now: z.string(),
+  mode: z.enum(["reconcile", "list"]),
+  dry_run: z.boolean(),
+  /** HTTP requests sent to the Usage API, retries included (0 when replaying a recording). */
+  requests: count,
+  /** Pages of usage read (from the network or a recording). */
+  pages: count,
+  /** Σ ceil(span_minutes / 1440) over the planned spans: the fewest requests possible. */
+  request_lower_bound: count,
+  spans: count,
+  runs: z.array(RunReportSchema),
+  totals: z.object({
+    runs: count,
+    by_status: z.record(StatusSchema, count),
+    tokens_in: count,
+    tokens_out: count,
+    cached_tokens: count,
+    api_calls: count,
+    /** Sum over runs with a known cost; `cost_unknown_runs` says how many were left out. */
+    cost_usd: z.number().nonnegative(),
+    cost_unknown_runs: count,
+  }),
+  unattributed: z.array(UnattributedReportSchema),
+  /** Problems that are not a single run's status (unpriced models, manifest trouble…). */
+  warnings: z.array(z.string()),
+  changed_files: z.array(z.string()),
+  errors: count,
+});
+export type PassReport = z.infer<typeof PassReportSchema>;
