@@ -1,0 +1,282 @@
+/**
+ * A fake OpenAI Usage API (`GET /v1/organization/usage/completions`) served over real HTTP on
+ * 127.0.0.1, with scripted events, late data, revised buckets and injectable faults.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { encodeCursor, parseQuery, QueryError } from "./fake-usage-api/query.ts";
+import { defaultStatusBody, errorBody, isJson, violateSchema } from "./fake-usage-api/responses.ts";
+import { EventStore, type UsagePage } from "./fake-usage-api/store.ts";
+import type {
+  FakeUsageApi,
+  FakeUsageApiOptions,
+  FaultPlan,
+  RecordedRequest,
+} from "./fake-usage-api/types.ts";
+
+export { faultQueue, seededFaults } from "./fake-usage-api/faults.ts";
+export type {
+  FakeUsageApi,
+  FakeUsageApiOptions,
+  Fault,
+  FaultContext,
+  FaultPlan,
+  RecordedRequest,
+  UsageEvent,
+} from "./fake-usage-api/types.ts";
+
+export const COMPLETIONS_PATH = "/v1/organization/usage/completions";
+
+export async function startFakeUsageApi(options: FakeUsageApiOptions = {}): Promise<FakeUsageApi> {
+  const adminKey = options.adminKey ?? "sk-admin-test";
+  const now = options.now ?? (() => Number.POSITIVE_INFINITY);
+  const store = new EventStore();
+  store.set(options.events ?? []);
+  let faults: FaultPlan | undefined = options.faults;
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+
+  function send(
+    res: ServerResponse,
+    record: RecordedRequest,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+    contentType = "application/json",
+  ): void {
+    record.status = status;
+    if (res.destroyed) return;
+    const bytes = Buffer.from(body, "utf8");
+    res.writeHead(status, {
+      "Content-Type": contentType,
+      "Content-Length": String(bytes.length),
+      "X-Request-Id": `req_fake_${record.index}`,
+      ...headers,
+    });
+    res.end(bytes);
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const record: RecordedRequest = {
+      index: requests.length,
+      method: req.method ?? "GET",
+      path: url.pathname,
+      query: url.searchParams,
+      authorized: false,
+      status: 0,
+    };
+    requests.push(record);
+
+    const auth = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "");
+    if (auth?.[1]?.trim() !== adminKey) {
+      send(
+        res,
+        record,
+        401,
+        errorBody(
+          "Incorrect API key provided. You must use an admin key to access the usage API.",
+          "invalid_request_error",
+          null,
+          "invalid_api_key",
+        ),
+      );
+      return;
+    }
+    record.authorized = true;
+
+    const fault = faults?.({
+      requestIndex: record.index,
+      path: url.pathname,
+      query: url.searchParams,
+    });
+    if (fault) record.fault = fault.kind;
+
+    switch (fault?.kind) {
+      case "status": {
+        const headers: Record<string, string> = {};
+        if (fault.retryAfter !== undefined) headers["Retry-After"] = fault.retryAfter;
+        const body = fault.body ?? defaultStatusBody(fault.status);
+        const type = isJson(body) ? "application/json" : "text/plain; charset=utf-8";
+        send(res, record, fault.status, body, headers, type);
+        return;
+      }
+      case "insufficient-quota":
+        send(
+          res,
+          record,
+          429,
+          errorBody(
+            "You exceeded your current quota, please check your plan and billing details.",
+            "insufficient_quota",
+            null,
+            "insufficient_quota",
+          ),
+        );
+        return;
+      case "unauthorized":
+        send(
+          res,
+          record,
+          401,
+          errorBody(
+            "Your authentication token has expired.",
+            "invalid_request_error",
+            null,
+            "invalid_api_key",
+          ),
+        );
+        return;
+      case "forbidden-bare":
+        send(
+          res,
+          record,
+          403,
+          JSON.stringify({
+            error:
+              "You have insufficient permissions for this operation. Missing scopes: api.usage.read.",
+          }),
+        );
+        return;
+      case "reset":
+        record.status = 0;
+        req.socket.destroy();
+        return;
+    }
+
+    if (url.pathname !== COMPLETIONS_PATH) {
+      send(
+        res,
+        record,
+        404,
+        errorBody(
+          `Unknown request URL: GET ${url.pathname}.`,
+          "invalid_request_error",
+          null,
+          "unknown_url",
+        ),
+      );
+      return;
+    }
+    if (req.method !== "GET") {
+      send(
+        res,
+        record,
+        405,
+        errorBody(
+          `Method ${req.method} is not allowed for ${url.pathname}.`,
+          "invalid_request_error",
+        ),
+      );
+      return;
+    }
+
+    let page: UsagePage;
+    let sentCursor: string | undefined;
+    let firstCursor: string;
+    try {
+      const query = parseQuery(url.searchParams);
+      sentCursor = query.cursor;
+      firstCursor = encodeCursor(0, query.hash);
+      page = store.page(query, {
+        now: now(),
+        lagSeconds: options.lagSeconds ?? 0,
+        emptyBuckets: options.emptyBuckets ?? "include",
+        maxBucketsPerPage: options.maxBucketsPerPage,
+      });
+    } catch (error) {
+      if (!(error instanceof QueryError)) throw error;
+      send(
+        res,
+        record,
+        400,
+        errorBody(error.message, "invalid_request_error", error.param, "invalid_parameter"),
+      );
+      return;
+    }
+
+    switch (fault?.kind) {
+      case "slow": {
+        record.status = 200;
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          send(res, record, 200, JSON.stringify(page));
+        }, fault.delayMs);
+        timers.add(timer);
+        return;
+      }
+      case "truncated": {
+        const full = Buffer.from(JSON.stringify(page), "utf8");
+        const half = full.subarray(0, Math.floor(full.length / 2));
+        record.status = 200;
+        res.writeHead(200, {
+          "Content-Type": "application/json",
+          "Content-Length": String(half.length),
+          "X-Request-Id": `req_fake_${record.index}`,
+        });
+        res.end(half);
+        return;
+      }
+      case "schema-violation":
+        send(res, record, 200, JSON.stringify(violateSchema(page, fault.variant)));
+        return;
+      case "repeat-cursor":
+        send(
+          res,
+          record,
+          200,
+          JSON.stringify({ ...page, has_more: true, next_page: sentCursor ?? firstCursor }),
+        );
+        return;
+      default:
+        send(res, record, 200, JSON.stringify(page));
+    }
+  }
+
+  const server = createServer({ keepAlive: true }, (req, res) => {
+    try {
+      handle(req, res);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (!res.headersSent) {
+        res.writeHead(500, { "Content-Type": "application/json" });
+        res.end(errorBody(`Fake server failure: ${message}`, "server_error"));
+      }
+    }
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    setEvents: (events) => store.set(events),
+    addEvents: (events) => store.add(events),
+    setFaults: (plan) => {
+      faults = plan;
+    },
+    close: () => {
+      closing ??= new Promise<void>((resolve, reject) => {
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
+      });
+      return closing;
+    },
+  };
+}
