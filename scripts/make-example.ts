@@ -1,0 +1,95 @@
+/**
+ * Regenerates the bundled example experiment (examples/experiment): a small three-framework
+ * experiment whose runs are at different stages, and the Usage API pages of the pass the demo
+ * replays. The runs get their earlier readings from real passes against the project's fake Usage
+ * API server, then the demo pass's pages are recorded with --record.
+ *   node scripts/make-example.ts
+ */
+import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { runCli } from "../test/support/cli.ts";
+import {
+  allEvents,
+  type GeneratedRun,
+  generateExperiment,
+  keyIdFor,
+  tempDir,
+  writeExperiment,
+} from "../test/support/experiment.ts";
+import { startFakeUsageApi } from "../test/support/fake-usage-api.ts";
+
+const DEMO_NOW = "2025-11-03T12:00:00Z";
+const demoNow = Date.parse(DEMO_NOW) / 1000;
+const root = join(import.meta.dirname, "..");
+const target = join(root, "examples", "experiment");
+
+const runs: GeneratedRun[] = generateExperiment({
+  runsPerFramework: 3,
+  startAt: demoNow - 4.5 * 3600,
+  seed: 7,
+  durationSeconds: [300, 1500],
+  gapSeconds: [120, 600],
+});
+// a rerun of baes started on a second machine while the previous baes run was still going:
+// both runs' windows share minutes on baes's key, so both must come out ambiguous
+const previous = runs.filter((r) => r.framework === "baes")[1]!;
+const overlapStart = previous.end - 240;
+const parallel = generateExperiment({
+  frameworks: ["baes"],
+  runsPerFramework: 1,
+  startAt: overlapStart,
+  seed: 99,
+  durationSeconds: [600, 601],
+})[0]!;
+runs.push(parallel);
+// the last run ended 10 minutes before the demo pass: too recent to read
+const last = generateExperiment({
+  frameworks: ["chatdev"],
+  runsPerFramework: 1,
+  startAt: demoNow - 25 * 60,
+  seed: 5,
+  durationSeconds: [900, 901],
+})[0]!;
+runs.push(last);
+// one ghspec run whose usage the API has not reported yet
+const late = runs.filter((r) => r.framework === "ghspec").at(-1)!;
+
+const work = await tempDir("reconcile-usage-example-");
+await writeExperiment(work, runs);
+await writeFile(
+  join(work, "config.yaml"),
+  await readFile(join(root, "scripts", "example-config.yaml"), "utf8"),
+);
+const events = allEvents(runs.filter((r) => r !== late));
+const api = await startFakeUsageApi({ events, adminKey: "sk-admin-example" });
+const args = [
+  "--api-base-url",
+  api.baseUrl,
+  ...["baes", "chatdev", "ghspec"].flatMap((f) => [
+    "--api-key-id",
+    `${f}=${keyIdFor(f).replace("Test", "Demo")}`,
+  ]),
+];
+const env = { OPENAI_ADMIN_KEY: "sk-admin-example" };
+// the demo's key ids read "Demo"; the fake server knows the generator's ids, so map them
+api.setEvents(events.map((e) => ({ ...e, apiKeyId: e.apiKeyId.replace("Test", "Demo") })));
+for (const hoursBefore of [2.2, 1.0]) {
+  const now = new Date((demoNow - hoursBefore * 3600) * 1000).toISOString();
+  const r = await runCli([...args, "--now", now], { cwd: work, env });
+  if (r.code === 2) throw new Error(r.stderr);
+}
+const recording = join(work, "usage-recording");
+const r = await runCli([...args, "--now", DEMO_NOW, "--dry-run", "--record", recording], {
+  cwd: work,
+  env,
+});
+await api.close();
+if (r.code === 2) throw new Error(r.stderr);
+console.log(r.stdout);
+
+await rm(target, { recursive: true, force: true });
+await mkdir(target, { recursive: true });
+for (const part of ["runs", "usage-recording", "config.yaml"])
+  await cp(join(work, part), join(target, part), { recursive: true });
+await rm(work, { recursive: true, force: true });
+console.log(`wrote ${target}`);
