@@ -184,6 +184,27 @@ export function buildReport(
   };
 }
 
+/**
+ * This pass's changes recomputed from the files as they are now: re-discovers the runs and applies
+ * the same readings again. Used after a rejected push, on the new remote head, so that another
+ * writer's changes to the same files are kept and ours are added on top.
+ */
+export async function reapplyPass(
+  settings: PassSettings,
+  deps: Pick<PassDeps, "files" | "now" | "prices">,
+  collected: Collected | undefined,
+): Promise<Applied> {
+  const discovery = await discoverRuns(deps.files, settings.runsDir, settings.frameworks);
+  return applyReadings({
+    discovery,
+    settings,
+    now: deps.now,
+    prices: deps.prices,
+    readings: collected?.readings ?? new Map(),
+    failures: collected?.failures ?? new Map(),
+  });
+}
+
 /** Writes the pass's changes, each atomically. A file that cannot be written is reported, the rest still are. */
 export async function writeChanges(
   files: Files,
