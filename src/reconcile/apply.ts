@@ -1,5 +1,5 @@
 import { applyManifestUpdates, type ManifestUpdate } from "../edit/manifest.ts";
-import { applyMetricsTarget } from "../edit/metrics.ts";
+import { applyMetricsTarget, type MetricsTarget } from "../edit/metrics.ts";
 import { type CostResult, costOf } from "../pricing/cost.ts";
 import type { PriceSource } from "../pricing/prices.ts";
 import type { RunReport } from "../report/schema.ts";
@@ -9,6 +9,7 @@ import { formatIsoSeconds } from "../util/time.ts";
 import { evaluateRun } from "../verify/evaluate.ts";
 import { chronological, sameReading, totalsOf } from "../verify/reading.ts";
 import { PERSISTED_STATUSES } from "../verify/status.ts";
+import type { HeldReadings } from "./held.ts";
 import type { PassSettings } from "./settings.ts";
 import { buildRunStates, type RunState } from "./state.ts";
 
@@ -26,6 +27,8 @@ export interface Applied {
   otherProblems: FileProblem[];
   /** Every run's readings after this pass, oldest first (for verbose listings). */
   readings: Map<string, Attempt[]>;
+  /** Readings still held back from the files after this pass (see held.ts). */
+  held: HeldReadings;
 }
 
 export interface ApplyInput {
@@ -36,20 +39,25 @@ export interface ApplyInput {
   /** This pass's new readings by run id; re-applying them is idempotent. */
   readings: ReadonlyMap<string, Attempt>;
   failures: ReadonlyMap<string, string>;
+  /** Readings held back by earlier passes. */
+  held?: HeldReadings;
+  /** Hold a new reading back when it is identical to the file's last and changes nothing else. */
+  holdIdentical?: boolean;
 }
 
-/** Adds a reading unless the file already holds it (a pass re-applied on another writer's head). */
-function withReading(
+/** Adds readings the file does not hold yet (a pass re-applied on another writer's head holds them). */
+function withReadings(
   attempts: readonly Attempt[],
-  reading: Attempt | undefined,
+  extra: readonly Attempt[],
 ): { attempts: Attempt[]; added: Attempt[] } {
-  if (
-    !reading ||
-    attempts.some((a) => a.timestamp === reading.timestamp && sameReading(a, reading))
-  ) {
-    return { attempts: [...attempts], added: [] };
+  const added: Attempt[] = [];
+  for (const reading of extra) {
+    const known = [...attempts, ...added].some(
+      (a) => a.timestamp === reading.timestamp && sameReading(a, reading),
+    );
+    if (!known) added.push(reading);
   }
-  return { attempts: chronological([...attempts, reading]), added: [reading] };
+  return { attempts: chronological([...attempts, ...added]), added: chronological(added) };
 }
 
 /** A reading without a per-model split (the old script's) is priced as the run's declared model. */
@@ -101,6 +109,7 @@ export function applyReadings(input: ApplyInput): Applied {
   const changes: FileChange[] = [];
   const manifestUpdates: ManifestUpdate[] = [];
   const readings = new Map<string, Attempt[]>();
+  const held: HeldReadings = new Map(input.held ?? []);
   const unpriced = new Map<string, { reason: string; runs: number }>();
   const reconcile = settings.mode === "reconcile";
   const inScope = (framework?: string, runId?: string) =>
@@ -129,8 +138,13 @@ export function applyReadings(input: ApplyInput): Applied {
       });
       continue;
     }
-    const { attempts, added } = withReading(state.attempts, input.readings.get(state.id));
+    const fresh = input.readings.get(state.id);
+    const { attempts, added } = withReadings(state.attempts, [
+      ...(input.held?.get(state.id) ?? []),
+      ...(fresh ? [fresh] : []),
+    ]);
     readings.set(state.id, attempts);
+    held.delete(state.id);
     const evaluation = evaluateRun(
       {
         now,
@@ -159,14 +173,19 @@ export function applyReadings(input: ApplyInput): Applied {
 
     let after = state.run.text;
     if (reconcile && PERSISTED_STATUSES.has(evaluation.status)) {
-      after = applyMetricsTarget(state.run.text, state.run.file, {
+      const target: MetricsTarget = {
         newAttempts: added,
         status: evaluation.status,
         message: evaluation.message,
         verifiedAt: evaluation.verifiedAt ?? null,
         totals: basis ? totalsOf(basis) : undefined,
         cost,
-      });
+      };
+      after = applyMetricsTarget(state.run.text, state.run.file, target);
+      if (input.holdIdentical && added.length > 0 && onlyRepeatsTheFile(state, target, added)) {
+        after = state.run.text;
+        held.set(state.id, added);
+      }
       const agg = state.run.file.aggregate_metrics;
       manifestUpdates.push({
         framework: state.run.framework,
@@ -193,7 +212,7 @@ export function applyReadings(input: ApplyInput): Applied {
       stable_checks: evaluation.stableChecks,
       message: evaluation.message,
       changed: after !== state.run.text,
-      read: added.length > 0,
+      read: fresh !== undefined && added.includes(fresh),
       window: windowOf(state),
       shared: ambiguous && shared ? { ...shared } : null,
     });
@@ -212,7 +231,34 @@ export function applyReadings(input: ApplyInput): Applied {
     ),
     ...otherProblems.map((p) => `${p.path}: ${p.reason}`),
   ];
-  return { runs: sortRuns(runs), changes, warnings, otherProblems, readings };
+  return { runs: sortRuns(runs), changes, warnings, otherProblems, readings, held };
+}
+
+/**
+ * Whether writing the new readings would only repeat the file's last reading: same totals, same
+ * status, and nothing else (aggregates, cost) to change. Such readings can wait in the cache.
+ */
+function onlyRepeatsTheFile(
+  state: RunState,
+  target: MetricsTarget,
+  added: readonly Attempt[],
+): boolean {
+  const last = state.attempts.at(-1);
+  const file = state.run.file;
+  if (
+    !last ||
+    !added.every((a) => sameReading(a, last)) ||
+    file.verification_status !== target.status
+  )
+    return false;
+  const rec = file.usage_api_reconciliation;
+  const rest = applyMetricsTarget(state.run.text, file, {
+    ...target,
+    newAttempts: [],
+    message: rec?.verification_message ?? target.message,
+    verifiedAt: rec?.verified_at ?? target.verifiedAt,
+  });
+  return rest === state.run.text;
 }
 
 const windowOf = (s: RunState) =>

@@ -7,9 +7,11 @@ import type { Attempt } from "../runs/schema.ts";
 import type { PageSource } from "../usage/query.ts";
 import { formatIsoSeconds } from "../util/time.ts";
 import { evaluateRun } from "../verify/evaluate.ts";
+import { chronological } from "../verify/reading.ts";
 import { STATUSES } from "../verify/status.ts";
 import { type Applied, applyReadings, type FileChange } from "./apply.ts";
 import { type Collected, collectReadings, type Progress } from "./collect.ts";
+import type { HeldReadings } from "./held.ts";
 import type { PassSettings } from "./settings.ts";
 import { buildRunStates } from "./state.ts";
 
@@ -26,6 +28,10 @@ export interface PassDeps {
   version: string;
   concurrency?: number;
   onProgress?: (p: Progress) => void;
+  /** Readings held back from the files by earlier passes (the action keeps them in the cache). */
+  held?: HeldReadings;
+  /** Hold back new readings that only repeat a file's last one (quiet commits). */
+  holdIdentical?: boolean;
 }
 
 export interface PassOutcome {
@@ -35,6 +41,8 @@ export interface PassOutcome {
   collected?: Collected;
   /** Every run's readings after the pass, oldest first. */
   readings: Map<string, Attempt[]>;
+  /** Readings held back after this pass. */
+  held: HeldReadings;
 }
 
 /**
@@ -73,7 +81,7 @@ export async function runPass(settings: PassSettings, deps: PassDeps): Promise<P
           {
             now,
             endedAt: s.activity!.end,
-            attempts: s.attempts,
+            attempts: chronological([...s.attempts, ...(deps.held?.get(s.id) ?? [])]),
             keyId: s.keyId,
             sharesWith: s.sharesWith,
             untrusted: s.untrusted,
@@ -112,12 +120,15 @@ export async function runPass(settings: PassSettings, deps: PassDeps): Promise<P
     prices: deps.prices,
     readings: collected?.readings ?? new Map(),
     failures: collected?.failures ?? new Map(),
+    held: deps.held,
+    holdIdentical: deps.holdIdentical,
   });
   return {
     report: buildReport(settings, deps, applied, collected),
     changes: applied.changes,
     collected,
     readings: applied.readings,
+    held: applied.held,
   };
 }
 
@@ -191,7 +202,7 @@ export function buildReport(
  */
 export async function reapplyPass(
   settings: PassSettings,
-  deps: Pick<PassDeps, "files" | "now" | "prices">,
+  deps: Pick<PassDeps, "files" | "now" | "prices" | "held" | "holdIdentical">,
   collected: Collected | undefined,
 ): Promise<Applied> {
   const discovery = await discoverRuns(deps.files, settings.runsDir, settings.frameworks);
@@ -202,6 +213,8 @@ export async function reapplyPass(
     prices: deps.prices,
     readings: collected?.readings ?? new Map(),
     failures: collected?.failures ?? new Map(),
+    held: deps.held,
+    holdIdentical: deps.holdIdentical,
   });
 }
 
