@@ -48,7 +48,7 @@ export function detectStyle(text: string): Style {
   const unit = /\n([ \t]+)\S/.exec(text)?.[1] ?? "  ";
   // Python's json.dump escapes non-ASCII unless told otherwise; follow whichever the file shows.
   const ascii =
-    /\\u(00[89a-fA-F]|0[1-9a-fA-F]|[1-9a-fA-F])[0-9a-fA-F]{2}/.test(text) &&
+    /\\u(00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})/.test(text) &&
     !/[\u0080-\uffff]/.test(text);
   return { eol, unit, ascii };
 }
@@ -230,8 +230,13 @@ export function editJsonText(text: string, edits: JsonEdits): string {
     if (prev.offset + prev.length > out[i]!.offset)
       throw new Error("internal error: overlapping JSON edits");
   }
-  let result = text;
-  for (const e of [...out].reverse())
-    result = result.slice(0, e.offset) + e.content + result.slice(e.offset + e.length);
-  return result;
+  // one pass over the text: a manifest of 10,000 runs gets 30,000 edits
+  const pieces: string[] = [];
+  let at = 0;
+  for (const e of out) {
+    pieces.push(text.slice(at, e.offset), e.content);
+    at = e.offset + e.length;
+  }
+  pieces.push(text.slice(at));
+  return pieces.join("");
 }

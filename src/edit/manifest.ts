@@ -15,17 +15,19 @@ export function applyManifestUpdates(
   entries: readonly ManifestEntry[],
   updates: readonly ManifestUpdate[],
 ): string {
+  // indexed once: a manifest lists every run, and a pass may update all of them
+  const index = new Map<string, number>();
+  entries.forEach((e, i) => {
+    const key = `${e.framework ?? ""}/${e.run_id}`;
+    if (!index.has(key)) index.set(key, i);
+  });
   const set: Array<{ path: JsonPath; value: unknown }> = [];
   for (const u of updates) {
-    let index = entries.findIndex((e) => e.run_id === u.runId && e.framework === u.framework);
-    if (index < 0)
-      index = entries.findIndex((e) => e.run_id === u.runId && e.framework === undefined);
-    if (index < 0) continue;
-    set.push({ path: ["runs", index, "verification_status"], value: u.status });
-    if (u.tokensIn !== undefined)
-      set.push({ path: ["runs", index, "total_tokens_in"], value: u.tokensIn });
-    if (u.tokensOut !== undefined)
-      set.push({ path: ["runs", index, "total_tokens_out"], value: u.tokensOut });
+    const i = index.get(`${u.framework}/${u.runId}`) ?? index.get(`/${u.runId}`);
+    if (i === undefined) continue;
+    set.push({ path: ["runs", i, "verification_status"], value: u.status });
+    if (u.tokensIn !== undefined) set.push({ path: ["runs", i, "total_tokens_in"], value: u.tokensIn });
+    if (u.tokensOut !== undefined) set.push({ path: ["runs", i, "total_tokens_out"], value: u.tokensOut });
   }
   return editJsonText(text, { set });
 }
