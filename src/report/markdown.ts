@@ -1,0 +1,40 @@
+/**
+ * Markdown that is safe to fill with values from files and the API: a run id, a model name or an
+ * API message can hold `|`, `<script>`, backticks or line breaks; none may reshape the summary.
+ */
+export function escapeCell(value: unknown): string {
+  return String(value ?? "")
+    .replace(/[\r\n\t]+/g, " ")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/([\\`*_{}[\]()#+!|~])/g, "\\$1")
+    .trim();
+}
+
+export function table(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  align?: readonly ("l" | "r")[],
+): string {
+  const sep = headers.map((_, i) => (align?.[i] === "r" ? "---:" : "---"));
+  return [headers, sep, ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
+}
+
+export const int = (n: number | null | undefined): string =>
+  n === null || n === undefined ? "–" : Math.round(n).toLocaleString("en-US");
+
+export const usd = (n: number | null | undefined): string => {
+  if (n === null || n === undefined) return "–";
+  return `$${n.toFixed(n !== 0 && Math.abs(n) < 0.01 ? 6 : 4)}`;
+};
+
+export function meanSd(values: readonly number[]): { mean: number; sd: number } | undefined {
+  if (values.length === 0) return undefined;
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const sd =
+    values.length > 1
+      ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1))
+      : 0;
+  return { mean, sd };
+}
