@@ -67,16 +67,15 @@ export async function loadPriceSources(
   if (pricingFile) {
     if (!(await files.exists(pricingFile)))
       throw new PricingFileError(pricingFile, "pricing file not found");
-    sources.push((await loadPricingFile(files, pricingFile, `pricing file ${pricingFile}`, true))!);
+    // Named without the directory: the name is written into metrics.json, which must not depend
+    // on where the repository is checked out.
+    sources.push(
+      (await loadPricingFile(files, pricingFile, `pricing file ${basename(pricingFile)}`, true))!,
+    );
   }
   const configYaml = join(dirname(resolve(runsDir)), "config.yaml");
   if (await files.exists(configYaml)) {
-    const fromConfig = await loadPricingFile(
-      files,
-      configYaml,
-      `experiment config ${basename(dirname(resolve(runsDir)))}/config.yaml`,
-      false,
-    );
+    const fromConfig = await loadPricingFile(files, configYaml, "experiment config.yaml", false);
     if (fromConfig) sources.push(fromConfig);
   }
   sources.push(builtinSource());

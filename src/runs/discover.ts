@@ -40,7 +40,9 @@ export interface Discovery {
 }
 
 const MANIFEST_NAMES = ["manifest.json", "runs_manifest.json"];
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a byte-order mark in the text, so it is reported below instead of silently
+// dropped (which would also drop it from the file on the next write).
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Decodes and parses a JSON file, naming what is wrong with it. */
 export function parseJsonText(
