@@ -56,9 +56,16 @@ export function applyMetricsTarget(text: string, file: MetricsFile, target: Metr
       },
     });
   } else {
+    // A pass that adds no reading and finds the status already recorded keeps the recorded
+    // message and verified_at: they still hold, and rewording them (or moving verified_at to
+    // where our walk would have put it) is churn in a committed file.
+    const settled = target.newAttempts.length === 0 && rec.verification_status === target.status;
     set.push({ path: [REC, "verification_status"], value: target.status });
-    set.push({ path: [REC, "verification_message"], value: target.message });
-    if (target.verifiedAt !== null || rec.verified_at !== undefined)
+    if (!settled || typeof rec.verification_message !== "string")
+      set.push({ path: [REC, "verification_message"], value: target.message });
+    const keepVerifiedAt =
+      settled && typeof rec.verified_at === "string" && target.verifiedAt !== null;
+    if (!keepVerifiedAt && (target.verifiedAt !== null || rec.verified_at !== undefined))
       set.push({ path: [REC, "verified_at"], value: target.verifiedAt });
     if (rec.attempts) append.push({ path: [REC, "attempts"], values: target.newAttempts });
     else set.push({ path: [REC, "attempts"], value: target.newAttempts });
