@@ -116,6 +116,16 @@ function loadDotEnv(
   return { ...fromFile, ...env };
 }
 
+/** How the CLI spells a setting in messages: its option, argument or variable. */
+const CLI_NAMES: Record<string, string> = {
+  "api-key-ids": "--api-key-id",
+  frameworks: "<framework>",
+  "run-ids": "<run-id>",
+  mode: "--list",
+  "admin-key": "OPENAI_ADMIN_KEY",
+};
+const cliName = (name: string): string => CLI_NAMES[name] ?? `--${name}`;
+
 /** Runs the CLI; returns the exit status. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const cmd = program()
@@ -150,7 +160,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       "dry-run": opts.dryRun ? "true" : "false",
       force: opts.force ? "true" : "false",
     };
-    const resolved = resolveSettings(raw, env, (name) => `--${name}`);
+    const resolved = resolveSettings(raw, env, cliName);
     adminKey = resolved.adminKey;
     const runsDir = resolve(io.cwd, resolved.pass.runsDir);
     const settings = { ...resolved.pass, runsDir };

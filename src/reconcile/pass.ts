@@ -54,12 +54,12 @@ export interface PassOutcome {
 export async function runPass(settings: PassSettings, deps: PassDeps): Promise<PassOutcome> {
   const { files, now } = deps;
   if (!(await files.exists(settings.runsDir)))
-    throw new ConfigError(`runs-dir: ${settings.runsDir} does not exist`);
+    throw new ConfigError(`runs directory ${settings.runsDir} does not exist (runs-dir)`);
   const discovery = await discoverRuns(files, settings.runsDir, settings.frameworks);
   const missing = settings.frameworks.filter((f) => !discovery.frameworks.includes(f));
   if (missing.length > 0) {
     throw new ConfigError(
-      `frameworks: ${missing.join(", ")} not found under ${settings.runsDir} (found: ${discovery.frameworks.join(", ") || "none"})`,
+      `framework ${missing.join(", ")} not found under ${settings.runsDir} (found: ${discovery.frameworks.join(", ") || "none"})`,
     );
   }
   const knownIds = new Set([
@@ -68,7 +68,7 @@ export async function runPass(settings: PassSettings, deps: PassDeps): Promise<P
   ]);
   const unknownIds = settings.runIds.filter((id) => !knownIds.has(id));
   if (unknownIds.length > 0)
-    throw new ConfigError(`run-ids: ${unknownIds.join(", ")} not found under ${settings.runsDir}`);
+    throw new ConfigError(`run id ${unknownIds.join(", ")} not found under ${settings.runsDir}`);
 
   let collected: Collected | undefined;
   if (settings.mode === "reconcile") {
@@ -92,13 +92,13 @@ export async function runPass(settings: PassSettings, deps: PassDeps): Promise<P
     const keyless = [...new Set(due.filter((s) => !s.keyId).map((s) => s.run.framework))];
     if (keyless.length > 0) {
       throw new ConfigError(
-        `api-key-ids: no API key id for framework(s) ${keyless.join(", ")}, which have runs to reconcile (give framework=key_… lines, or --api-key-id, or OPENAI_API_KEY_${keyless[0]!.toUpperCase()}_ID)`,
+        `no API key id for framework(s) ${keyless.join(", ")}, which have runs to reconcile: give ${keyless[0]}=key_… (action input api-key-ids, CLI --api-key-id) or set OPENAI_API_KEY_${keyless[0]!.toUpperCase()}_ID`,
       );
     }
     if (due.length > 0) {
       if (!deps.source)
         throw new ConfigError(
-          "admin-key: no admin key (OPENAI_ADMIN_KEY) to read the Usage API with",
+          "no admin key to read the Usage API with: set OPENAI_ADMIN_KEY (action input admin-key)",
         );
       collected = await collectReadings({
         states,
@@ -234,7 +234,10 @@ export async function writeChanges(
       try {
         await files.writeAtomic(c.path, c.after);
       } catch (error) {
-        failed.push({ path: c.path, reason: error instanceof Error ? error.message : String(error) });
+        failed.push({
+          path: c.path,
+          reason: error instanceof Error ? error.message : String(error),
+        });
       }
     }
   };

@@ -177,16 +177,23 @@ export function createHttpPageSource(options: HttpSourceOptions): HttpPageSource
     for (let attempt = 1; ; attempt++) {
       const outcome = await once(req);
       if ("value" in outcome) return outcome.value;
-      const { error, retryAfterMs } = outcome;
-      error.message = redact(error.message, [adminKey]);
+      const { retryAfterMs } = outcome;
+      // a fresh error carrying only the redacted text: nothing of the key survives in its stack
+      const error = new UsageApiError(
+        outcome.error.kind,
+        redact(outcome.error.message, [adminKey]),
+        outcome.error.status,
+      );
       if (!isRetryable(error) || attempt >= maxAttempts) {
-        if (attempt > 1 && isRetryable(error))
-          error.message = `${error.message} (gave up after ${attempt} tries)`;
-        throw error;
+        const gaveUp = attempt > 1 && isRetryable(error) ? ` (gave up after ${attempt} tries)` : "";
+        throw new UsageApiError(error.kind, `${error.message}${gaveUp}`, error.status);
       }
       if (retryAfterMs !== undefined && retryAfterMs > maxRetryAfterMs) {
-        error.message = `${error.message} (the API asks to wait ${Math.round(retryAfterMs / 1000)} s, longer than the ${Math.round(maxRetryAfterMs / 1000)} s allowed)`;
-        throw error;
+        throw new UsageApiError(
+          error.kind,
+          `${error.message} (the API asks to wait ${Math.round(retryAfterMs / 1000)} s, longer than the ${Math.round(maxRetryAfterMs / 1000)} s allowed)`,
+          error.status,
+        );
       }
       const exponential = Math.min(backoffMaxMs, backoffBaseMs * 2 ** (attempt - 1));
       const delayMs = Math.max(retryAfterMs ?? 0, Math.round(random() * exponential));
