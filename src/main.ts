@@ -1,0 +1,219 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import * as core from "@actions/core";
+import { annotationsOf } from "./action/annotations.ts";
+import { isPullRequestEvent, readEvent } from "./action/event.ts";
+import { actionsCacheStore, type HeldStore } from "./action/held-cache.ts";
+import { type ActionInputs, readInputs } from "./action/inputs.ts";
+import { outputsOf } from "./action/outputs.ts";
+import { runTable, summaryLines } from "./cli/table.ts";
+import { ConfigError } from "./config/errors.ts";
+import { nodeFiles } from "./fs/node.ts";
+import { commitAndPush } from "./git/commit.ts";
+import { commitMessage } from "./git/message.ts";
+import { loadPriceSources, PricingFileError } from "./pricing/load.ts";
+import type { Applied } from "./reconcile/apply.ts";
+import type { HeldReadings } from "./reconcile/held.ts";
+import { type PassDeps, reapplyPass, runPass, writeChanges } from "./reconcile/pass.ts";
+import type { PassSettings } from "./reconcile/settings.ts";
+import type { PassReport } from "./report/schema.ts";
+import { renderSummary } from "./report/summary.ts";
+import { createHttpPageSource, type HttpPageSource } from "./usage/http.ts";
+import { redact } from "./util/redact.ts";
+import { TOOL, VERSION } from "./version.ts";
+
+type Env = Record<string, string | undefined>;
+
+/** How the pass's changes leave the runner; the sha of the commit, if one was made. */
+async function deliver(
+  inputs: ActionInputs,
+  settings: PassSettings,
+  deps: PassDeps,
+  outcome: Awaited<ReturnType<typeof runPass>>,
+  workspace: string,
+  env: Env,
+  secrets: string[],
+): Promise<{ sha: string | null; failed?: string }> {
+  if (inputs.commit === "none") {
+    const failed = await writeChanges(nodeFiles, outcome.changes);
+    return {
+      sha: null,
+      failed:
+        failed.length > 0 ? failed.map((f) => `${f.path}: ${f.reason}`).join("; ") : undefined,
+    };
+  }
+  if (inputs.commit === "api") {
+    return {
+      sha: null,
+      failed: "commit: api is not available in this version; use commit: git or none",
+    };
+  }
+  let latest: Applied | undefined;
+  const result = await commitAndPush({
+    repoDir: workspace,
+    computeChanges: async () => {
+      latest = await reapplyPass(settings, deps, outcome.collected);
+      return latest.changes.map((c) => ({ path: c.path, after: c.after }));
+    },
+    message: (paths) => {
+      const changed = (latest?.runs ?? outcome.report.runs).filter((r) => r.changed);
+      const counts: Record<string, number> = {};
+      for (const r of changed) counts[r.status] = (counts[r.status] ?? 0) + 1;
+      const text = commitMessage(counts, paths.length, { runs: changed });
+      return inputs.commitMessage
+        ? inputs.commitMessage.replaceAll("{summary}", text.split("\n")[0]!)
+        : text;
+    },
+    branch: env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME || undefined,
+    secrets,
+    log: (line) => core.info(redact(line, secrets)),
+  });
+  return { sha: result.sha };
+}
+
+export async function run(env: Env = process.env): Promise<void> {
+  let inputs: ActionInputs;
+  try {
+    inputs = readInputs((name) => core.getInput(name), env);
+  } catch (error) {
+    core.setFailed(error instanceof Error ? error.message : String(error));
+    return;
+  }
+  const adminKey = inputs.settings.adminKey;
+  const secrets = [adminKey, inputs.githubToken].filter((s): s is string => Boolean(s));
+  for (const s of secrets) core.setSecret(s);
+
+  const workspace = resolve(env.GITHUB_WORKSPACE ?? process.cwd());
+  const event = readEvent(env);
+  const settings: PassSettings = {
+    ...inputs.settings.pass,
+    runsDir: resolve(workspace, inputs.settings.pass.runsDir),
+  };
+  let notice: string | undefined;
+  if (settings.mode === "reconcile" && !adminKey) {
+    // Fork pull requests get no secrets: report what the files say instead of failing.
+    settings.mode = "list";
+    notice = event.pullRequest?.fork
+      ? "This pull request comes from a fork, which gets no secrets: runs are listed from their files without calling the Usage API."
+      : "No admin key (input admin-key / OPENAI_ADMIN_KEY): runs are listed from their files without calling the Usage API.";
+  }
+  // A pull request's checkout is a merge commit: report on it, never push to it.
+  if (isPullRequestEvent(event) && !settings.dryRun) {
+    settings.dryRun = true;
+    notice ??=
+      "Pull request: the pass runs as a dry run; the scheduled pass on the default branch commits.";
+  }
+
+  let http: HttpPageSource | undefined;
+  let heldStore: HeldStore | undefined;
+  let report: PassReport | undefined;
+  let commitSha: string | null = null;
+  try {
+    const prices = await loadPriceSources(
+      nodeFiles,
+      settings.runsDir,
+      inputs.settings.pricingFile ? resolve(workspace, inputs.settings.pricingFile) : undefined,
+    );
+    if (settings.mode === "reconcile" && adminKey) {
+      http = createHttpPageSource({
+        baseUrl: inputs.settings.apiBaseUrl,
+        adminKey,
+        userAgent: TOOL,
+        onRetry: ({ attempt, delayMs, reason }) =>
+          core.info(
+            `Usage API: ${redact(reason, secrets)}; retry ${attempt} in ${Math.round(delayMs)} ms`,
+          ),
+      });
+    }
+    const committing =
+      settings.mode === "reconcile" && !settings.dryRun && inputs.commit !== "none";
+    if (committing && inputs.holdIdentical) {
+      heldStore = actionsCacheStore({
+        dir: join(env.RUNNER_TEMP ?? tmpdir(), "reconcile-usage-held"),
+        runsDir: relative(workspace, settings.runsDir),
+        log: (l) => core.info(l),
+      });
+    }
+    const held: HeldReadings | undefined = await heldStore?.restore();
+    const deps: PassDeps = {
+      files: nodeFiles,
+      now: Date.now() / 1000,
+      prices,
+      source: http,
+      requestCount: () => http?.stats.requests ?? 0,
+      tool: TOOL,
+      version: VERSION,
+      held,
+      holdIdentical: heldStore !== undefined,
+    };
+    const outcome = await runPass(settings, deps);
+    report = outcome.report;
+
+    if (!settings.dryRun && settings.mode === "reconcile" && outcome.changes.length > 0) {
+      try {
+        const delivered = await deliver(inputs, settings, deps, outcome, workspace, env, secrets);
+        commitSha = delivered.sha;
+        if (delivered.failed) {
+          report.warnings.push(delivered.failed);
+          report.errors++;
+        }
+      } catch (error) {
+        // Keep this pass's readings for the next one: they are in no file.
+        for (const [id, reading] of outcome.collected?.readings ?? [])
+          outcome.held.set(id, [...(outcome.held.get(id) ?? []), reading]);
+        report.warnings.push(
+          `committing the changes failed: ${redact(error instanceof Error ? error.message : String(error), secrets)}`,
+        );
+        report.errors++;
+      }
+    }
+    await heldStore?.save(outcome.held);
+  } catch (error) {
+    const message = redact(error instanceof Error ? error.message : String(error), secrets);
+    core.setFailed(
+      error instanceof ConfigError || error instanceof PricingFileError
+        ? message
+        : `reconcile-usage failed: ${message}`,
+    );
+    return;
+  } finally {
+    await http?.close();
+  }
+
+  const rel = (p: string) => relative(workspace, p) || p;
+  for (const r of report.runs) r.path = rel(r.path);
+  report.changed_files = report.changed_files.map(rel);
+  report.warnings = report.warnings.map((w) => redact(w.replaceAll(`${workspace}/`, ""), secrets));
+
+  const reportPath = resolve(
+    workspace,
+    inputs.reportPath ?? join(env.RUNNER_TEMP ?? tmpdir(), "reconcile-usage-report.json"),
+  );
+  await mkdir(dirname(reportPath), { recursive: true });
+  await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+
+  core.info(runTable(report.runs, false));
+  for (const line of summaryLines(report)) core.info(line);
+  const server = env.GITHUB_SERVER_URL ?? "https://github.com";
+  const sha = commitSha ?? env.GITHUB_SHA;
+  const fileUrl =
+    env.GITHUB_REPOSITORY && sha
+      ? (p: string) => `${server}/${env.GITHUB_REPOSITORY}/blob/${sha}/${p}`
+      : undefined;
+  if (env.GITHUB_STEP_SUMMARY)
+    await core.summary.addRaw(renderSummary(report, { fileUrl, notice, commitSha })).write();
+  for (const a of annotationsOf(report, (p) => p)) {
+    const props = { title: a.title, ...(a.file ? { file: a.file } : {}) };
+    if (a.level === "error") core.error(redact(a.message, secrets), props);
+    else core.warning(redact(a.message, secrets), props);
+  }
+  for (const [name, value] of Object.entries(outputsOf(report, { reportPath, commitSha })))
+    core.setOutput(name, value);
+
+  if (report.errors > 0) {
+    const message = `${report.errors} run(s) or file(s) failed; everything else was ${settings.dryRun ? "checked" : "written"}. See the job summary.`;
+    if (inputs.failOnError) core.setFailed(message);
+    else core.warning(message);
+  }
+}
