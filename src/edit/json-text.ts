@@ -48,8 +48,9 @@ export function detectStyle(text: string): Style {
   const unit = /\n([ \t]+)\S/.exec(text)?.[1] ?? "  ";
   // Python's json.dump escapes non-ASCII unless told otherwise; follow whichever the file shows.
   const ascii =
-    /\\u(00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})/.test(text) &&
-    !/[\u0080-\uffff]/.test(text);
+    /\\u(00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{3})/.test(
+      text,
+    ) && !/[\u0080-\uffff]/.test(text);
   return { eol, unit, ascii };
 }
 

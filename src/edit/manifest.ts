@@ -26,8 +26,10 @@ export function applyManifestUpdates(
     const i = index.get(`${u.framework}/${u.runId}`) ?? index.get(`/${u.runId}`);
     if (i === undefined) continue;
     set.push({ path: ["runs", i, "verification_status"], value: u.status });
-    if (u.tokensIn !== undefined) set.push({ path: ["runs", i, "total_tokens_in"], value: u.tokensIn });
-    if (u.tokensOut !== undefined) set.push({ path: ["runs", i, "total_tokens_out"], value: u.tokensOut });
+    if (u.tokensIn !== undefined)
+      set.push({ path: ["runs", i, "total_tokens_in"], value: u.tokensIn });
+    if (u.tokensOut !== undefined)
+      set.push({ path: ["runs", i, "total_tokens_out"], value: u.tokensOut });
   }
   return editJsonText(text, { set });
 }
