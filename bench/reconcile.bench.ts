@@ -11,14 +11,20 @@ import { nodeFiles } from "../src/fs/node.ts";
 import { builtinSource } from "../src/pricing/prices.ts";
 import { runPass, writeChanges } from "../src/reconcile/pass.ts";
 import type { PassSettings } from "../src/reconcile/settings.ts";
+import { buildRunStates } from "../src/reconcile/state.ts";
+import { discoverRuns } from "../src/runs/discover.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
 import { fetchSpan } from "../src/usage/pages.ts";
 import { planSpans, requestLowerBound } from "../src/usage/plan.ts";
 import { TOOL, VERSION } from "../src/version.ts";
-import { allEvents, generateExperiment, keyIdFor, tempDir, writeExperiment } from "../test/support/experiment.ts";
+import {
+  allEvents,
+  generateExperiment,
+  keyIdFor,
+  tempDir,
+  writeExperiment,
+} from "../test/support/experiment.ts";
 import { startFakeUsageApi } from "../test/support/fake-usage-api.ts";
-import { buildRunStates } from "../src/reconcile/state.ts";
-import { discoverRuns } from "../src/runs/discover.ts";
 
 const totalRuns = Number(process.argv[2] ?? 10_000);
 const days = Number(process.argv[3] ?? 30);
@@ -69,7 +75,15 @@ const settings: PassSettings = {
 const http = createHttpPageSource({ baseUrl: api.baseUrl, adminKey });
 const rssBefore = process.memoryUsage().rss;
 const t0 = performance.now();
-const outcome = await runPass(settings, { files: nodeFiles, now, prices: [builtinSource()], source: http, requestCount: () => http.stats.requests, tool: TOOL, version: VERSION });
+const outcome = await runPass(settings, {
+  files: nodeFiles,
+  now,
+  prices: [builtinSource()],
+  source: http,
+  requestCount: () => http.stats.requests,
+  tool: TOOL,
+  version: VERSION,
+});
 const tPass = performance.now();
 const failed = await writeChanges(nodeFiles, outcome.changes);
 const t1 = performance.now();
@@ -81,13 +95,23 @@ const truth = new Map(runs.map((r) => [`${r.framework}/${r.runId}`, r.totals]));
 let wrong = 0;
 for (const r of report.runs) {
   const t = truth.get(`${r.framework}/${r.run_id}`);
-  if (!t || r.tokens_in !== t.tokensIn || r.tokens_out !== t.tokensOut || r.cached_tokens !== t.cachedTokens || r.api_calls !== t.requests) wrong++;
+  if (
+    !t ||
+    r.tokens_in !== t.tokensIn ||
+    r.tokens_out !== t.tokensOut ||
+    r.cached_tokens !== t.cachedTokens ||
+    r.api_calls !== t.requests
+  )
+    wrong++;
 }
 
 // the same workload queried one run at a time (what the old script did), for real
 const discovery = await discoverRuns(nodeFiles, runsDir);
 const { states } = buildRunStates(discovery, settings, now);
-const perRunSpans = states.map((s) => ({ span: { start: s.window!.start, end: s.window!.end }, key: s.keyId! }));
+const perRunSpans = states.map((s) => ({
+  span: { start: s.window!.start, end: s.window!.end },
+  key: s.keyId!,
+}));
 const perRunLowerBound = perRunSpans.reduce((n, x) => n + requestLowerBound([x.span]), 0);
 const before = api.requests.length;
 const t2 = performance.now();
@@ -107,9 +131,26 @@ await rm(root, { recursive: true, force: true });
 const spans = planSpans(states.map((s) => s.window!));
 const fmt = (n: number) => n.toLocaleString("en-US");
 const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
-console.log(`reconcile-usage bench: ${fmt(runs.length)} runs, ${frameworks.length} frameworks, ${days} days, ${fmt(events.length)} usage events`);
-console.log(`  batched pass:     ${fmt(batchedRequests)} requests over ${fmt(report.spans)} spans; lower bound Σ ceil(span/1440) = ${fmt(report.request_lower_bound)} (recomputed: ${fmt(requestLowerBound(spans))})`);
-console.log(`  one run at a time: ${fmt(perRunRequests)} requests (lower bound for that shape ${fmt(perRunLowerBound)}), ${(perRunRequests / batchedRequests).toFixed(0)}× more`);
-console.log(`  wall time:        pass ${((tPass - t0) / 1000).toFixed(2)} s (discover, fetch, attribute, verify, price, edit) + write ${((t1 - tPass) / 1000).toFixed(2)} s for ${fmt(outcome.changes.length)} files; one-run-at-a-time fetch alone ${((t3 - t2) / 1000).toFixed(2)} s`);
-console.log(`  memory:           peak RSS ${mib(Math.max(peakRss, process.resourceUsage().maxRSS * 1024))} (RSS before the pass ${mib(rssBefore)}; writing the fixture took ${(writeMs / 1000).toFixed(1)} s)`);
-console.log(`  statuses:         ${Object.entries(report.totals.by_status).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${fmt(n)}`).join(", ")}; runs whose reading differs from the truth: ${wrong}; write failures: ${failed.length}`);
+console.log(
+  `reconcile-usage bench: ${fmt(runs.length)} runs, ${frameworks.length} frameworks, ${days} days, ${fmt(events.length)} usage events`,
+);
+console.log(
+  `  batched pass:     ${fmt(batchedRequests)} requests over ${fmt(report.spans)} spans; lower bound Σ ceil(span/1440) = ${fmt(report.request_lower_bound)} (recomputed: ${fmt(requestLowerBound(spans))})`,
+);
+console.log(
+  `  one run at a time: ${fmt(perRunRequests)} requests (lower bound for that shape ${fmt(perRunLowerBound)}), ${(perRunRequests / batchedRequests).toFixed(0)}× more`,
+);
+console.log(
+  `  wall time:        pass ${((tPass - t0) / 1000).toFixed(2)} s (discover, fetch, attribute, verify, price, edit) + write ${((t1 - tPass) / 1000).toFixed(2)} s for ${fmt(outcome.changes.length)} files; one-run-at-a-time fetch alone ${((t3 - t2) / 1000).toFixed(2)} s`,
+);
+console.log(
+  `  memory:           peak RSS ${mib(Math.max(peakRss, process.resourceUsage().maxRSS * 1024))} (RSS before the pass ${mib(rssBefore)}; writing the fixture took ${(writeMs / 1000).toFixed(1)} s)`,
+);
+console.log(
+  `  statuses:         ${Object.entries(report.totals.by_status)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${s} ${fmt(n)}`)
+    .join(
+      ", ",
+    )}; runs whose reading differs from the truth: ${wrong}; write failures: ${failed.length}`,
+);

@@ -4,7 +4,15 @@
  * into one ESM file under dist/. CI rebuilds and fails when dist/ differs from what is committed.
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
@@ -42,7 +50,8 @@ for (const entry of ENTRIES) {
   copyFileSync(join(out, "index.js"), join(dist, entry.out));
   // lazily imported modules (@actions/cache) come as chunks loaded from beside the entry
   for (const chunk of readdirSync(out).filter((f) => /^\d+\.index\.js$/.test(f))) {
-    if (existsSync(join(dist, chunk))) throw new Error(`chunk ${chunk} of ${entry.out} collides with another entry's`);
+    if (existsSync(join(dist, chunk)))
+      throw new Error(`chunk ${chunk} of ${entry.out} collides with another entry's`);
     copyFileSync(join(out, chunk), join(dist, chunk));
   }
   licenses.add(readFileSync(join(out, "licenses.txt"), "utf8"));

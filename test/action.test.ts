@@ -5,10 +5,26 @@ import { PassReportSchema } from "../src/report/schema.ts";
 import { MetricsFileSchema } from "../src/runs/schema.ts";
 import { runAction } from "./support/action.ts";
 import { runCli } from "./support/cli.ts";
-import { allEvents, generateExperiment, type GeneratedRun, keyIdFor, tempDir, writeExperiment } from "./support/experiment.ts";
+import {
+  allEvents,
+  type GeneratedRun,
+  generateExperiment,
+  keyIdFor,
+  tempDir,
+  writeExperiment,
+} from "./support/experiment.ts";
 import { startFakeCacheService } from "./support/fake-cache-service.ts";
 import { type FakeUsageApi, startFakeUsageApi } from "./support/fake-usage-api.ts";
-import { type GitSandbox, isolateGitConfig, makeSandbox, remoteCommit, remoteFile, remoteHead, sh, writerPush } from "./support/git.ts";
+import {
+  type GitSandbox,
+  isolateGitConfig,
+  makeSandbox,
+  remoteCommit,
+  remoteFile,
+  remoteHead,
+  sh,
+  writerPush,
+} from "./support/git.ts";
 
 /**
  * The action as the runner runs it: `node dist/index.js` in a real git checkout with a bare
@@ -45,9 +61,16 @@ describe("the action, run as the runner runs it", () => {
   /** Commits the experiment with `readings` earlier CLI passes (minutes before now) on the remote. */
   async function setUp(readingsMinutesAgo: number[]) {
     await writeExperiment(sandbox.clone, runs);
-    const cliArgs = ["--api-base-url", api.baseUrl, ...FRAMEWORKS.flatMap((f) => ["--api-key-id", `${f}=${keyIdFor(f)}`])];
+    const cliArgs = [
+      "--api-base-url",
+      api.baseUrl,
+      ...FRAMEWORKS.flatMap((f) => ["--api-key-id", `${f}=${keyIdFor(f)}`]),
+    ];
     for (const ago of readingsMinutesAgo) {
-      const r = await runCli([...cliArgs, "--now", iso(now - ago * 60)], { cwd: sandbox.clone, env: { OPENAI_ADMIN_KEY: ADMIN_KEY } });
+      const r = await runCli([...cliArgs, "--now", iso(now - ago * 60)], {
+        cwd: sandbox.clone,
+        env: { OPENAI_ADMIN_KEY: ADMIN_KEY },
+      });
       expect(r.code, r.stderr).toBe(0);
     }
     await sh(sandbox.clone, ["add", "--all"]);
@@ -59,7 +82,14 @@ describe("the action, run as the runner runs it", () => {
   beforeEach(async () => {
     sandbox = await makeSandbox();
     temp = await tempDir();
-    runs = generateExperiment({ frameworks: FRAMEWORKS, runsPerFramework: 2, startAt: now - 6 * 3600, seed: 3, durationSeconds: [300, 900], gapSeconds: [120, 300] });
+    runs = generateExperiment({
+      frameworks: FRAMEWORKS,
+      runsPerFramework: 2,
+      startAt: now - 6 * 3600,
+      seed: 3,
+      durationSeconds: [300, 900],
+      gapSeconds: [120, 300],
+    });
     api = await startFakeUsageApi({ events: allEvents(runs), adminKey: ADMIN_KEY });
   });
   afterEach(async () => {
@@ -80,29 +110,49 @@ describe("the action, run as the runner runs it", () => {
     expect(head).not.toBe(before);
     expect(result.outputs["commit-sha"]).toBe(head);
     const commit = await remoteCommit(sandbox.bare);
-    expect(commit.author).toBe("github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>");
-    expect(commit.subject).toBe(`reconcile-usage: ${runs.length} verified (${runs.length} runs, ${runs.length + 1} files)`);
-    expect(commit.files.sort()).toEqual([...runs.map((r) => `runs/${r.path}`), "runs/manifest.json"].sort());
+    expect(commit.author).toBe(
+      "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>",
+    );
+    expect(commit.subject).toBe(
+      `reconcile-usage: ${runs.length} verified (${runs.length} runs, ${runs.length + 1} files)`,
+    );
+    expect(commit.files.sort()).toEqual(
+      [...runs.map((r) => `runs/${r.path}`), "runs/manifest.json"].sort(),
+    );
     for (const run of runs) {
-      const file = MetricsFileSchema.parse(JSON.parse((await remoteFile(sandbox.bare, `runs/${run.path}`))!));
+      const file = MetricsFileSchema.parse(
+        JSON.parse((await remoteFile(sandbox.bare, `runs/${run.path}`))!),
+      );
       expect(file.verification_status).toBe("verified");
       expect(file.aggregate_metrics?.TOK_IN).toBe(run.totals.tokensIn);
       expect(file.usage_api_reconciliation?.attempts).toHaveLength(3);
     }
 
-    const report = PassReportSchema.parse(JSON.parse(await readFile(result.outputs["report-path"]!, "utf8")));
+    const report = PassReportSchema.parse(
+      JSON.parse(await readFile(result.outputs["report-path"]!, "utf8")),
+    );
     expect(report.requests).toBe(api.requests.length);
     expect(report.requests).toBe(report.request_lower_bound);
-    expect(report.changed_files.sort()).toEqual(result.outputs["changed-files"]!.split("\n").sort());
+    expect(report.changed_files.sort()).toEqual(
+      result.outputs["changed-files"]!.split("\n").sort(),
+    );
     expect(result.summary).toContain("## Usage reconciliation");
     expect(result.summary).toContain("### Per framework");
     expect(result.summary).toContain("```mermaid");
     expect(result.summary).toMatch(/\| `verified` \| 4 \|/);
     // `::add-mask::` is the command that tells the runner to mask the key; the runner consumes
     // it, and it is the only place the key may appear
-    const log = result.stdout.split("\n").filter((l) => !l.startsWith("::add-mask::")).join("\n");
+    const log = result.stdout
+      .split("\n")
+      .filter((l) => !l.startsWith("::add-mask::"))
+      .join("\n");
     expect(result.stdout).toContain(`::add-mask::${ADMIN_KEY}`);
-    for (const text of [log, result.stderr, result.summary, await readFile(result.outputs["report-path"]!, "utf8")]) {
+    for (const text of [
+      log,
+      result.stderr,
+      result.summary,
+      await readFile(result.outputs["report-path"]!, "utf8"),
+    ]) {
       expect(text).not.toContain(ADMIN_KEY);
     }
   });
@@ -114,7 +164,10 @@ describe("the action, run as the runner runs it", () => {
     await writerPush(sandbox, async (dir) => {
       const path = join(dir, "runs", target.path);
       const text = await readFile(path, "utf8");
-      await writeFile(path, text.replace('"run_id": ', '"notes": "rerun on a clean machine",\n  "run_id": '));
+      await writeFile(
+        path,
+        text.replace('"run_id": ', '"notes": "rerun on a clean machine",\n  "run_id": '),
+      );
       await writeFile(join(dir, "runs", "NOTES.md"), "new notes\n");
     });
     const result = await runAction({ workspace: sandbox.clone, temp, inputs: inputs() });
@@ -139,7 +192,9 @@ describe("the action, run as the runner runs it", () => {
     const failing = await runAction({ workspace: sandbox.clone, temp, inputs: inputs() });
     expect(failing.code).toBe(1);
     // the runner's command syntax escapes the colon in the title
-    expect(failing.stdout).toContain(`::error title=error%3A baes/broken-run,file=${broken}::not valid JSON`);
+    expect(failing.stdout).toContain(
+      `::error title=error%3A baes/broken-run,file=${broken}::not valid JSON`,
+    );
     expect(failing.outputs.errors).toBe("1");
     expect(failing.outputs.verified).toBe(String(runs.length));
     // everything that succeeded was committed before the step failed
@@ -153,7 +208,11 @@ describe("the action, run as the runner runs it", () => {
     await setUp([125, 63]);
     await mkdir(join(sandbox.clone, "runs", "chatdev", "broken-run"));
     await writeFile(join(sandbox.clone, "runs", "chatdev", "broken-run", "metrics.json"), "{}");
-    const result = await runAction({ workspace: sandbox.clone, temp, inputs: inputs({ "fail-on-error": "false", commit: "none" }) });
+    const result = await runAction({
+      workspace: sandbox.clone,
+      temp,
+      inputs: inputs({ "fail-on-error": "false", commit: "none" }),
+    });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/::warning::1 run\(s\) or file\(s\) failed/);
   });
@@ -166,7 +225,14 @@ describe("the action, run as the runner runs it", () => {
       inputs: { ...inputs(), "admin-key": "" },
       event: {
         name: "pull_request",
-        payload: { pull_request: { number: 7, head: { sha: "abc", repo: { full_name: "someone/experiment", fork: true } }, base: { sha: "def", repo: { full_name: "lab/experiment" } } }, repository: { full_name: "lab/experiment" } },
+        payload: {
+          pull_request: {
+            number: 7,
+            head: { sha: "abc", repo: { full_name: "someone/experiment", fork: true } },
+            base: { sha: "def", repo: { full_name: "lab/experiment" } },
+          },
+          repository: { full_name: "lab/experiment" },
+        },
       },
     });
     expect(result.code, result.stdout).toBe(0);
@@ -178,7 +244,11 @@ describe("the action, run as the runner runs it", () => {
 
   it("rejects a bad input before any request, naming the input", async () => {
     await setUp([]);
-    const result = await runAction({ workspace: sandbox.clone, temp, inputs: inputs({ "min-age-minutes": "-5" }) });
+    const result = await runAction({
+      workspace: sandbox.clone,
+      temp,
+      inputs: inputs({ "min-age-minutes": "-5" }),
+    });
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("::error::input min-age-minutes: expected a whole number ≥ 0");
     expect(api.requests).toHaveLength(0);
@@ -189,11 +259,19 @@ describe("the action, run as the runner runs it", () => {
     const head = await remoteHead(sandbox.bare);
     const path = join(sandbox.clone, "runs", runs[0]!.path);
     const original = await readFile(path, "utf8");
-    const dry = await runAction({ workspace: sandbox.clone, temp, inputs: inputs({ "dry-run": "true" }) });
+    const dry = await runAction({
+      workspace: sandbox.clone,
+      temp,
+      inputs: inputs({ "dry-run": "true" }),
+    });
     expect(dry.code).toBe(0);
     expect(await readFile(path, "utf8")).toBe(original);
     expect(dry.outputs["changed-files"]).toContain(`runs/${runs[0]!.path}`);
-    const none = await runAction({ workspace: sandbox.clone, temp, inputs: inputs({ commit: "none" }) });
+    const none = await runAction({
+      workspace: sandbox.clone,
+      temp,
+      inputs: inputs({ commit: "none" }),
+    });
     expect(none.code).toBe(0);
     expect(await readFile(path, "utf8")).not.toBe(original);
     expect(await remoteHead(sandbox.bare)).toBe(head);

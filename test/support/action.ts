@@ -75,15 +75,21 @@ export async function runAction(options: {
     RUNNER_TEMP: options.temp,
   };
   for (const [name, spec] of Object.entries(actionYml.inputs)) {
-    const value = options.inputs?.[name] ?? (spec.default?.includes("${{") ? "" : (spec.default ?? ""));
+    const value =
+      options.inputs?.[name] ?? (spec.default?.includes("${{") ? "" : (spec.default ?? ""));
     env[`INPUT_${name.toUpperCase()}`] = value;
   }
   Object.assign(env, options.env);
   const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [join(ROOT, "dist", "index.js")], { cwd: options.workspace, env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [join(ROOT, "dist", "index.js")],
+      { cwd: options.workspace, env, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
   return {
     ...result,
