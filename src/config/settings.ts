@@ -1,4 +1,5 @@
 import type { PassSettings } from "../reconcile/settings.ts";
+import { redact } from "../util/redact.ts";
 import { ConfigError } from "./errors.ts";
 
 /**
@@ -78,7 +79,8 @@ export function parseKeyIds(text: string, label: string): Record<string, string>
     .map((s) => s.trim())
     .filter((s) => s && !s.startsWith("#"))) {
     const m = /^([^=\s]+)\s*=\s*(\S+)$/.exec(item);
-    if (!m) throw new ConfigError(`${label}: expected framework=key_… , got "${item}"`);
+    // a secret key pasted here must not reach a log: echo what was given only once masked
+    if (!m) throw new ConfigError(`${label}: expected framework=key_… , got "${redact(item)}"`);
     const [, framework, keyId] = m as unknown as [string, string, string];
     addKeyId(map, owner, framework, keyId, label);
   }
@@ -93,10 +95,10 @@ function addKeyId(
   label: string,
 ): void {
   if (!FRAMEWORK_PATTERN.test(framework))
-    throw new ConfigError(`${label}: "${framework}" is not a framework directory name`);
+    throw new ConfigError(`${label}: "${redact(framework)}" is not a framework directory name`);
   if (!KEY_ID_PATTERN.test(keyId)) {
     throw new ConfigError(
-      `${label}: "${keyId}" for ${framework} is not an API key id; expected key_ followed by letters and digits (the id shown in the OpenAI dashboard, not the secret sk-… key)`,
+      `${label}: "${redact(keyId)}" for ${framework} is not an API key id; expected key_ followed by letters and digits (the id shown in the OpenAI dashboard, not the secret sk-… key)`,
     );
   }
   if (map[framework] !== undefined && map[framework] !== keyId) {
