@@ -1,5 +1,5 @@
 import type { ModelUsage } from "../runs/schema.ts";
-import { type PriceSource, resolvePrice } from "./prices.ts";
+import { candidateNames, type PriceSource, resolvePrice } from "./prices.ts";
 import type { ModelPrice } from "./schema.ts";
 
 export interface ModelCost {
@@ -65,6 +65,14 @@ function ratesFor(price: ModelPrice, usage: ModelUsage): Rates {
   return { input: price.input, cached: price.cached_input, output: price.output, tier: "standard" };
 }
 
+function missingRates(r: Rates, usage: ModelUsage): string[] {
+  return [
+    r.input === undefined ? "input" : undefined,
+    r.output === undefined ? "output" : undefined,
+    usage.cached_tokens > 0 && r.cached === undefined ? "cached input" : undefined,
+  ].filter((x): x is string => x !== undefined);
+}
+
 /**
  * Cost of a reading's per-model split (SPEC §5): `(input − cached) × input + cached × cached_input
  * + output × output` per model, at batch or service-tier rates where the usage says so. A model or
@@ -74,18 +82,30 @@ export function costOf(usage: readonly ModelUsage[], sources: readonly PriceSour
   const models: ModelCost[] = [];
   const unknown: CostResult["unknown"] = [];
   for (const u of usage) {
-    const resolved = resolvePrice(u.model, sources);
+    let resolved = resolvePrice(u.model, sources);
     if (!resolved) {
       unknown.push({ model: u.model, reason: "no price for this model" });
       continue;
     }
-    const r = ratesFor(resolved.price, u);
+    let r = ratesFor(resolved.price, u);
+    let missing = missingRates(r, u);
+    if (missing.length > 0) {
+      // A dated snapshot's entry may lack the tier rates its base name has in the same source
+      // (the table lists priority rates under `gpt-4o-mini`, the API reports
+      // `gpt-4o-mini-2024-07-18`): use the less specific entry that has them.
+      const source = sources.find((s) => s.name === resolved!.source);
+      const names = candidateNames(u.model);
+      for (const name of names.slice(names.indexOf(resolved.pricedAs) + 1)) {
+        const price = source?.models[name];
+        if (price && missingRates(ratesFor(price, u), u).length === 0) {
+          resolved = { price, pricedAs: name, source: resolved.source };
+          r = ratesFor(price, u);
+          missing = [];
+          break;
+        }
+      }
+    }
     const uncached = u.tokens_in - u.cached_tokens;
-    const missing = [
-      r.input === undefined && "input",
-      r.output === undefined && "output",
-      u.cached_tokens > 0 && r.cached === undefined && "cached input",
-    ].filter(Boolean);
     if (missing.length > 0) {
       unknown.push({
         model: u.model,
