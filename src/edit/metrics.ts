@@ -22,6 +22,7 @@ const REC = "usage_api_reconciliation";
 function costBreakdown(
   cost: CostResult,
   declaredModel: string | undefined,
+  hadUnpriced: boolean,
 ): Record<string, unknown> {
   return {
     uncached_input_cost: new PyFloat(cost.uncachedInputCost),
@@ -30,7 +31,9 @@ function costBreakdown(
     cache_savings: new PyFloat(cost.cacheSavings),
     model: cost.primaryModel ?? declaredModel ?? null,
     models: cost.models.map((m) => ({ ...m })),
-    ...(cost.unknown.length > 0 ? { unpriced_models: cost.unknown } : {}),
+    // once listed, the key stays (emptied) when every model has a price again: a stale list
+    // beside a numeric COST_USD would contradict it
+    ...(cost.unknown.length > 0 || hadUnpriced ? { unpriced_models: cost.unknown } : {}),
   };
 }
 
@@ -87,7 +90,11 @@ export function applyMetricsTarget(text: string, file: MetricsFile, target: Metr
     else set.push({ path: ["aggregate_metrics"], value: aggregates });
   }
   if (target.cost) {
-    const breakdown = costBreakdown(target.cost, file.model);
+    const breakdown = costBreakdown(
+      target.cost,
+      file.model,
+      file.cost_breakdown?.unpriced_models !== undefined,
+    );
     if (file.cost_breakdown)
       for (const [k, v] of Object.entries(breakdown))
         set.push({ path: ["cost_breakdown", k], value: v });

@@ -126,7 +126,7 @@ function markUntrustedReadings(states: RunState[]): void {
         for (; i >= 0 && starts[i]! >= w.start - longest; i--) {
           const other = list[i]!;
           if (other !== s && overlaps(w, other.window!)) {
-            reason = `readings up to ${a.timestamp} were taken over ${formatMinute(w.start)} – ${formatMinute(w.end)}, which overlaps run ${other.run.runId}; re-verifying over the exact window`;
+            reason = `readings up to ${a.timestamp} were taken over ${formatMinute(w.start)} to ${formatMinute(w.end)}, which overlaps run ${other.run.runId}; re-verifying over the exact window`;
             break;
           }
         }

@@ -34,12 +34,11 @@ export function parseIsoSeconds(text: string): number | undefined {
  * (`2025-10-30T11:42:05.259428+00:00`), so old and new attempts read alike.
  */
 export function formatIsoSeconds(seconds: number): string {
-  const wholeMs = Math.floor(seconds * 1000);
-  const iso = new Date(wholeMs).toISOString(); // 2025-10-30T11:42:05.259Z
-  const micros = Math.round((seconds * 1e6) % 1e6)
-    .toString()
-    .padStart(6, "0");
-  return `${iso.slice(0, 19)}.${micros}+00:00`;
+  // whole microseconds first, so 36.9999995 s becomes 37.000000, not 36 s and 1,000,000 µs
+  const micros = Math.round(seconds * 1e6);
+  const wholeSeconds = Math.floor(micros / 1e6);
+  const fraction = String(micros - wholeSeconds * 1e6).padStart(6, "0");
+  return `${new Date(wholeSeconds * 1000).toISOString().slice(0, 19)}.${fraction}+00:00`;
 }
 
 /** `2025-10-30 11:42 UTC`, for tables and messages. */
