@@ -40,7 +40,16 @@ describe("docs and behaviour agree", () => {
       runs: [],
       totals: {
         runs: 0,
-        by_status: { verified: 0, pending: 0, data_not_available: 0, too_recent: 0, warning: 0, ambiguous: 0, no_usage: 0, error: 0 },
+        by_status: {
+          verified: 0,
+          pending: 0,
+          data_not_available: 0,
+          too_recent: 0,
+          warning: 0,
+          ambiguous: 0,
+          no_usage: 0,
+          error: 0,
+        },
         tokens_in: 0,
         tokens_out: 0,
         cached_tokens: 0,
@@ -53,12 +62,18 @@ describe("docs and behaviour agree", () => {
       changed_files: [],
       errors: 0,
     });
-    expect(Object.keys(outputsOf(report, { reportPath: "r.json", commitSha: null })).sort()).toEqual(Object.keys(action.outputs).sort());
+    expect(
+      Object.keys(outputsOf(report, { reportPath: "r.json", commitSha: null })).sort(),
+    ).toEqual(Object.keys(action.outputs).sort());
   });
 
   it("the README documents every key of the JSON report", () => {
-    const section = readme.slice(readme.indexOf("### JSON report"), readme.indexOf("## Troubleshooting"));
-    for (const key of Object.keys(PassReportSchema.shape)) expect(section, key).toContain(`\`${key}`);
+    const section = readme.slice(
+      readme.indexOf("### JSON report"),
+      readme.indexOf("## Troubleshooting"),
+    );
+    for (const key of Object.keys(PassReportSchema.shape))
+      expect(section, key).toContain(`\`${key}`);
     const runKeys = Object.keys(PassReportSchema.shape.runs.element.shape);
     for (const key of runKeys) expect(section, `runs[].${key}`).toContain(`\`${key}\``);
   });
@@ -66,9 +81,14 @@ describe("docs and behaviour agree", () => {
   it("every CLI option is in the README and in --help", async () => {
     const { runCli } = await import("./support/cli.ts");
     const help = (await runCli(["--help"], { cwd: ROOT })).stdout;
-    const options = [...help.matchAll(/^\s+(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1]!).filter((o) => o !== "--help" && o !== "--version");
+    const options = [...help.matchAll(/^\s+(?:-\w, )?(--[a-z-]+)/gm)]
+      .map((m) => m[1]!)
+      .filter((o) => o !== "--help" && o !== "--version");
     expect(options.length).toBeGreaterThan(15);
-    const cliSection = readme.slice(readme.indexOf("## Command line"), readme.indexOf("### JSON report"));
+    const cliSection = readme.slice(
+      readme.indexOf("## Command line"),
+      readme.indexOf("### JSON report"),
+    );
     for (const option of options) expect(cliSection, option).toContain(option);
   });
 
