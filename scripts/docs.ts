@@ -20,13 +20,16 @@ export function readActionYml(): ActionYml {
 
 export function inputsTable(action: ActionYml): string {
   const rows = Object.entries(action.inputs).map(
-    ([name, spec]) => `| \`${name}\` | \`${spec.default === "" || spec.default === undefined ? '""' : spec.default}\` | ${cell(spec.description)} |`,
+    ([name, spec]) =>
+      `| \`${name}\` | \`${spec.default === "" || spec.default === undefined ? '""' : spec.default}\` | ${cell(spec.description)} |`,
   );
   return ["| input | default | description |", "|---|---|---|", ...rows].join("\n");
 }
 
 export function outputsTable(action: ActionYml): string {
-  const rows = Object.entries(action.outputs).map(([name, spec]) => `| \`${name}\` | ${cell(spec.description)} |`);
+  const rows = Object.entries(action.outputs).map(
+    ([name, spec]) => `| \`${name}\` | ${cell(spec.description)} |`,
+  );
   return ["| output | description |", "|---|---|", ...rows].join("\n");
 }
 
@@ -39,7 +42,11 @@ export function withTables(readme: string, action: ActionYml): string {
     const open = text.indexOf("-->", start) + 3;
     return `${text.slice(0, open)}\n${table}\n${text.slice(end)}`;
   };
-  return replace(replace(readme, "inputs-table", inputsTable(action)), "outputs-table", outputsTable(action));
+  return replace(
+    replace(readme, "inputs-table", inputsTable(action)),
+    "outputs-table",
+    outputsTable(action),
+  );
 }
 
 if (import.meta.main) {
