@@ -11,6 +11,7 @@ import {
   type GeneratedRun,
   generateExperiment,
   keyIdFor,
+  onSharedData,
   sharedDataPresent,
   tempDir,
   writeExperiment,
@@ -969,7 +970,7 @@ function inCostBreakdown(lines: string[], k: number): boolean {
 
 describe("the real baes-berk experiment", () => {
   it.skipIf(!sharedDataPresent("baes-berk"))(
-    "--list loads all 300 runs: 286 verified, and pending exactly the 14 whose old ±300 s readings overlap a neighbour (skipped: ../shared/data/baes-berk absent)",
+    `--list loads all 300 runs: 286 verified, and pending exactly the 14 whose old ±300 s readings overlap a neighbour ${onSharedData("baes-berk")}`,
     async () => {
       const root = await copySharedData("baes-berk");
       cleanups.push(() => rm(root, { recursive: true, force: true }));
@@ -1076,7 +1077,7 @@ describe("the real baes-berk experiment", () => {
   );
 
   it.skipIf(!sharedDataPresent("baes-berk"))(
-    "a pass over the real baes files changes only the top-level status, COST_USD and cost_breakdown (skipped: ../shared/data/baes-berk absent)",
+    `a pass over the real baes files changes only the top-level status, COST_USD and cost_breakdown ${onSharedData("baes-berk")}`,
     async () => {
       const root = await copySharedData("baes-berk");
       cleanups.push(() => rm(root, { recursive: true, force: true }));

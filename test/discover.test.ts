@@ -8,6 +8,7 @@ import {
   copySharedData,
   generateExperiment,
   metricsText,
+  onSharedData,
   sharedDataPresent,
   tempDir,
   writeExperiment,
@@ -334,7 +335,7 @@ describe("discoverRuns on a corpus of broken metrics.json files", () => {
 
 describe("discoverRuns on the real data sets", () => {
   it.skipIf(!sharedDataPresent("baes-berk"))(
-    "loads all 300 baes-berk runs and the manifest with zero problems (skipped: ../shared/data/baes-berk absent)",
+    `loads all 300 baes-berk runs and the manifest with zero problems ${onSharedData("baes-berk")}`,
     async () => {
       const root = await copySharedData("baes-berk");
       dirs.push(root);
@@ -353,7 +354,7 @@ describe("discoverRuns on the real data sets", () => {
   );
 
   it.skipIf(!sharedDataPresent("legacy-v1"))(
-    "loads all 215 legacy-v1 runs and runs_manifest.json with zero problems (skipped: ../shared/data/legacy-v1 absent)",
+    `loads all 215 legacy-v1 runs and runs_manifest.json with zero problems ${onSharedData("legacy-v1")}`,
     async () => {
       const root = await copySharedData("legacy-v1");
       dirs.push(root);

@@ -21,6 +21,7 @@ import {
   generateExperiment,
   manifestText,
   metricsText,
+  onSharedData,
   SHARED_DATA,
   sharedDataPresent,
 } from "./support/experiment.ts";
@@ -454,7 +455,7 @@ const realRuns = (dataset: string): Array<{ path: string; text: string }> => {
 
 describe("applyMetricsTarget on real files", () => {
   it.skipIf(!sharedDataPresent("baes-berk"))(
-    "edits every real baes-berk file minimally (needs ../shared/data/baes-berk; skipped without it)",
+    `edits every real baes-berk file minimally ${onSharedData("baes-berk")}`,
     () => {
       const files = realRuns("baes-berk");
       expect(files).toHaveLength(300);
@@ -491,7 +492,7 @@ describe("applyMetricsTarget on real files", () => {
   );
 
   it.skipIf(!sharedDataPresent("legacy-v1"))(
-    "edits real legacy-v1 files minimally, keeping their \\u escapes (needs ../shared/data/legacy-v1; skipped without it)",
+    `edits real legacy-v1 files minimally, keeping their \\u escapes ${onSharedData("legacy-v1")}`,
     () => {
       const files = realRuns("legacy-v1");
       expect(files.length).toBeGreaterThan(200);
@@ -627,7 +628,7 @@ describe("applyManifestUpdates", () => {
   });
 
   it.skipIf(!sharedDataPresent("baes-berk"))(
-    "edits the real baes-berk manifest minimally (needs ../shared/data/baes-berk; skipped without it)",
+    `edits the real baes-berk manifest minimally ${onSharedData("baes-berk")}`,
     () => {
       const text = readFileSync(join(SHARED_DATA, "baes-berk", "runs", "manifest.json"), "utf8");
       const entries = ManifestSchema.parse(JSON.parse(text)).runs;
@@ -645,7 +646,7 @@ describe("applyManifestUpdates", () => {
   );
 
   it.skipIf(!sharedDataPresent("legacy-v1"))(
-    "edits the real legacy-v1 runs_manifest.json minimally (needs ../shared/data/legacy-v1; skipped without it)",
+    `edits the real legacy-v1 runs_manifest.json minimally ${onSharedData("legacy-v1")}`,
     () => {
       const text = readFileSync(
         join(SHARED_DATA, "legacy-v1", "runs", "runs_manifest.json"),

@@ -13,7 +13,7 @@ import {
   resolvePrice,
 } from "../src/pricing/prices.ts";
 import type { ModelUsage } from "../src/runs/schema.ts";
-import { SHARED_DATA, sharedDataPresent, tempDir } from "./support/experiment.ts";
+import { onSharedData, SHARED_DATA, sharedDataPresent, tempDir } from "./support/experiment.ts";
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -334,7 +334,7 @@ describe("loadPricingFile and loadPriceSources", () => {
   });
 
   it.skipIf(!sharedDataPresent("baes-berk"))(
-    "loads the real baes-berk config.yaml (needs ../shared/data/baes-berk; skipped without it)",
+    `loads the real baes-berk config.yaml ${onSharedData("baes-berk")}`,
     async () => {
       const path = join(SHARED_DATA, "baes-berk", "config.yaml");
       const source = await loadPricingFile(nodeFiles, path, "baes-berk", false);

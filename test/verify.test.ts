@@ -8,7 +8,7 @@ import { formatIsoSeconds, parseIsoSeconds } from "../src/util/time.ts";
 import { evaluateRun, type RunFacts, type VerifySettings } from "../src/verify/evaluate.ts";
 import { attemptTime, chronological, sameReading, type Totals } from "../src/verify/reading.ts";
 import { walkReadings } from "../src/verify/walk.ts";
-import { SHARED_DATA, sharedDataPresent } from "./support/experiment.ts";
+import { onSharedData, SHARED_DATA, sharedDataPresent } from "./support/experiment.ts";
 
 const HOUR = 3600;
 /** 2025-10-30T12:00:00Z */
@@ -340,7 +340,7 @@ function evaluateReal(run: RealRun) {
 
 describe("the walk on real readings", () => {
   it.skipIf(!sharedDataPresent("baes-berk"))(
-    "verifies every one of the 300 baes-berk runs from its recorded attempts (needs ../shared/data/baes-berk; skipped without it)",
+    `verifies every one of the 300 baes-berk runs from its recorded attempts ${onSharedData("baes-berk")}`,
     () => {
       const runs = realRuns("baes-berk");
       expect(runs).toHaveLength(300);
@@ -357,7 +357,7 @@ describe("the walk on real readings", () => {
   );
 
   it.skipIf(!sharedDataPresent("legacy-v1"))(
-    "does not verify legacy-v1 runs the old script called verified on readings seconds apart or zeros (needs ../shared/data/legacy-v1; skipped without it)",
+    `does not verify legacy-v1 runs the old script called verified on readings seconds apart or zeros ${onSharedData("legacy-v1")}`,
     () => {
       const suspicious = realRuns("legacy-v1").filter((run) => {
         const rec = run.file.usage_api_reconciliation;

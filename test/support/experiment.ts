@@ -265,6 +265,15 @@ export const allEvents = (runs: readonly GeneratedRun[]): UsageEvent[] =>
 export const SHARED_DATA = join(import.meta.dirname, "..", "..", "..", "shared", "data");
 export const sharedDataPresent = (name: string): boolean => existsSync(join(SHARED_DATA, name));
 
+/**
+ * End of a test's title on a real data set: which data it reads, or, when that data is not beside
+ * this checkout, that the test is skipped and why.
+ */
+export const onSharedData = (name: string): string =>
+  sharedDataPresent(name)
+    ? `(real data: ../shared/data/${name})`
+    : `(skipped: ../shared/data/${name} is not beside this checkout)`;
+
 /** Copies a real data set (read-only in ../shared) to a writable temp directory. */
 export async function copySharedData(name: string): Promise<string> {
   const dir = await tempDir(`reconcile-usage-${name}-`);
