@@ -1,10 +1,28 @@
+import { createLogger } from "vite";
 import { defineConfig } from "vitest/config";
 
+// @actions/workflow-parser ships source maps without their sources; inlining it (below) makes
+// vite warn once per file. The warnings say nothing about our code.
+const logger = createLogger();
+const warn = logger.warn.bind(logger);
+logger.warn = (message, options) => {
+  if (message.includes("points to missing source files")) return;
+  warn(message, options);
+};
+
 export default defineConfig({
+  customLogger: logger,
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    server: {
+      deps: {
+        // @actions/workflow-parser imports JSON without import attributes, which plain Node ESM
+        // rejects; inlined, vite transforms it.
+        inline: ["@actions/workflow-parser"],
+      },
+    },
   },
 });
