@@ -1,12 +1,20 @@
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError } from "../config/errors.ts";
-import { DEFAULTS, type RawSettings, resolveSettings } from "../config/settings.ts";
+import {
+  DEFAULTS,
+  type RawSettings,
+  type ResolvedSettings,
+  resolveSettings,
+} from "../config/settings.ts";
+import { buildExport, frameworksCsv, runsCsv, toJson, toMarkdown } from "../export/export.ts";
 import { nodeFiles } from "../fs/node.ts";
 import { loadPriceSources, PricingFileError } from "../pricing/load.ts";
-import { runPass, writeChanges } from "../reconcile/pass.ts";
+import { type PassOutcome, runPass, writeChanges } from "../reconcile/pass.ts";
+import type { PassReport } from "../report/schema.ts";
 import { UsageApiError } from "../usage/errors.ts";
 import { createHttpPageSource, type HttpPageSource } from "../usage/http.ts";
 import type { PageSource } from "../usage/query.ts";
@@ -25,21 +33,16 @@ export interface CliIo {
   interactive: boolean;
 }
 
+type Opts = Record<string, string | boolean | string[] | undefined>;
+
 const collect = (value: string, previous: string[] | undefined): string[] => [
   ...(previous ?? []),
   value,
 ];
 
-function program(): Command {
-  return new Command("reconcile-usage")
-    .description(
-      "Reconcile LLM experiment runs (runs/{framework}/{run_id}/metrics.json) with the OpenAI Usage API: read exact token usage, verify it by repeated readings, price it, and write it back.",
-    )
-    .version(VERSION, "-V, --version")
-    .argument("[framework]", "reconcile only this framework's runs")
-    .argument("[run-id]", "reconcile only this run")
-    .option("--list", "list runs and their status without calling the API")
-    .option("--verbose", "with --list (or a pass): full run ids, messages and every reading")
+/** Options that shape a pass, shared by the reconcile command and `export`. */
+function withSettingsOptions(cmd: Command): Command {
+  return cmd
     .option(
       "--runs-dir <dir>",
       `directory holding {framework}/{run_id}/metrics.json (default: ${DEFAULTS["runs-dir"]})`,
@@ -81,7 +84,34 @@ function program(): Command {
     .option(
       "--now <iso-time>",
       "the pass's clock, for reproducible passes (default: the current time)",
-    )
+    );
+}
+
+const ENVIRONMENT_HELP = `
+Environment (a .env file in the working directory is read too; real variables win):
+  OPENAI_ADMIN_KEY                admin key with the api.usage.read scope (fallback: OPENAI_API_KEY_USAGE_TRACKING)
+  OPENAI_API_KEY_{FRAMEWORK}_ID   key id per framework, e.g. OPENAI_API_KEY_BAES_ID=key_…
+
+Exit status: 0 when no run errored, 1 when any run errored, 2 for bad usage or configuration.`;
+
+type Invocation =
+  | { kind: "pass"; framework?: string; runId?: string; opts: Opts }
+  | { kind: "export"; opts: Opts };
+
+function program(onInvoke: (i: Invocation) => void): Command {
+  const root = withSettingsOptions(
+    new Command("reconcile-usage")
+      .description(
+        "Reconcile LLM experiment runs (runs/{framework}/{run_id}/metrics.json) with the OpenAI Usage API: read exact token usage, verify it by repeated readings, price it, and write it back.",
+      )
+      .version(VERSION, "-V, --version")
+      // options after `export` belong to export, not to the reconcile command
+      .enablePositionalOptions()
+      .argument("[framework]", "reconcile only this framework's runs")
+      .argument("[run-id]", "reconcile only this run"),
+  )
+    .option("--list", "list runs and their status without calling the API")
+    .option("--verbose", "with --list (or a pass): full run ids, messages and every reading")
     .option("--dry-run", "do everything but write files")
     .option("--force", "read runs again even when verified, no_usage or read recently")
     .option("--record <dir>", "save every raw Usage API page of the pass in this directory")
@@ -92,15 +122,26 @@ function program(): Command {
       ).conflicts("record"),
     )
     .option("--json", "print the pass's JSON report instead of tables")
-    .addHelpText(
-      "after",
-      `
-Environment (a .env file in the working directory is read too; real variables win):
-  OPENAI_ADMIN_KEY                admin key with the api.usage.read scope (fallback: OPENAI_API_KEY_USAGE_TRACKING)
-  OPENAI_API_KEY_{FRAMEWORK}_ID   key id per framework, e.g. OPENAI_API_KEY_BAES_ID=key_…
-
-Exit status: 0 when no run errored, 1 when any run errored, 2 for bad usage or configuration.`,
+    .addHelpText("after", ENVIRONMENT_HELP)
+    .action((framework: string | undefined, runId: string | undefined, opts: Opts) =>
+      onInvoke({ kind: "pass", framework, runId, opts }),
     );
+  withSettingsOptions(
+    root
+      .command("export")
+      .description(
+        "Write paper-ready tables from the files (no API calls): one row per run, and per framework the mean ± sd and median of verified runs only; other runs are counted and excluded.",
+      ),
+  )
+    .addOption(
+      new Option("--format <format>", "output format").choices(["csv", "md", "json"]).default("md"),
+    )
+    .option(
+      "--output <file>",
+      "write to this file instead of standard output (csv: the per-framework table goes to <file>.frameworks.csv)",
+    )
+    .action((opts: Opts) => onInvoke({ kind: "export", opts }));
+  return root;
 }
 
 function loadDotEnv(
@@ -109,7 +150,7 @@ function loadDotEnv(
 ): Record<string, string | undefined> {
   let fromFile: Record<string, string | undefined> = {};
   try {
-    fromFile = parseEnv(readFileSync(join(cwd, ".env"), "utf8"));
+    fromFile = parseEnv(readFileSync(resolve(cwd, ".env"), "utf8"));
   } catch {
     fromFile = {};
   }
@@ -126,56 +167,86 @@ const CLI_NAMES: Record<string, string> = {
 };
 const cliName = (name: string): string => CLI_NAMES[name] ?? `--${name}`;
 
+function settingsFrom(
+  opts: Opts,
+  extra: RawSettings,
+  env: Record<string, string | undefined>,
+): ResolvedSettings {
+  const text = (v: Opts[string]) => (typeof v === "string" ? v : undefined);
+  const raw: RawSettings = {
+    "runs-dir": text(opts.runsDir),
+    "api-key-ids": ((opts.apiKeyId as string[] | undefined) ?? []).join("\n"),
+    "min-age-minutes": text(opts.minAgeMinutes),
+    "verification-interval-minutes": text(opts.verificationIntervalMinutes),
+    "stable-checks": text(opts.stableChecks),
+    "give-up-after-hours": text(opts.giveUpAfterHours),
+    "window-tail-seconds": text(opts.windowTailSeconds),
+    "window-padding-seconds": text(opts.windowPaddingSeconds),
+    "pricing-file": text(opts.pricingFile),
+    "api-base-url": text(opts.apiBaseUrl),
+    ...extra,
+  };
+  return resolveSettings(raw, env, cliName);
+}
+
+function clockFrom(opts: Opts): number {
+  if (typeof opts.now !== "string") return Date.now() / 1000;
+  const parsed = parseIsoSeconds(opts.now);
+  if (parsed === undefined)
+    throw new ConfigError(
+      `--now: expected an ISO-8601 time such as 2025-11-01T12:00:00Z, got "${opts.now}"`,
+    );
+  return parsed;
+}
+
+/** Paths in reports relative to the working directory, as the user typed them. */
+function relativize(report: PassReport, cwd: string, secrets: Array<string | undefined>): void {
+  const relative = (p: string) => (p.startsWith(`${cwd}/`) ? p.slice(cwd.length + 1) : p);
+  for (const r of report.runs) r.path = relative(r.path);
+  report.changed_files = report.changed_files.map(relative);
+  report.warnings = report.warnings.map((w) => redact(w.replaceAll(`${cwd}/`, ""), secrets));
+}
+
 /** Runs the CLI; returns the exit status. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const cmd = program()
+  let invocation: Invocation | undefined;
+  const cmd = program((i) => {
+    invocation = i;
+  })
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  for (const sub of cmd.commands)
+    sub.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   try {
     cmd.parse([...argv], { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     throw error;
   }
-  const opts = cmd.opts<Record<string, string | boolean | string[] | undefined>>();
-  const [framework, runId] = cmd.processedArgs as [string | undefined, string | undefined];
+  if (!invocation) return 2;
   const env = loadDotEnv(io.cwd, io.env);
   let adminKey: string | undefined;
   let http: HttpPageSource | undefined;
   try {
-    const raw: RawSettings = {
-      "runs-dir": opts.runsDir as string | undefined,
-      frameworks: framework,
-      "run-ids": runId,
-      "api-key-ids": ((opts.apiKeyId as string[] | undefined) ?? []).join("\n"),
-      mode: opts.list ? "list" : "reconcile",
-      "min-age-minutes": opts.minAgeMinutes as string | undefined,
-      "verification-interval-minutes": opts.verificationIntervalMinutes as string | undefined,
-      "stable-checks": opts.stableChecks as string | undefined,
-      "give-up-after-hours": opts.giveUpAfterHours as string | undefined,
-      "window-tail-seconds": opts.windowTailSeconds as string | undefined,
-      "window-padding-seconds": opts.windowPaddingSeconds as string | undefined,
-      "pricing-file": opts.pricingFile as string | undefined,
-      "api-base-url": opts.apiBaseUrl as string | undefined,
-      "dry-run": opts.dryRun ? "true" : "false",
-      force: opts.force ? "true" : "false",
-    };
-    const resolved = resolveSettings(raw, env, cliName);
+    if (invocation.kind === "export") return await exportTables(invocation.opts, io, env);
+    const { opts, framework, runId } = invocation;
+    const resolved = settingsFrom(
+      opts,
+      {
+        frameworks: framework,
+        "run-ids": runId,
+        mode: opts.list ? "list" : "reconcile",
+        "dry-run": opts.dryRun ? "true" : "false",
+        force: opts.force ? "true" : "false",
+      },
+      env,
+    );
     adminKey = resolved.adminKey;
-    const runsDir = resolve(io.cwd, resolved.pass.runsDir);
-    const settings = { ...resolved.pass, runsDir };
-    let now = Date.now() / 1000;
-    if (typeof opts.now === "string") {
-      const parsed = parseIsoSeconds(opts.now);
-      if (parsed === undefined)
-        throw new ConfigError(
-          `--now: expected an ISO-8601 time such as 2025-11-01T12:00:00Z, got "${opts.now}"`,
-        );
-      now = parsed;
-    }
+    const settings = { ...resolved.pass, runsDir: resolve(io.cwd, resolved.pass.runsDir) };
+    const now = clockFrom(opts);
     const prices = await loadPriceSources(
       nodeFiles,
-      runsDir,
+      settings.runsDir,
       resolved.pricingFile ? resolve(io.cwd, resolved.pricingFile) : undefined,
     );
 
@@ -215,12 +286,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         report.errors++;
       }
     }
-    const relative = (p: string) => (p.startsWith(`${io.cwd}/`) ? p.slice(io.cwd.length + 1) : p);
-    for (const r of report.runs) r.path = relative(r.path);
-    report.changed_files = report.changed_files.map(relative);
-    report.warnings = report.warnings.map((w) =>
-      redact(w.replaceAll(`${io.cwd}/`, ""), [adminKey]),
-    );
+    relativize(report, io.cwd, [adminKey]);
     if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     else {
       io.stdout(
@@ -247,7 +313,45 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-function verboseReadings(outcome: Awaited<ReturnType<typeof runPass>>): string {
+/** `reconcile-usage export`: statuses from the files (no API), then the tables. */
+async function exportTables(
+  opts: Opts,
+  io: CliIo,
+  env: Record<string, string | undefined>,
+): Promise<number> {
+  const resolved = settingsFrom(opts, { mode: "list" }, env);
+  const settings = { ...resolved.pass, runsDir: resolve(io.cwd, resolved.pass.runsDir) };
+  const prices = await loadPriceSources(
+    nodeFiles,
+    settings.runsDir,
+    resolved.pricingFile ? resolve(io.cwd, resolved.pricingFile) : undefined,
+  );
+  const { report } = await runPass(settings, {
+    files: nodeFiles,
+    now: clockFrom(opts),
+    prices,
+    tool: TOOL,
+    version: VERSION,
+  });
+  relativize(report, io.cwd, [resolved.adminKey]);
+  const data = buildExport(report);
+  const format = opts.format as "csv" | "md" | "json";
+  const output = typeof opts.output === "string" ? resolve(io.cwd, opts.output) : undefined;
+  if (format === "csv") {
+    if (output) {
+      await writeFile(output, runsCsv(data));
+      await writeFile(output.replace(/(\.csv)?$/, ".frameworks.csv"), frameworksCsv(data));
+    } else io.stdout(`${runsCsv(data)}\n${frameworksCsv(data)}`);
+  } else {
+    const text = format === "json" ? toJson(data) : toMarkdown(data);
+    if (output) await writeFile(output, text);
+    else io.stdout(text);
+  }
+  for (const w of report.warnings) io.stderr(`warning: ${w}\n`);
+  return report.errors > 0 ? 1 : 0;
+}
+
+function verboseReadings(outcome: PassOutcome): string {
   const lines: string[] = [];
   for (const r of outcome.report.runs) {
     if (!r.window) continue;

@@ -6,7 +6,7 @@ import type { RunReport } from "../report/schema.ts";
 import type { Discovery, FileProblem } from "../runs/discover.ts";
 import type { Attempt, ModelUsage } from "../runs/schema.ts";
 import { formatIsoSeconds } from "../util/time.ts";
-import { evaluateRun } from "../verify/evaluate.ts";
+import { type Evaluation, evaluateRun } from "../verify/evaluate.ts";
 import { chronological, sameReading, totalsOf } from "../verify/reading.ts";
 import { PERSISTED_STATUSES } from "../verify/status.ts";
 import type { HeldReadings } from "./held.ts";
@@ -89,6 +89,7 @@ function errorRow(p: FileProblem): RunReport {
     api_calls: null,
     cost_usd: null,
     stable_checks: 0,
+    verified_at: null,
     message: p.reason,
     changed: false,
     read: false,
@@ -210,6 +211,7 @@ export function applyReadings(input: ApplyInput): Applied {
       api_calls: basis?.total_api_calls ?? null,
       cost_usd: cost?.total ?? null,
       stable_checks: evaluation.stableChecks,
+      verified_at: verifiedAtOf(state, evaluation, added),
       message: evaluation.message,
       changed: after !== state.run.text,
       read: fresh !== undefined && added.includes(fresh),
@@ -232,6 +234,14 @@ export function applyReadings(input: ApplyInput): Applied {
     ...otherProblems.map((p) => `${p.path}: ${p.reason}`),
   ];
   return { runs: sortRuns(runs), changes, warnings, otherProblems, readings, held };
+}
+
+/** verified_at as the file says it after this pass (a settled verification keeps its recorded time). */
+function verifiedAtOf(state: RunState, evaluation: Evaluation, added: readonly Attempt[]): string | null {
+  if (evaluation.status !== "verified") return null;
+  const rec = state.run.file.usage_api_reconciliation;
+  const settled = added.length === 0 && rec?.verification_status === "verified" && typeof rec.verified_at === "string";
+  return settled ? (rec.verified_at as string) : (evaluation.verifiedAt ?? null);
 }
 
 /**

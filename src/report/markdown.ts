@@ -1,3 +1,5 @@
+import { mean, sd } from "./stats.ts";
+
 /**
  * Markdown that is safe to fill with values from files and the API: a run id, a model name or an
  * API message can hold `|`, `<script>`, backticks or line breaks; none may reshape the summary.
@@ -30,11 +32,7 @@ export const usd = (n: number | null | undefined): string => {
 };
 
 export function meanSd(values: readonly number[]): { mean: number; sd: number } | undefined {
-  if (values.length === 0) return undefined;
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const sd =
-    values.length > 1
-      ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1))
-      : 0;
-  return { mean, sd };
+  const m = mean(values);
+  const s = sd(values);
+  return m === null || s === null ? undefined : { mean: m, sd: s };
 }

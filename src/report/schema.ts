@@ -21,6 +21,8 @@ export const RunReportSchema = z.object({
   /** Null when unknown: no reading yet, or a model without a price. */
   cost_usd: z.number().nonnegative().nullable(),
   stable_checks: count,
+  /** When the run became verified (the reading that completed the walk); null otherwise. */
+  verified_at: z.string().nullable(),
   message: z.string(),
   /** Whether this pass changed the run's file (or would have, in a dry run). */
   changed: z.boolean(),
