@@ -1,7 +1,7 @@
 import { Agent, errors, request } from "undici";
 import { redact } from "../util/redact.ts";
 import { isRetryable, UsageApiError } from "./errors.ts";
-import { type PageRequest, type PageSource, toSearchParams, USAGE_PATH } from "./query.ts";
+import { type PageRequest, type PageSource, pathOf, toSearchParams } from "./query.ts";
 import { ApiErrorBodySchema } from "./schema.ts";
 
 export interface HttpSourceOptions {
@@ -132,7 +132,7 @@ export function createHttpPageSource(options: HttpSourceOptions): HttpPageSource
   ): Promise<{ value: unknown } | { error: UsageApiError; retryAfterMs?: number }> {
     stats.requests++;
     try {
-      const res = await request(`${base}${USAGE_PATH}?${toSearchParams(req)}`, {
+      const res = await request(`${base}${pathOf(req)}?${toSearchParams(req)}`, {
         method: "GET",
         dispatcher,
         headers: {

@@ -1,12 +1,20 @@
+import type { z } from "zod";
 import { describeIssues } from "../runs/schema.ts";
 import { formatMinute, MINUTE } from "../util/time.ts";
 import { UsageApiError } from "./errors.ts";
 import type { Span } from "./plan.ts";
-import { GROUP_BY, MAX_MINUTE_BUCKETS, type PageSource } from "./query.ts";
+import {
+  GROUP_BY,
+  MAX_DAY_BUCKETS,
+  MAX_MINUTE_BUCKETS,
+  type PageRequest,
+  type PageSource,
+} from "./query.ts";
 import { UsagePageSchema } from "./schema.ts";
 
-/** One result of one minute bucket: usage of one key and model in that minute. */
+/** One result of one time bucket: usage of one key and model in that minute (or day). */
 export interface UsageRow {
+  /** Start of the bucket. */
   minute: number;
   apiKeyId: string;
   model: string;
@@ -26,59 +34,61 @@ export interface SpanFetch {
 /** A body that does not match the schema is asked for again this many more times. */
 const SCHEMA_RETRIES = 2;
 
-const spanName = (span: Span): string => `${formatMinute(span.start)} – ${formatMinute(span.end)}`;
+export const spanName = (span: Span): string =>
+  `${formatMinute(span.start)} – ${formatMinute(span.end)}`;
+
+interface Bucketed {
+  data: Array<{ start_time: number; end_time: number }>;
+  has_more: boolean;
+  next_page?: string | null;
+}
 
 /**
- * Fetches every page of one span and checks it: schema, bucket alignment, no bucket twice, cursors
- * that move forward. Anything off throws, so a doubtful answer never becomes a reading.
+ * Every page of one query, following `next_page` to the end: each page validated (asked for
+ * again when it does not match the schema), buckets aligned to the width, inside the span and
+ * never returned twice, cursors that move forward. Anything off throws, so a doubtful answer
+ * never becomes a reading.
  */
-export async function fetchSpan(
+export async function* paginate<S extends z.ZodType<Bucketed>>(
   source: PageSource,
-  span: Span,
-  apiKeyIds: readonly string[],
-  onPage?: () => void,
-): Promise<SpanFetch> {
-  const rows: UsageRow[] = [];
+  request: Omit<PageRequest, "page">,
+  schema: S,
+  what: string,
+): AsyncGenerator<z.infer<S>> {
+  const width = request.bucketWidth === "1d" ? 86_400 : MINUTE;
+  const span = { start: request.startTime, end: request.endTime };
   const seenCursors = new Set<string>();
-  const seenMinutes = new Set<number>();
-  const maxPages = Math.ceil((span.end - span.start) / MINUTE) + 2;
+  const seenBuckets = new Set<number>();
+  const maxPages = Math.ceil((span.end - span.start) / width) + 2;
   let cursor: string | undefined;
-  let pages = 0;
-  for (;;) {
+  for (let pages = 0; ; pages++) {
     if (pages >= maxPages) {
       throw new UsageApiError(
         "protocol",
-        `the Usage API returned more than ${maxPages} pages for ${spanName(span)}; stopped`,
+        `the ${what} returned more than ${maxPages} pages for ${spanName(span)}; stopped`,
       );
     }
-    const request = {
-      startTime: span.start,
-      endTime: span.end,
-      apiKeyIds,
-      groupBy: GROUP_BY,
-      bucketWidth: "1m" as const,
-      limit: MAX_MINUTE_BUCKETS,
-      page: cursor,
-    };
-    let parsed = UsagePageSchema.safeParse(await source.fetchPage(request));
+    const req: PageRequest = { ...request, page: cursor };
+    let parsed = schema.safeParse(await source.fetchPage(req));
     for (let retry = 0; !parsed.success && retry < SCHEMA_RETRIES; retry++) {
-      parsed = UsagePageSchema.safeParse(await source.fetchPage(request));
+      parsed = schema.safeParse(await source.fetchPage(req));
     }
     if (!parsed.success) {
       throw new UsageApiError(
         "malformed",
-        `a page for ${spanName(span)} does not match the Usage API schema: ${describeIssues(parsed.error)}`,
+        `a page for ${spanName(span)} does not match the ${what} schema: ${describeIssues(parsed.error)}`,
       );
     }
-    pages++;
-    onPage?.();
-    const page = parsed.data;
+    const page = parsed.data as Bucketed;
     for (const bucket of page.data) {
       const where = `bucket ${bucket.start_time} (${formatMinute(bucket.start_time)})`;
-      if (bucket.start_time % MINUTE !== 0 || bucket.end_time - bucket.start_time !== MINUTE) {
+      if (
+        (bucket.start_time - span.start) % width !== 0 ||
+        bucket.end_time - bucket.start_time !== width
+      ) {
         throw new UsageApiError(
           "protocol",
-          `${where} is not a whole minute (start ${bucket.start_time}, end ${bucket.end_time})`,
+          `${where} is not a whole ${request.bucketWidth} bucket (start ${bucket.start_time}, end ${bucket.end_time})`,
         );
       }
       if (bucket.start_time < span.start || bucket.start_time >= span.end) {
@@ -87,9 +97,55 @@ export async function fetchSpan(
           `${where} lies outside the requested span ${spanName(span)}`,
         );
       }
-      if (seenMinutes.has(bucket.start_time))
+      if (seenBuckets.has(bucket.start_time))
         throw new UsageApiError("protocol", `${where} was returned twice`);
-      seenMinutes.add(bucket.start_time);
+      seenBuckets.add(bucket.start_time);
+    }
+    yield parsed.data;
+    if (!page.has_more) return;
+    const next = page.next_page;
+    if (!next)
+      throw new UsageApiError(
+        "protocol",
+        `a page for ${spanName(span)} has has_more but no next_page cursor`,
+      );
+    if (seenCursors.has(next) || next === cursor) {
+      throw new UsageApiError(
+        "protocol",
+        `the ${what} repeated the page cursor "${next.slice(0, 40)}" for ${spanName(span)}; stopped instead of looping`,
+      );
+    }
+    seenCursors.add(next);
+    cursor = next;
+  }
+}
+
+/**
+ * Fetches the usage of one span for the given keys, grouped by key, model, batch and service
+ * tier, in minute buckets (attribution) or day buckets (cost cross-check).
+ */
+export async function fetchSpan(
+  source: PageSource,
+  span: Span,
+  apiKeyIds: readonly string[],
+  onPage?: () => void,
+  bucketWidth: "1m" | "1d" = "1m",
+): Promise<SpanFetch> {
+  const rows: UsageRow[] = [];
+  let pages = 0;
+  const request = {
+    startTime: span.start,
+    endTime: span.end,
+    apiKeyIds,
+    groupBy: GROUP_BY,
+    bucketWidth,
+    limit: bucketWidth === "1d" ? MAX_DAY_BUCKETS : MAX_MINUTE_BUCKETS,
+  };
+  for await (const page of paginate(source, request, UsagePageSchema, "Usage API")) {
+    pages++;
+    onPage?.();
+    for (const bucket of page.data) {
+      const where = `bucket ${bucket.start_time} (${formatMinute(bucket.start_time)})`;
       for (const r of bucket.results) {
         if (!r.api_key_id || !r.model) {
           throw new UsageApiError(
@@ -117,20 +173,6 @@ export async function fetchSpan(
         });
       }
     }
-    if (!page.has_more) return { rows, pages };
-    const next = page.next_page;
-    if (!next)
-      throw new UsageApiError(
-        "protocol",
-        `a page for ${spanName(span)} has has_more but no next_page cursor`,
-      );
-    if (seenCursors.has(next) || next === cursor) {
-      throw new UsageApiError(
-        "protocol",
-        `the Usage API repeated the page cursor "${next.slice(0, 40)}" for ${spanName(span)}; stopped instead of looping`,
-      );
-    }
-    seenCursors.add(next);
-    cursor = next;
   }
+  return { rows, pages };
 }

@@ -1,10 +1,20 @@
-/** One request for a page of minute buckets. */
+/** The organization endpoints the tool reads. */
+export type Endpoint = "completions" | "costs";
+
+export const ENDPOINT_PATHS: Record<Endpoint, string> = {
+  completions: "/organization/usage/completions",
+  costs: "/organization/costs",
+};
+
+/** One request for a page of time buckets. */
 export interface PageRequest {
+  /** Default: completions usage. */
+  endpoint?: Endpoint;
   startTime: number;
   endTime: number;
   apiKeyIds: readonly string[];
   groupBy: readonly string[];
-  bucketWidth: "1m";
+  bucketWidth: "1m" | "1d";
   limit: number;
   page?: string;
 }
@@ -13,8 +23,14 @@ export interface PageRequest {
 export const GROUP_BY = ["api_key_id", "model", "batch", "service_tier"] as const;
 /** The most 1-minute buckets the API returns in one page. */
 export const MAX_MINUTE_BUCKETS = 1440;
+/** The most 1-day buckets the usage endpoint returns in one page. */
+export const MAX_DAY_BUCKETS = 31;
+/** The most 1-day buckets the costs endpoint returns in one page. */
+export const MAX_COST_BUCKETS = 180;
 
-export const USAGE_PATH = "/organization/usage/completions";
+export const USAGE_PATH = ENDPOINT_PATHS.completions;
+
+export const pathOf = (req: PageRequest): string => ENDPOINT_PATHS[req.endpoint ?? "completions"];
 
 /** Query string for a page request; arrays as repeated parameters. Order is fixed so recordings match. */
 export function toSearchParams(req: PageRequest): URLSearchParams {
@@ -27,6 +43,15 @@ export function toSearchParams(req: PageRequest): URLSearchParams {
   for (const k of [...req.apiKeyIds].sort()) params.append("api_key_ids", k);
   if (req.page !== undefined) params.set("page", req.page);
   return params;
+}
+
+/**
+ * A request's identity in a recording: the query string, prefixed by the endpoint for anything
+ * but completions usage (so recordings made before the costs endpoint existed still match).
+ */
+export function recordingKey(req: PageRequest): string {
+  const query = toSearchParams(req).toString();
+  return (req.endpoint ?? "completions") === "completions" ? query : `${req.endpoint}:${query}`;
 }
 
 /** What answers page requests: the HTTP client, a recording of it, or a replay of a recording. */

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageApiError } from "./errors.ts";
-import { type PageRequest, type PageSource, toSearchParams } from "./query.ts";
+import { type PageRequest, type PageSource, recordingKey } from "./query.ts";
 
 /**
  * `--record DIR` / `--replay DIR`: every raw page of a pass saved as JSON, keyed by its exact
@@ -11,9 +11,9 @@ import { type PageRequest, type PageSource, toSearchParams } from "./query.ts";
  */
 
 const fileName = (req: PageRequest): string => {
-  const query = toSearchParams(req).toString();
-  const hash = createHash("sha256").update(query).digest("hex").slice(0, 12);
-  return `page-${req.startTime}-${req.endTime}-${hash}.json`;
+  const hash = createHash("sha256").update(recordingKey(req)).digest("hex").slice(0, 12);
+  const prefix = (req.endpoint ?? "completions") === "completions" ? "page" : req.endpoint;
+  return `${prefix}-${req.startTime}-${req.endTime}-${hash}.json`;
 };
 
 export function recordingSource(inner: PageSource, dir: string): PageSource {
@@ -23,7 +23,7 @@ export function recordingSource(inner: PageSource, dir: string): PageSource {
       const value = await inner.fetchPage(req);
       ready ??= mkdir(dir, { recursive: true });
       await ready;
-      const body = { query: toSearchParams(req).toString(), response: value };
+      const body = { query: recordingKey(req), response: value };
       await writeFile(join(dir, fileName(req)), `${JSON.stringify(body, null, 2)}\n`);
       return value;
     },
@@ -53,7 +53,7 @@ export async function replaySource(dir: string): Promise<PageSource> {
   }
   return {
     async fetchPage(req) {
-      const query = toSearchParams(req).toString();
+      const query = recordingKey(req);
       if (!pages.has(query)) {
         throw new UsageApiError(
           "replay",
