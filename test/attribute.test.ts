@@ -203,19 +203,53 @@ describe("attribute", () => {
     ]);
     expect(perRun.get("a")!.totals).toEqual(sum([row(12, "key_A")]));
     const byKey = new Map(unattributed.map((u) => [u.keyId, u]));
-    expect(byKey.get("key_A")).toEqual({
+    expect(byKey.get("key_A")).toMatchObject({
       keyId: "key_A",
       totals: sum(stray),
       minutes: 3,
       firstMinute: at(3),
       lastMinute: at(40),
     });
+    // minutes more than 5 apart are separate clusters, the largest first, each with its nearest
+    // run: before the run's window, right after it (a lag past the tail), and long after it
+    expect(byKey.get("key_A")!.clusters).toEqual([
+      {
+        firstMinute: at(3),
+        lastMinute: at(3),
+        minutes: 1,
+        totals: sum(stray.slice(0, 2)),
+        nearest: { id: "a", gapMinutes: 6, side: "before" },
+      },
+      {
+        firstMinute: at(40),
+        lastMinute: at(40),
+        minutes: 1,
+        totals: sum([stray[3]!]),
+        nearest: { id: "a", gapMinutes: 25, side: "after" },
+      },
+      {
+        firstMinute: at(15),
+        lastMinute: at(15),
+        minutes: 1,
+        totals: sum([stray[2]!]),
+        nearest: { id: "a", gapMinutes: 0, side: "after" },
+      },
+    ]);
     expect(byKey.get("key_Z")).toEqual({
       keyId: "key_Z",
       totals: sum(otherKey),
       minutes: 1,
       firstMinute: at(12),
       lastMinute: at(12),
+      clusters: [
+        {
+          firstMinute: at(12),
+          lastMinute: at(12),
+          minutes: 1,
+          totals: sum(otherKey),
+          nearest: undefined,
+        },
+      ],
     });
   });
 

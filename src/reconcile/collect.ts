@@ -4,7 +4,8 @@ import { attribute, type RunOnKey, type UnattributedUsage } from "../usage/attri
 import { UsageApiError } from "../usage/errors.ts";
 import { fetchSpan, type UsageRow } from "../usage/pages.ts";
 import { planSpans, requestLowerBound, type Span } from "../usage/plan.ts";
-import type { PageSource } from "../usage/query.ts";
+import { MAX_MINUTE_BUCKETS, type PageSource } from "../usage/query.ts";
+import { floorMinute } from "../util/time.ts";
 import type { PassSettings } from "./settings.ts";
 import type { RunState } from "./state.ts";
 
@@ -58,7 +59,12 @@ export async function collectReadings(args: {
   onProgress?: (p: Progress) => void;
 }): Promise<Collected> {
   const { due, states, settings, source, now } = args;
-  const spans = planSpans(due.map((s) => s.window!));
+  // minutes after `now - min-age` may belong to runs not committed yet: not worth reporting
+  const spans = planSpans(
+    due.map((s) => s.window!),
+    MAX_MINUTE_BUCKETS,
+    floorMinute(now - settings.minAgeMinutes * 60),
+  );
   const keyIds = [...new Set(due.map((s) => s.keyId!))].sort();
   const rows: UsageRow[] = [];
   const failedSpans: Array<{ span: Span; message: string }> = [];

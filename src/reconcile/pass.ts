@@ -5,6 +5,7 @@ import type { PassReport } from "../report/schema.ts";
 import { discoverRuns } from "../runs/discover.ts";
 import type { Attempt } from "../runs/schema.ts";
 import type { PageSource } from "../usage/query.ts";
+import type { NearestRun } from "../usage/unattributed.ts";
 import { formatIsoSeconds } from "../util/time.ts";
 import { evaluateRun } from "../verify/evaluate.ts";
 import { chronological } from "../verify/reading.ts";
@@ -178,17 +179,40 @@ export function buildReport(
       cost_usd: Math.round(cost * 1e10) / 1e10,
       cost_unknown_runs: costUnknown,
     },
-    unattributed: (collected?.unattributed ?? []).map((u) => ({
-      api_key_id: u.keyId,
-      framework: keyToFramework.get(u.keyId) ?? null,
-      tokens_in: u.totals.tokensIn,
-      tokens_out: u.totals.tokensOut,
-      cached_tokens: u.totals.cachedTokens,
-      api_calls: u.totals.requests,
-      minutes: u.minutes,
-      first_minute: formatIsoSeconds(u.firstMinute),
-      last_minute: formatIsoSeconds(u.lastMinute),
-    })),
+    unattributed: (collected?.unattributed ?? []).map((u) => {
+      const nearest = (n: NearestRun | undefined) => {
+        if (!n) return null;
+        const [framework = "", ...rest] = n.id.split("/");
+        return {
+          framework,
+          run_id: rest.join("/"),
+          gap_minutes: Math.round(n.gapMinutes),
+          side: n.side,
+        };
+      };
+      return {
+        api_key_id: u.keyId,
+        framework: keyToFramework.get(u.keyId) ?? null,
+        tokens_in: u.totals.tokensIn,
+        tokens_out: u.totals.tokensOut,
+        cached_tokens: u.totals.cachedTokens,
+        api_calls: u.totals.requests,
+        minutes: u.minutes,
+        first_minute: formatIsoSeconds(u.firstMinute),
+        last_minute: formatIsoSeconds(u.lastMinute),
+        nearest_run: nearest(u.clusters[0]?.nearest),
+        clusters: u.clusters.map((c) => ({
+          first_minute: formatIsoSeconds(c.firstMinute),
+          last_minute: formatIsoSeconds(c.lastMinute),
+          minutes: c.minutes,
+          tokens_in: c.totals.tokensIn,
+          tokens_out: c.totals.tokensOut,
+          cached_tokens: c.totals.cachedTokens,
+          api_calls: c.totals.requests,
+          nearest_run: nearest(c.nearest),
+        })),
+      };
+    }),
     warnings: applied.warnings,
     changed_files: applied.changes.map((c) => c.path),
     errors: byStatus.error + applied.otherProblems.length,

@@ -43,6 +43,17 @@ export const RunReportSchema = z.object({
 });
 export type RunReport = z.infer<typeof RunReportSchema>;
 
+const NearestRunSchema = z
+  .object({
+    framework: z.string(),
+    run_id: z.string(),
+    /** Whole minutes between the usage and the run's window. */
+    gap_minutes: count,
+    /** "after": the usage came after the run's window (a lag longer than the tail); "before": before it. */
+    side: z.enum(["after", "before"]),
+  })
+  .nullable();
+
 export const UnattributedReportSchema = z.object({
   api_key_id: z.string(),
   framework: z.string().nullable(),
@@ -53,6 +64,21 @@ export const UnattributedReportSchema = z.object({
   minutes: count,
   first_minute: z.string(),
   last_minute: z.string(),
+  /** The run nearest to the largest cluster of this usage. */
+  nearest_run: NearestRunSchema,
+  /** Nearby minutes grouped, the largest first (at most 10). */
+  clusters: z.array(
+    z.object({
+      first_minute: z.string(),
+      last_minute: z.string(),
+      minutes: count,
+      tokens_in: count,
+      tokens_out: count,
+      cached_tokens: count,
+      api_calls: count,
+      nearest_run: NearestRunSchema,
+    }),
+  ),
 });
 
 export const PassReportSchema = z.object({

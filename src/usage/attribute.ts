@@ -3,6 +3,7 @@ import type { QueryWindow } from "../runs/window.ts";
 import { MINUTE } from "../util/time.ts";
 import type { Totals } from "../verify/reading.ts";
 import type { UsageRow } from "./pages.ts";
+import { summarizeUnattributed, type UnattributedUsage } from "./unattributed.ts";
 
 /** A run as attribution sees it: the key its framework uses and the minutes it owns. */
 export interface RunOnKey {
@@ -23,13 +24,7 @@ export interface RunUsage {
   shared?: SharedMinutes;
 }
 
-export interface UnattributedUsage {
-  keyId: string;
-  totals: Totals;
-  minutes: number;
-  firstMinute: number;
-  lastMinute: number;
-}
+export type { UnattributedUsage } from "./unattributed.ts";
 
 const emptyTotals = (): Totals => ({ tokensIn: 0, tokensOut: 0, cachedTokens: 0, requests: 0 });
 
@@ -115,26 +110,21 @@ export function attribute(
     if (minutes > 0)
       perRun.get(r.id)!.shared = { withRuns: [...others].sort(), minutes, totals: emptyTotals() };
   }
-  const unattributed = new Map<string, UnattributedUsage & { seen: Set<number> }>();
+  const unattributed = new Map<string, Map<number, Totals>>();
   for (const row of rows) {
     const list = owners.get(row.apiKeyId)?.get(row.minute);
     if (!list) {
-      let u = unattributed.get(row.apiKeyId);
-      if (!u) {
-        u = {
-          keyId: row.apiKeyId,
-          totals: emptyTotals(),
-          minutes: 0,
-          firstMinute: row.minute,
-          lastMinute: row.minute,
-          seen: new Set(),
-        };
-        unattributed.set(row.apiKeyId, u);
+      let byMinute = unattributed.get(row.apiKeyId);
+      if (!byMinute) {
+        byMinute = new Map();
+        unattributed.set(row.apiKeyId, byMinute);
       }
-      addRow(u.totals, row);
-      u.seen.add(row.minute);
-      u.firstMinute = Math.min(u.firstMinute, row.minute);
-      u.lastMinute = Math.max(u.lastMinute, row.minute);
+      let t = byMinute.get(row.minute);
+      if (!t) {
+        t = emptyTotals();
+        byMinute.set(row.minute, t);
+      }
+      addRow(t, row);
       continue;
     }
     if (list.length > 1) {
@@ -178,11 +168,14 @@ export function attribute(
             String(a.service_tier).localeCompare(String(b.service_tier)),
     );
   }
+  const runsByKey = new Map<string, RunOnKey[]>();
+  for (const r of runs) runsByKey.set(r.keyId, [...(runsByKey.get(r.keyId) ?? []), r]);
   return {
     perRun,
-    unattributed: [...unattributed.values()].map(({ seen, ...u }) => ({
-      ...u,
-      minutes: seen.size,
-    })),
+    unattributed: [...unattributed]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([keyId, byMinute]) =>
+        summarizeUnattributed(keyId, byMinute, runsByKey.get(keyId) ?? []),
+      ),
   };
 }

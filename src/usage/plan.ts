@@ -29,6 +29,7 @@ export function unionOf(windows: readonly QueryWindow[]): Span[] {
 export function planSpans(
   windows: readonly QueryWindow[],
   pageMinutes = MAX_MINUTE_BUCKETS,
+  fillUntil?: number,
 ): Span[] {
   const pageSeconds = pageMinutes * MINUTE;
   const union = unionOf(windows);
@@ -46,6 +47,13 @@ export function planSpans(
     }
     pages.push({ start, end });
     from = end;
+  }
+  // A page costs one request however much of it is used: fill each to its full length (up to
+  // `fillUntil`), so usage outside every window shows up (unattributed) at no cost. The next
+  // page never starts before this one's full length, so filled pages do not overlap.
+  if (fillUntil !== undefined) {
+    for (const page of pages)
+      page.end = Math.max(page.end, Math.min(page.start + pageSeconds, fillUntil));
   }
   const spans: Span[] = [];
   for (const page of pages) {
