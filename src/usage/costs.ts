@@ -1,0 +1,93 @@
+import { z } from "zod";
+import { parsePico } from "../util/decimal.ts";
+import { formatMinute } from "../util/time.ts";
+import { UsageApiError } from "./errors.ts";
+import { paginate } from "./pages.ts";
+import type { Span } from "./plan.ts";
+import { MAX_COST_BUCKETS, type PageSource } from "./query.ts";
+
+/**
+ * `GET /organization/costs` (day buckets, grouped by key and line item), after the OpenAPI
+ * description: loose objects, `amount.value` a number or a decimal string.
+ */
+export const CostsResultSchema = z.looseObject({
+  object: z.string().optional(),
+  amount: z.looseObject({
+    value: z.union([z.number(), z.string()]),
+    currency: z.string().optional(),
+  }),
+  line_item: z.string().nullable().optional(),
+  api_key_id: z.string().nullable().optional(),
+  project_id: z.string().nullable().optional(),
+});
+
+export const CostsPageSchema = z.looseObject({
+  object: z.string().optional(),
+  data: z.array(
+    z.looseObject({
+      object: z.string().optional(),
+      start_time: z.int(),
+      end_time: z.int(),
+      results: z.array(CostsResultSchema),
+    }),
+  ),
+  has_more: z.boolean(),
+  next_page: z.string().nullable().optional(),
+});
+
+export interface CostRow {
+  /** Start of the UTC day. */
+  day: number;
+  apiKeyId: string;
+  lineItem: string;
+  /** USD in 1e-12 units, exact. */
+  amountPico: bigint;
+}
+
+/** Every cost line of the span's days for the given keys. A non-USD amount or an unreadable value throws. */
+export async function fetchCosts(
+  source: PageSource,
+  span: Span,
+  apiKeyIds: readonly string[],
+  onPage?: () => void,
+): Promise<CostRow[]> {
+  const rows: CostRow[] = [];
+  const request = {
+    endpoint: "costs" as const,
+    startTime: span.start,
+    endTime: span.end,
+    apiKeyIds,
+    groupBy: ["api_key_id", "line_item"],
+    bucketWidth: "1d" as const,
+    limit: MAX_COST_BUCKETS,
+  };
+  for await (const page of paginate(source, request, CostsPageSchema, "Costs API")) {
+    onPage?.();
+    for (const bucket of page.data) {
+      for (const r of bucket.results) {
+        const where = `cost bucket ${formatMinute(bucket.start_time)}`;
+        const currency = (r.amount.currency ?? "usd").toLowerCase();
+        if (currency !== "usd")
+          throw new UsageApiError("protocol", `${where} is in ${currency}, not USD`);
+        const amountPico = parsePico(r.amount.value);
+        if (amountPico === undefined)
+          throw new UsageApiError(
+            "malformed",
+            `${where} has an amount that is not a number: ${JSON.stringify(r.amount.value).slice(0, 40)}`,
+          );
+        if (!r.api_key_id)
+          throw new UsageApiError(
+            "protocol",
+            `${where} has a result without api_key_id although the query groups by it`,
+          );
+        rows.push({
+          day: bucket.start_time,
+          apiKeyId: r.api_key_id,
+          lineItem: r.line_item ?? "(no line item)",
+          amountPico,
+        });
+      }
+    }
+  }
+  return rows;
+}
