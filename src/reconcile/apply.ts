@@ -237,10 +237,17 @@ export function applyReadings(input: ApplyInput): Applied {
 }
 
 /** verified_at as the file says it after this pass (a settled verification keeps its recorded time). */
-function verifiedAtOf(state: RunState, evaluation: Evaluation, added: readonly Attempt[]): string | null {
+function verifiedAtOf(
+  state: RunState,
+  evaluation: Evaluation,
+  added: readonly Attempt[],
+): string | null {
   if (evaluation.status !== "verified") return null;
   const rec = state.run.file.usage_api_reconciliation;
-  const settled = added.length === 0 && rec?.verification_status === "verified" && typeof rec.verified_at === "string";
+  const settled =
+    added.length === 0 &&
+    rec?.verification_status === "verified" &&
+    typeof rec.verified_at === "string";
   return settled ? (rec.verified_at as string) : (evaluation.verifiedAt ?? null);
 }
 
