@@ -1,10 +1,13 @@
 /**
- * A fake OpenAI Usage API (`GET /v1/organization/usage/completions`) served over real HTTP on
- * 127.0.0.1, with scripted events, late data, revised buckets and injectable faults.
+ * A fake OpenAI Usage API (`GET /v1/organization/usage/completions`) and Costs API
+ * (`GET /v1/organization/costs`, the same events priced per line item) served over real HTTP on
+ * 127.0.0.1, with scripted events, late data, revised buckets, late and restated costs and
+ * injectable faults.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { encodeCursor, parseQuery, QueryError } from "./fake-usage-api/query.ts";
+import { CostBook, type CostsPage, costsPage } from "./fake-usage-api/costs.ts";
+import { encodeCursor, parseCostsQuery, parseQuery, QueryError } from "./fake-usage-api/query.ts";
 import { defaultStatusBody, errorBody, isJson, violateSchema } from "./fake-usage-api/responses.ts";
 import { EventStore, type UsagePage } from "./fake-usage-api/store.ts";
 import type {
@@ -14,24 +17,32 @@ import type {
   RecordedRequest,
 } from "./fake-usage-api/types.ts";
 
+export type { CostsPage, CostsResult, ExpectedCost } from "./fake-usage-api/costs.ts";
+export { expectedCosts, sumDecimalStrings } from "./fake-usage-api/costs.ts";
 export { faultQueue, seededFaults } from "./fake-usage-api/faults.ts";
 export type {
+  CostRestatement,
+  CostsOptions,
+  ExtraCostLine,
   FakeUsageApi,
   FakeUsageApiOptions,
   Fault,
   FaultContext,
   FaultPlan,
   RecordedRequest,
+  TokenPrices,
   UsageEvent,
 } from "./fake-usage-api/types.ts";
 
 export const COMPLETIONS_PATH = "/v1/organization/usage/completions";
+export const COSTS_PATH = "/v1/organization/costs";
 
 export async function startFakeUsageApi(options: FakeUsageApiOptions = {}): Promise<FakeUsageApi> {
   const adminKey = options.adminKey ?? "sk-admin-test";
   const now = options.now ?? (() => Number.POSITIVE_INFINITY);
   const store = new EventStore();
   store.set(options.events ?? []);
+  const costBook = options.costs === undefined ? undefined : new CostBook(options.costs);
   let faults: FaultPlan | undefined = options.faults;
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -145,7 +156,7 @@ export async function startFakeUsageApi(options: FakeUsageApiOptions = {}): Prom
         return;
     }
 
-    if (url.pathname !== COMPLETIONS_PATH) {
+    if (url.pathname !== COMPLETIONS_PATH && url.pathname !== COSTS_PATH) {
       send(
         res,
         record,
@@ -172,19 +183,26 @@ export async function startFakeUsageApi(options: FakeUsageApiOptions = {}): Prom
       return;
     }
 
-    let page: UsagePage;
+    let page: UsagePage | CostsPage;
     let sentCursor: string | undefined;
     let firstCursor: string;
     try {
-      const query = parseQuery(url.searchParams);
-      sentCursor = query.cursor;
-      firstCursor = encodeCursor(0, query.hash);
-      page = store.page(query, {
+      const settings = {
         now: now(),
-        lagSeconds: options.lagSeconds ?? 0,
         emptyBuckets: options.emptyBuckets ?? "include",
         maxBucketsPerPage: options.maxBucketsPerPage,
-      });
+      } as const;
+      if (url.pathname === COSTS_PATH) {
+        const query = parseCostsQuery(url.searchParams);
+        sentCursor = query.cursor;
+        firstCursor = encodeCursor(0, query.hash);
+        page = costsPage(store, costBook, query, settings);
+      } else {
+        const query = parseQuery(url.searchParams);
+        sentCursor = query.cursor;
+        firstCursor = encodeCursor(0, query.hash);
+        page = store.page(query, { ...settings, lagSeconds: options.lagSeconds ?? 0 });
+      }
     } catch (error) {
       if (!(error instanceof QueryError)) throw error;
       send(

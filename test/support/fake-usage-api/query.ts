@@ -70,7 +70,8 @@ function arrayParam(query: URLSearchParams, name: string): string[] {
   return [...query.getAll(name), ...query.getAll(`${name}[]`)];
 }
 
-export function parseQuery(query: URLSearchParams): UsageQuery {
+/** start_time (required, non-negative) and end_time (optional, after start_time). */
+function parseRange(query: URLSearchParams): { startTime: number; endTime: number | undefined } {
   const startTime = integerParam(query, "start_time");
   if (startTime === undefined) {
     throw new QueryError("Missing required parameter: 'start_time'.", "start_time");
@@ -85,6 +86,11 @@ export function parseQuery(query: URLSearchParams): UsageQuery {
       "end_time",
     );
   }
+  return { startTime, endTime };
+}
+
+export function parseQuery(query: URLSearchParams): UsageQuery {
+  const { startTime, endTime } = parseRange(query);
 
   const rawWidth = query.get("bucket_width") ?? "1d";
   if (!(rawWidth === "1m" || rawWidth === "1h" || rawWidth === "1d")) {
@@ -159,6 +165,94 @@ export function parseQuery(query: URLSearchParams): UsageQuery {
     apiKeyIds,
     models,
     batch,
+    groupBy,
+    offset,
+    cursor,
+    hash,
+  };
+}
+
+export type CostsGroupField = "project_id" | "line_item" | "api_key_id";
+export const COSTS_GROUP_FIELDS: readonly CostsGroupField[] = [
+  "project_id",
+  "line_item",
+  "api_key_id",
+];
+const COSTS_LIMIT = { default: 7, max: 180 };
+
+export interface CostsQuery {
+  startTime: number;
+  /** Explicit end_time (exclusive), or undefined when the client left it out. */
+  endTime: number | undefined;
+  /** Always one day: the Costs endpoint only supports `bucket_width=1d`. */
+  widthSeconds: number;
+  limit: number;
+  projectIds: string[];
+  apiKeyIds: string[];
+  groupBy: CostsGroupField[];
+  /** Bucket offset from the cursor (0 for the first page). */
+  offset: number;
+  /** The raw cursor the client sent, if any. */
+  cursor: string | undefined;
+  /** Identifies the query independently of `page` and `limit`; bound into cursors. */
+  hash: string;
+}
+
+/** Parses `GET /v1/organization/costs`: only 1d buckets, limit 1..180 (default 7). */
+export function parseCostsQuery(query: URLSearchParams): CostsQuery {
+  const { startTime, endTime } = parseRange(query);
+
+  const rawWidth = query.get("bucket_width") ?? "1d";
+  if (rawWidth !== "1d") {
+    throw new QueryError(
+      `Invalid value for 'bucket_width': '${rawWidth}'. Supported values are: '1d'.`,
+      "bucket_width",
+    );
+  }
+
+  const limit = integerParam(query, "limit") ?? COSTS_LIMIT.default;
+  if (limit < 1 || limit > COSTS_LIMIT.max) {
+    throw new QueryError(
+      `Invalid value for 'limit': ${limit}. It must be between 1 and ${COSTS_LIMIT.max}.`,
+      "limit",
+    );
+  }
+
+  const groupBy: CostsGroupField[] = [];
+  for (const value of arrayParam(query, "group_by")) {
+    const field = COSTS_GROUP_FIELDS.find((f) => f === value);
+    if (field === undefined) {
+      throw new QueryError(
+        `Invalid value for 'group_by': '${value}'. Supported values are: ${COSTS_GROUP_FIELDS.join(", ")}.`,
+        "group_by",
+      );
+    }
+    if (!groupBy.includes(field)) groupBy.push(field);
+  }
+
+  const projectIds = arrayParam(query, "project_ids");
+  const apiKeyIds = arrayParam(query, "api_key_ids");
+
+  const canonical = JSON.stringify([
+    "costs",
+    startTime,
+    endTime ?? null,
+    [...projectIds].sort(),
+    [...apiKeyIds].sort(),
+    [...groupBy].sort(),
+  ]);
+  const hash = createHash("sha256").update(canonical).digest("base64url").slice(0, 16);
+
+  const cursor = query.get("page") ?? undefined;
+  const offset = cursor === undefined ? 0 : decodeCursor(cursor, hash);
+
+  return {
+    startTime,
+    endTime,
+    widthSeconds: WIDTH_SECONDS["1d"],
+    limit,
+    projectIds,
+    apiKeyIds,
     groupBy,
     offset,
     cursor,

@@ -1,5 +1,6 @@
 /** Response bodies: OpenAI-style errors and schema-breaking pages. */
-import type { UsagePage } from "./store.ts";
+import type { CostsPage, CostsResult } from "./costs.ts";
+import type { Bucket, CompletionsResult, UsagePage } from "./store.ts";
 
 export function errorBody(
   message: string,
@@ -37,21 +38,28 @@ export function isJson(text: string): boolean {
   }
 }
 
-/** Turns a correct page into valid JSON that breaks the response schema. */
+/** The first result made invalid: completions' input_tokens a string, costs' amount a bare string. */
+function breakResult(result: CompletionsResult | CostsResult): Record<string, unknown> {
+  if (result.object === "organization.costs.result") {
+    return { ...result, amount: String(result.amount.value) };
+  }
+  return { ...result, input_tokens: String(result.input_tokens) };
+}
+
+/** Turns a correct page (of either endpoint) into valid JSON that breaks the response schema. */
 export function violateSchema(
-  page: UsagePage,
+  page: UsagePage | CostsPage,
   variant: "string-tokens" | "data-not-array" | undefined,
 ) {
-  const firstResult = page.data.find((b) => b.results.length > 0)?.results[0];
+  const buckets: Array<Bucket<CompletionsResult | CostsResult>> = page.data;
+  const firstResult = buckets.find((b) => b.results.length > 0)?.results[0];
   const chosen = variant ?? (firstResult ? "string-tokens" : "data-not-array");
   if (chosen === "string-tokens" && firstResult) {
     return {
       ...page,
-      data: page.data.map((bucket) => ({
+      data: buckets.map((bucket) => ({
         ...bucket,
-        results: bucket.results.map((r) =>
-          r === firstResult ? { ...r, input_tokens: String(r.input_tokens) } : r,
-        ),
+        results: bucket.results.map((r) => (r === firstResult ? breakResult(r) : r)),
       })),
     };
   }

@@ -3,14 +3,14 @@
 import { encodeCursor, type GroupField, type UsageQuery } from "./query.ts";
 import type { UsageEvent } from "./types.ts";
 
-interface Values {
+export interface Values {
   inputTokens: number;
   cachedTokens: number;
   outputTokens: number;
   requests: number;
 }
 
-interface StoredEvent {
+export interface StoredEvent {
   apiKeyId: string;
   model: string;
   completedAt: number;
@@ -50,19 +50,24 @@ export interface CompletionsResult {
   service_tier: string | null;
 }
 
-export interface UsageBucket {
+/** One time bucket of any endpoint's page. */
+export interface Bucket<R> {
   object: "bucket";
   start_time: number;
   end_time: number;
-  results: CompletionsResult[];
+  results: R[];
 }
 
-export interface UsagePage {
+/** A UsageResponse page of any endpoint (completions or costs). */
+export interface Page<R> {
   object: "page";
-  data: UsageBucket[];
+  data: Array<Bucket<R>>;
   has_more: boolean;
   next_page: string | null;
 }
+
+export type UsageBucket = Bucket<CompletionsResult>;
+export type UsagePage = Page<CompletionsResult>;
 
 export interface PageSettings {
   now: number;
@@ -71,7 +76,7 @@ export interface PageSettings {
   maxBucketsPerPage: number | undefined;
 }
 
-function normalize(event: UsageEvent): StoredEvent {
+export function normalize(event: UsageEvent): StoredEvent {
   const base: Values = {
     inputTokens: event.inputTokens,
     cachedTokens: event.cachedTokens ?? 0,
@@ -102,7 +107,7 @@ function normalize(event: UsageEvent): StoredEvent {
 }
 
 /** The values an event reports at server time `now`: its latest revision with at <= now. */
-function valuesAt(event: StoredEvent, now: number): Values {
+export function valuesAt(event: StoredEvent, now: number): Values {
   const { revisions } = event;
   for (let i = revisions.length - 1; i >= 0; i--) {
     const revision = revisions[i]!;
@@ -112,7 +117,7 @@ function valuesAt(event: StoredEvent, now: number): Values {
 }
 
 /** First index whose completedAt >= t in an array sorted by completedAt. */
-function lowerBound(events: StoredEvent[], t: number): number {
+export function lowerBound(events: StoredEvent[], t: number): number {
   let lo = 0;
   let hi = events.length;
   while (lo < hi) {
@@ -202,7 +207,8 @@ export class EventStore {
     this.#sorted = false;
   }
 
-  #ordered(): StoredEvent[] {
+  /** Every stored event, sorted by completedAt (do not mutate). */
+  ordered(): StoredEvent[] {
     if (!this.#sorted) {
       this.#events.sort((a, b) => a.completedAt - b.completedAt);
       this.#sorted = true;
@@ -220,7 +226,7 @@ export class EventStore {
       // Up to and including the bucket that contains the server's "now".
       end = startTime + (Math.floor((now - startTime) / widthSeconds) + 1) * widthSeconds;
     } else {
-      const events = this.#ordered();
+      const events = this.ordered();
       const last = events[events.length - 1];
       end = last === undefined ? startTime : last.completedAt + widthSeconds;
     }
@@ -242,7 +248,7 @@ export class EventStore {
 
     const pageStart = startTime + first * w;
     const pageEnd = Math.min(startTime + last * w, rangeEnd);
-    const events = this.#ordered();
+    const events = this.ordered();
     const filters = {
       projectIds: query.projectIds.length > 0 ? new Set(query.projectIds) : undefined,
       userIds: query.userIds.length > 0 ? new Set(query.userIds) : undefined,

@@ -53,7 +53,8 @@ export type Fault =
   | { kind: "truncated" }
   /**
    * 200 with valid JSON that breaks the schema. `variant` picks how; by default the first result's
-   * input_tokens becomes a string, or `data` becomes an object when the page has no results.
+   * input_tokens becomes a string (on the costs endpoint: its `amount` object becomes a bare
+   * string), or `data` becomes an object when the page has no results.
    */
   | { kind: "schema-violation"; variant?: "string-tokens" | "data-not-array" }
   /** 200 with a correct page whose next_page repeats the cursor just sent (or the first page's). */
@@ -67,19 +68,74 @@ export interface FaultContext {
 
 export type FaultPlan = (ctx: FaultContext) => Fault | undefined;
 
+/** USD per 1M tokens, as decimal numbers (e.g. 0.15); converted exactly via their decimal string. */
+export interface TokenPrices {
+  input: number;
+  cachedInput: number;
+  output: number;
+}
+
+/** An extra cost line not derived from events (e.g. tool calls): a line item the product may not know. */
+export interface ExtraCostLine {
+  apiKeyId: string;
+  /** Unix seconds; placed in the bucket containing it (and visible from at + lagSeconds). */
+  at: number;
+  /** e.g. "web search tool calls". */
+  lineItem: string;
+  /** USD as a decimal string, e.g. "0.25". */
+  amount: string;
+  /** Default "proj_default". */
+  projectId?: string;
+}
+
+/** A late restatement of one UTC day's costs for one API key. */
+export interface CostRestatement {
+  apiKeyId: string;
+  /** Any Unix time inside the UTC day whose cost lines are restated. */
+  day: number;
+  /** Server-clock time from which the restatement applies. */
+  at: number;
+  /** Multiplies every cost line of that day and key (e.g. 1.02); several applicable ones compound. */
+  factor: number;
+}
+
+/** How the fake `GET /v1/organization/costs` prices the server's events. */
+export interface CostsOptions {
+  /**
+   * USD per 1M tokens by model name as the events carry it (e.g. "gpt-4o-mini-2024-07-18"). Events
+   * whose model has no price here contribute no cost line at all: they are simply absent from the
+   * costs (the real API would still bill them; tests of "unknown model" rely on this absence).
+   */
+  prices: Record<string, TokenPrices>;
+  /** Costs of an event are reported only this many seconds after its completion (default 0); the real API settles costs days late. */
+  lagSeconds?: number;
+  /** "string" (default; what the API sends lately) or "number" for amount.value. */
+  amountAs?: "string" | "number";
+  /** Extra cost lines not derived from events, e.g. { apiKeyId, at, lineItem: "web search tool calls", amount: "0.25" } — unknown line items. */
+  extraLines?: ExtraCostLine[];
+  /** Late restatements: from server-clock time `at`, the cost lines of the UTC day containing `day` for `apiKeyId` are multiplied by `factor` (e.g. 1.02). */
+  restatements?: CostRestatement[];
+}
+
 export interface FakeUsageApiOptions {
   events?: UsageEvent[];
   /** Default "sk-admin-test"; any other bearer token gets 401. */
   adminKey?: string;
   /** Server clock (Unix seconds) for visibleAt/revisions; default: always Infinity. */
   now?: () => number;
-  /** Default 0. */
+  /** Default 0. Usage only; the costs endpoint has its own `costs.lagSeconds`. */
   lagSeconds?: number;
-  /** Empty time buckets come back with `results: []` ("include", default) or are left out. */
+  /** Empty time buckets come back with `results: []` ("include", default) or are left out (both endpoints). */
   emptyBuckets?: "include" | "omit";
-  /** Server-side cap on time buckets per page, below the client's limit. */
+  /** Server-side cap on time buckets per page, below the client's limit (both endpoints). */
   maxBucketsPerPage?: number;
+  /** Faults apply to every request, whichever endpoint; FaultContext.path tells them apart. */
   faults?: FaultPlan;
+  /**
+   * Prices for `GET /v1/organization/costs`, whose lines are derived from `events`. Without it,
+   * the costs endpoint answers buckets with empty results.
+   */
+  costs?: CostsOptions;
 }
 
 export interface RecordedRequest {
@@ -94,7 +150,7 @@ export interface RecordedRequest {
 }
 
 export interface FakeUsageApi {
-  /** e.g. "http://127.0.0.1:54321/v1"; clients append "/organization/usage/completions". */
+  /** e.g. "http://127.0.0.1:54321/v1"; clients append "/organization/usage/completions" or "/organization/costs". */
   baseUrl: string;
   /** Every request received, in order. */
   requests: RecordedRequest[];
