@@ -3,20 +3,26 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import * as core from "@actions/core";
 import { annotationsOf } from "./action/annotations.ts";
-import { isPullRequestEvent, readEvent } from "./action/event.ts";
+import { type EventInfo, isPullRequestEvent, readEvent } from "./action/event.ts";
 import { actionsCacheStore, type HeldStore } from "./action/held-cache.ts";
 import { type ActionInputs, readInputs } from "./action/inputs.ts";
 import { outputsOf } from "./action/outputs.ts";
 import { runTable, summaryLines } from "./cli/table.ts";
 import { ConfigError } from "./config/errors.ts";
 import { nodeFiles } from "./fs/node.ts";
+import type { Files } from "./fs/types.ts";
 import { commitAndPush } from "./git/commit.ts";
 import { commitMessage } from "./git/message.ts";
+import { commitViaApi } from "./github/api-commit.ts";
+import { upsertStickyComment } from "./github/comment.ts";
+import { githubClient } from "./github/octokit.ts";
+import { pullRequestRunFiles } from "./github/pr-files.ts";
 import { loadPriceSources, PricingFileError } from "./pricing/load.ts";
 import type { Applied } from "./reconcile/apply.ts";
 import type { HeldReadings } from "./reconcile/held.ts";
 import { type PassDeps, reapplyPass, runPass, writeChanges } from "./reconcile/pass.ts";
 import type { PassSettings } from "./reconcile/settings.ts";
+import { renderPullRequestComment } from "./report/comment.ts";
 import type { PassReport } from "./report/schema.ts";
 import { renderSummary } from "./report/summary.ts";
 import { createHttpPageSource, type HttpPageSource } from "./usage/http.ts";
@@ -43,33 +49,118 @@ async function deliver(
         failed.length > 0 ? failed.map((f) => `${f.path}: ${f.reason}`).join("; ") : undefined,
     };
   }
-  if (inputs.commit === "api") {
-    return {
-      sha: null,
-      failed: "commit: api is not available in this version; use commit: git or none",
-    };
-  }
   let latest: Applied | undefined;
+  const computeWith = async (files: Files) => {
+    latest = await reapplyPass(settings, { ...deps, files }, outcome.collected);
+    return latest.changes.map((c) => ({ path: c.path, after: c.after }));
+  };
+  const message = (paths: string[]) => {
+    const changed = (latest?.runs ?? outcome.report.runs).filter((r) => r.changed);
+    const counts: Record<string, number> = {};
+    for (const r of changed) counts[r.status] = (counts[r.status] ?? 0) + 1;
+    const text = commitMessage(counts, paths.length, { runs: changed });
+    return inputs.commitMessage
+      ? inputs.commitMessage.replaceAll("{summary}", text.split("\n")[0]!)
+      : text;
+  };
+  const branch = env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME || undefined;
+  const log = (line: string) => core.info(redact(line, secrets));
+  if (inputs.commit === "api") {
+    const repository = env.GITHUB_REPOSITORY ?? "";
+    const [owner, repo] = repository.split("/");
+    if (!owner || !repo || !branch || !inputs.githubToken) {
+      throw new ConfigError(
+        "commit: api needs GITHUB_REPOSITORY, a branch (GITHUB_REF_NAME) and the github-token input",
+      );
+    }
+    const github = await githubClient(
+      inputs.githubToken,
+      env.GITHUB_API_URL ?? "https://api.github.com",
+    );
+    const result = await commitViaApi({
+      github,
+      owner,
+      repo,
+      branch,
+      workspace,
+      computeChanges: (files) => computeWith(files),
+      message,
+      secrets,
+      log,
+    });
+    return { sha: result.sha };
+  }
   const result = await commitAndPush({
     repoDir: workspace,
-    computeChanges: async () => {
-      latest = await reapplyPass(settings, deps, outcome.collected);
-      return latest.changes.map((c) => ({ path: c.path, after: c.after }));
-    },
-    message: (paths) => {
-      const changed = (latest?.runs ?? outcome.report.runs).filter((r) => r.changed);
-      const counts: Record<string, number> = {};
-      for (const r of changed) counts[r.status] = (counts[r.status] ?? 0) + 1;
-      const text = commitMessage(counts, paths.length, { runs: changed });
-      return inputs.commitMessage
-        ? inputs.commitMessage.replaceAll("{summary}", text.split("\n")[0]!)
-        : text;
-    },
-    branch: env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME || undefined,
+    computeChanges: () => computeWith(nodeFiles),
+    message,
+    branch,
     secrets,
-    log: (line) => core.info(redact(line, secrets)),
+    log,
   });
   return { sha: result.sha };
+}
+
+/**
+ * The sticky pull-request comment (comment: auto on pull requests that touch run files, always on
+ * every pull request, never). Never fails the step: a read-only token (fork) only costs the comment.
+ */
+async function commentOnPullRequest(
+  inputs: ActionInputs,
+  event: EventInfo,
+  report: PassReport,
+  settings: PassSettings,
+  workspace: string,
+  env: Env,
+  notice: string | undefined,
+): Promise<void> {
+  if (inputs.comment === "never" || !isPullRequestEvent(event) || !event.pullRequest) return;
+  const [owner, repo] = (event.repository ?? env.GITHUB_REPOSITORY ?? "").split("/");
+  if (!owner || !repo || !inputs.githubToken) {
+    core.info("No pull-request comment: no repository or github-token.");
+    return;
+  }
+  try {
+    const github = await githubClient(
+      inputs.githubToken,
+      env.GITHUB_API_URL ?? "https://api.github.com",
+    );
+    const files = await pullRequestRunFiles({
+      github,
+      owner,
+      repo,
+      pullNumber: event.pullRequest.number,
+      runsDir: relative(workspace, settings.runsDir) || ".",
+    });
+    if (inputs.comment === "auto" && files.length === 0) {
+      core.info("No pull-request comment: the pull request touches no run files.");
+      return;
+    }
+    const runUrl = env.GITHUB_RUN_ID
+      ? `${env.GITHUB_SERVER_URL ?? "https://github.com"}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}`
+      : undefined;
+    const body = renderPullRequestComment(report, files, { runUrl, notice });
+    const result = await upsertStickyComment({
+      github,
+      owner,
+      repo,
+      issueNumber: event.pullRequest.number,
+      body,
+      log: (l) => core.info(l),
+    });
+    if (result.action === "skipped")
+      core.info(
+        `No pull-request comment: ${result.reason ?? "not allowed"}; the job summary has the report.`,
+      );
+    else
+      core.info(
+        `Pull-request comment ${result.action} (#${result.id})${result.deleted.length > 0 ? `, ${result.deleted.length} duplicate(s) removed` : ""}.`,
+      );
+  } catch (error) {
+    core.info(
+      `No pull-request comment: ${error instanceof Error ? error.message : String(error)}; the job summary has the report.`,
+    );
+  }
 }
 
 export async function run(env: Env = process.env): Promise<void> {
@@ -210,6 +301,7 @@ export async function run(env: Env = process.env): Promise<void> {
   }
   for (const [name, value] of Object.entries(outputsOf(report, { reportPath, commitSha })))
     core.setOutput(name, value);
+  await commentOnPullRequest(inputs, event, report, settings, workspace, env, notice);
 
   if (report.errors > 0) {
     const message = `${report.errors} run(s) or file(s) failed; everything else was ${settings.dryRun ? "checked" : "written"}. See the job summary.`;
