@@ -58,6 +58,7 @@ describe("docs and behaviour agree", () => {
         cost_unknown_runs: 0,
       },
       unattributed: [],
+      cost_check: null,
       warnings: [],
       changed_files: [],
       errors: 0,

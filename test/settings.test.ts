@@ -40,10 +40,19 @@ describe("resolveSettings: defaults and fallbacks", () => {
       giveUpAfterHours: 72,
       windowTailSeconds: 120,
       windowPaddingSeconds: 0,
+      crossCheckCosts: false,
+      costTolerancePercent: 1,
     });
     expect(s.apiBaseUrl).toBe("https://api.openai.com/v1");
     expect(s.adminKey).toBeUndefined();
     expect(s.pricingFile).toBeUndefined();
+  });
+
+  it("reads cost-tolerance as a percentage, with or without its sign, and rejects a negative one", () => {
+    expect(resolve({ "cost-tolerance": "0.5%" }).pass.costTolerancePercent).toBe(0.5);
+    expect(resolve({ "cost-tolerance": "2" }).pass.costTolerancePercent).toBe(2);
+    expect(() => resolve({ "cost-tolerance": "-1" })).toThrow(/input "cost-tolerance": expected a percentage ≥ 0/);
+    expect(() => resolve({ "cost-tolerance": "lots" })).toThrow(/input "cost-tolerance"/);
   });
 
   it("treats empty and blank inputs as not given (the action passes '' for unset inputs)", () => {

@@ -22,6 +22,8 @@ export const SHARED_INPUTS = [
   "api-base-url",
   "dry-run",
   "force",
+  "cross-check-costs",
+  "cost-tolerance",
 ] as const;
 
 export const ACTION_INPUTS = [

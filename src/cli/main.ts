@@ -87,6 +87,19 @@ function withSettingsOptions(cmd: Command): Command {
     );
 }
 
+/** Options of a reconciling pass only. */
+function withPassOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      "--cross-check-costs",
+      "compare our cost of each day's usage, per key, with the Costs API",
+    )
+    .option(
+      "--cost-tolerance <percent>",
+      `difference from the Costs API flagged as a warning (default: ${DEFAULTS["cost-tolerance"]}%)`,
+    );
+}
+
 const ENVIRONMENT_HELP = `
 Environment (a .env file in the working directory is read too; real variables win):
   OPENAI_ADMIN_KEY                admin key with the api.usage.read scope (fallback: OPENAI_API_KEY_USAGE_TRACKING)
@@ -99,16 +112,18 @@ type Invocation =
   | { kind: "export"; opts: Opts };
 
 function program(onInvoke: (i: Invocation) => void): Command {
-  const root = withSettingsOptions(
-    new Command("reconcile-usage")
-      .description(
-        "Reconcile LLM experiment runs (runs/{framework}/{run_id}/metrics.json) with the OpenAI Usage API: read exact token usage, verify it by repeated readings, price it, and write it back.",
-      )
-      .version(VERSION, "-V, --version")
-      // options after `export` belong to export, not to the reconcile command
-      .enablePositionalOptions()
-      .argument("[framework]", "reconcile only this framework's runs")
-      .argument("[run-id]", "reconcile only this run"),
+  const root = withPassOptions(
+    withSettingsOptions(
+      new Command("reconcile-usage")
+        .description(
+          "Reconcile LLM experiment runs (runs/{framework}/{run_id}/metrics.json) with the OpenAI Usage API: read exact token usage, verify it by repeated readings, price it, and write it back.",
+        )
+        .version(VERSION, "-V, --version")
+        // options after `export` belong to export, not to the reconcile command
+        .enablePositionalOptions()
+        .argument("[framework]", "reconcile only this framework's runs")
+        .argument("[run-id]", "reconcile only this run"),
+    ),
   )
     .option("--list", "list runs and their status without calling the API")
     .option("--verbose", "with --list (or a pass): full run ids, messages and every reading")
@@ -238,6 +253,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         mode: opts.list ? "list" : "reconcile",
         "dry-run": opts.dryRun ? "true" : "false",
         force: opts.force ? "true" : "false",
+        "cross-check-costs": opts.crossCheckCosts ? "true" : "false",
+        "cost-tolerance": typeof opts.costTolerance === "string" ? opts.costTolerance : undefined,
       },
       env,
     );

@@ -48,6 +48,12 @@ export function runTable(runs: readonly RunReport[], verbose: boolean): string {
   return table(headers, rows, new Set([3, 4, 5, 6, 7, 8]));
 }
 
+/** `; nearest run 8cb0cb57… (5 min after its window)`, or nothing. */
+export function nearestText(n: PassReport["unattributed"][number]["nearest_run"]): string {
+  if (!n) return "";
+  return `; nearest run ${shortId(n.run_id)} (${n.gap_minutes} min ${n.side} its window)`;
+}
+
 export function summaryLines(report: PassReport): string[] {
   const t = report.totals;
   const counts = STATUSES.filter((s) => t.by_status[s] > 0)
@@ -59,7 +65,7 @@ export function summaryLines(report: PassReport): string[] {
   ];
   if (report.mode === "reconcile") {
     lines.push(
-      `Usage API: ${report.pages} page(s) over ${report.spans} span(s), ${report.requests} HTTP request(s); fewest possible ${report.request_lower_bound}`,
+      `Usage API: ${report.pages} page(s) of minute usage over ${report.spans} span(s), fewest possible ${report.request_lower_bound}; ${report.requests} HTTP request(s) in all`,
     );
     const verb = report.dry_run ? "would change" : "changed";
     lines.push(
@@ -68,7 +74,28 @@ export function summaryLines(report: PassReport): string[] {
   }
   for (const u of report.unattributed) {
     lines.push(
-      `unattributed usage on ${u.api_key_id}${u.framework ? ` (${u.framework})` : ""}: ${int(u.tokens_in)} in, ${int(u.tokens_out)} out in ${u.minutes} minute(s), ${u.first_minute} – ${u.last_minute}`,
+      `unattributed usage on ${u.api_key_id}${u.framework ? ` (${u.framework})` : ""}: ${int(u.tokens_in)} in, ${int(u.tokens_out)} out in ${u.minutes} minute(s), ${u.first_minute} – ${u.last_minute}${nearestText(u.nearest_run)}`,
+    );
+  }
+  if (report.cost_check) {
+    const rows = report.cost_check.days;
+    const headers = ["DAY", "FRAMEWORK", "OURS", "COSTS_API", "DIFF", "COVERAGE", "RUNS", "CHECK"];
+    const body = rows.map((d) => [
+      d.date,
+      d.framework ?? d.api_key_id,
+      usd(d.ours_usd),
+      usd(d.theirs_usd),
+      d.difference_percent === null
+        ? "–"
+        : `${d.difference_percent > 0 ? "+" : ""}${d.difference_percent.toFixed(2)}%`,
+      d.coverage === null ? "–" : `${(d.coverage * 100).toFixed(1)}%`,
+      String(d.runs),
+      !d.settled ? "not yet settled" : d.flagged ? "MISMATCH" : "ok",
+    ]);
+    lines.push(
+      "",
+      `costs cross-check (tolerance ${report.cost_check.tolerance_percent}%):`,
+      table(headers, body, new Set([2, 3, 4, 5, 6])),
     );
   }
   for (const w of report.warnings) lines.push(`warning: ${w}`);

@@ -30,6 +30,8 @@ export const DEFAULTS = {
   "api-base-url": "https://api.openai.com/v1",
   "dry-run": "false",
   force: "false",
+  "cross-check-costs": "false",
+  "cost-tolerance": "1",
 } as const;
 
 /** Old script's environment variables, read when the setting is not given. */
@@ -55,6 +57,15 @@ function positiveNumber(label: string, text: string): number {
   const n = Number(text.trim());
   if (text.trim() === "" || !Number.isFinite(n) || n <= 0)
     throw new ConfigError(`${label}: expected a number > 0, got "${text}"`);
+  return n;
+}
+
+/** A percentage, with or without its `%` sign. */
+function percent(label: string, text: string): number {
+  const t = text.trim().replace(/%$/, "");
+  const n = Number(t);
+  if (t === "" || !Number.isFinite(n) || n < 0)
+    throw new ConfigError(`${label}: expected a percentage ≥ 0 such as 1 or 0.5%, got "${text}"`);
   return n;
 }
 
@@ -184,6 +195,8 @@ export function resolveSettings(raw: RawSettings, env: Env, label: Label): Resol
       mode,
       dryRun: bool(labelOf("dry-run"), get("dry-run")),
       force: bool(labelOf("force"), get("force")),
+      crossCheckCosts: bool(labelOf("cross-check-costs"), get("cross-check-costs")),
+      costTolerancePercent: percent(labelOf("cost-tolerance"), get("cost-tolerance")),
       minAgeMinutes: wholeNumber(labelOf("min-age-minutes"), get("min-age-minutes"), 0),
       verificationIntervalMinutes: wholeNumber(
         labelOf("verification-interval-minutes"),

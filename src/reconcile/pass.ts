@@ -2,7 +2,7 @@ import { ConfigError } from "../config/errors.ts";
 import type { Files } from "../fs/types.ts";
 import type { PriceSource } from "../pricing/prices.ts";
 import type { PassReport } from "../report/schema.ts";
-import { discoverRuns } from "../runs/discover.ts";
+import { type Discovery, discoverRuns } from "../runs/discover.ts";
 import type { Attempt } from "../runs/schema.ts";
 import type { PageSource } from "../usage/query.ts";
 import type { NearestRun } from "../usage/unattributed.ts";
@@ -12,6 +12,7 @@ import { chronological } from "../verify/reading.ts";
 import { STATUSES } from "../verify/status.ts";
 import { type Applied, applyReadings, type FileChange } from "./apply.ts";
 import { type Collected, collectReadings, type Progress } from "./collect.ts";
+import { crossCheckCosts } from "./costcheck.ts";
 import type { HeldReadings } from "./held.ts";
 import type { PassSettings } from "./settings.ts";
 import { buildRunStates } from "./state.ts";
@@ -124,8 +125,12 @@ export async function runPass(settings: PassSettings, deps: PassDeps): Promise<P
     held: deps.held,
     holdIdentical: deps.holdIdentical,
   });
+  const report = buildReport(settings, deps, applied, collected);
+  if (settings.mode === "reconcile" && settings.crossCheckCosts) {
+    await addCostCheck(report, settings, deps, discovery);
+  }
   return {
-    report: buildReport(settings, deps, applied, collected),
+    report,
     changes: applied.changes,
     collected,
     readings: applied.readings,
@@ -179,6 +184,7 @@ export function buildReport(
       cost_usd: Math.round(cost * 1e10) / 1e10,
       cost_unknown_runs: costUnknown,
     },
+    cost_check: null,
     unattributed: (collected?.unattributed ?? []).map((u) => {
       const nearest = (n: NearestRun | undefined) => {
         if (!n) return null;
@@ -217,6 +223,60 @@ export function buildReport(
     changed_files: applied.changes.map((c) => c.path),
     errors: byStatus.error + applied.otherProblems.length,
   };
+}
+
+/** Runs the Costs API cross-check and puts it in the report; flagged days become warnings. */
+async function addCostCheck(
+  report: PassReport,
+  settings: PassSettings,
+  deps: PassDeps,
+  discovery: Discovery,
+): Promise<void> {
+  const tolerance = settings.costTolerancePercent ?? 1;
+  if (!deps.source) {
+    report.warnings.push("cross-check-costs: no admin key to read the Costs API with; skipped");
+    return;
+  }
+  try {
+    const { states } = buildRunStates(discovery, settings, deps.now);
+    const rows = await crossCheckCosts({
+      source: deps.source,
+      states,
+      runs: report.runs,
+      prices: deps.prices,
+      now: deps.now,
+      tolerancePercent: tolerance,
+      apiKeyIds: settings.apiKeyIds,
+    });
+    report.cost_check = {
+      tolerance_percent: tolerance,
+      days: rows.map((r) => ({
+        date: r.date,
+        framework: r.framework,
+        api_key_id: r.apiKeyId,
+        ours_usd: r.oursUsd,
+        theirs_usd: r.theirsUsd,
+        difference_usd: r.differenceUsd,
+        difference_percent: r.differencePercent,
+        coverage: r.coverage,
+        runs: r.runs,
+        settled: r.settled,
+        flagged: r.flagged,
+        causes: r.causes,
+      })),
+    };
+    for (const r of rows.filter((x) => x.flagged)) {
+      report.warnings.push(
+        `costs ${r.date} ${r.framework ?? r.apiKeyId}: ours $${r.oursUsd.toFixed(4)}, Costs API ${r.theirsUsd === null ? "nothing" : `$${r.theirsUsd.toFixed(4)}`} (${r.differencePercent === null ? "no amount" : `${r.differencePercent > 0 ? "+" : ""}${r.differencePercent.toFixed(2)}%`}, tolerance ${tolerance}%); likely: ${r.causes.join("; ")}`,
+      );
+    }
+  } catch (error) {
+    report.warnings.push(
+      `cross-check-costs failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    report.errors++;
+  }
+  report.requests = deps.requestCount?.() ?? report.requests;
 }
 
 /**

@@ -12,4 +12,8 @@ export interface PassSettings extends VerifySettings, WindowSettings {
   apiKeyIds: Record<string, string>;
   mode: "reconcile" | "list";
   dryRun: boolean;
+  /** Compare our cost of each day's usage with the Costs API (SPEC §5). */
+  crossCheckCosts?: boolean;
+  /** A difference over this many percent of the Costs API's amount is flagged (default 1). */
+  costTolerancePercent?: number;
 }

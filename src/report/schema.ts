@@ -81,6 +81,32 @@ export const UnattributedReportSchema = z.object({
   ),
 });
 
+export const CostCheckSchema = z.object({
+  tolerance_percent: z.number().nonnegative(),
+  /** One row per UTC day and configured key. */
+  days: z.array(
+    z.object({
+      date: z.string(),
+      framework: z.string().nullable(),
+      api_key_id: z.string(),
+      /** Our cost of the key's usage that day, priced from the Usage API's per-model split. */
+      ours_usd: z.number().nonnegative(),
+      /** The Costs API's amount; null when it reported nothing. */
+      theirs_usd: z.number().nullable(),
+      difference_usd: z.number().nullable(),
+      difference_percent: z.number().nullable(),
+      /** Share of our cost the experiment's runs account for. */
+      coverage: z.number().nullable(),
+      runs: count,
+      /** Days younger than 48 h are not settled and never flagged. */
+      settled: z.boolean(),
+      flagged: z.boolean(),
+      /** Likely causes of a flagged difference. */
+      causes: z.array(z.string()),
+    }),
+  ),
+});
+
 export const PassReportSchema = z.object({
   version: z.string(),
   /** The pass's clock, ISO-8601. */
@@ -107,6 +133,8 @@ export const PassReportSchema = z.object({
     cost_unknown_runs: count,
   }),
   unattributed: z.array(UnattributedReportSchema),
+  /** The Costs API cross-check (`cross-check-costs`); null when not asked for. */
+  cost_check: CostCheckSchema.nullable(),
   /** Problems that are not a single run's status (unpriced models, manifest trouble…). */
   warnings: z.array(z.string()),
   changed_files: z.array(z.string()),

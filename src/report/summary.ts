@@ -207,7 +207,17 @@ export function renderSummary(report: PassReport, ctx: SummaryContext = {}): str
     parts.push(
       "### Usage outside every run's window",
       table(
-        ["key", "framework", "tokens in", "tokens out", "requests", "minutes", "first", "last"],
+        [
+          "key",
+          "framework",
+          "tokens in",
+          "tokens out",
+          "requests",
+          "minutes",
+          "first",
+          "last",
+          "nearest run",
+        ],
         report.unattributed.map((u) => [
           escapeCell(u.api_key_id),
           escapeCell(u.framework ?? "–"),
@@ -217,8 +227,39 @@ export function renderSummary(report: PassReport, ctx: SummaryContext = {}): str
           int(u.minutes),
           escapeCell(u.first_minute),
           escapeCell(u.last_minute),
+          u.nearest_run
+            ? `${escapeCell(u.nearest_run.run_id)}: ${u.nearest_run.gap_minutes} min ${u.nearest_run.side} its window`
+            : "–",
         ]),
       ),
+      "Usage on a configured key in minutes no run's window covers: just after a run, a lag longer than window-tail-seconds; far from every run, the key used outside the experiment or runs not in the repository.",
+    );
+  }
+  if (report.cost_check && report.cost_check.days.length > 0) {
+    const c = report.cost_check;
+    parts.push(
+      `### Costs cross-check (tolerance ${c.tolerance_percent}%)`,
+      table(
+        ["day", "framework", "ours", "Costs API", "difference", "coverage", "runs", "check"],
+        c.days.map((d) => [
+          escapeCell(d.date),
+          escapeCell(d.framework ?? d.api_key_id),
+          usd(d.ours_usd),
+          usd(d.theirs_usd),
+          d.difference_percent === null
+            ? "–"
+            : `${d.difference_percent > 0 ? "+" : ""}${d.difference_percent.toFixed(2)}%`,
+          d.coverage === null ? "–" : `${(d.coverage * 100).toFixed(1)}%`,
+          int(d.runs),
+          !d.settled
+            ? "not yet settled"
+            : d.flagged
+              ? `**mismatch**: ${escapeCell(d.causes.join("; "))}`
+              : "ok",
+        ]),
+        ["l", "l", "r", "r", "r", "r", "r", "l"],
+      ),
+      "Ours prices every token the key used that day (runs, shared and unattributed minutes); coverage is the share the runs account for. Days younger than 48 h are not settled yet.",
     );
   }
   if (report.warnings.length > 0)
@@ -231,7 +272,7 @@ export function renderSummary(report: PassReport, ctx: SummaryContext = {}): str
     );
 
   const footer = [
-    `Usage API: ${int(report.requests)} request(s) for ${int(report.pages)} page(s) (fewest possible: ${int(report.request_lower_bound)})`,
+    `Usage API: ${int(report.pages)} page(s) of minute usage (fewest possible: ${int(report.request_lower_bound)}), ${int(report.requests)} request(s) in all`,
   ];
   if (report.changed_files.length > 0)
     footer.push(

@@ -1,0 +1,171 @@
+import { type CostResult, costOf } from "../pricing/cost.ts";
+import type { PriceSource } from "../pricing/prices.ts";
+import type { RunReport } from "../report/schema.ts";
+import type { ModelUsage } from "../runs/schema.ts";
+import { fetchCosts } from "../usage/costs.ts";
+import { fetchSpan } from "../usage/pages.ts";
+import type { Span } from "../usage/plan.ts";
+import type { PageSource } from "../usage/query.ts";
+import { picoToUsd } from "../util/decimal.ts";
+import type { RunState } from "./state.ts";
+
+const DAY = 86_400;
+/** Costs are settled by OpenAI about two days after a day ends; younger days are not compared. */
+const SETTLE_SECONDS = 48 * 3600;
+
+export interface CostCheckRow {
+  /** UTC day, YYYY-MM-DD. */
+  date: string;
+  framework: string | null;
+  apiKeyId: string;
+  /** Our cost of all usage on the key that day, priced from the Usage API's per-model split. */
+  oursUsd: number;
+  /** The Costs API's amount for the key that day; null when it reported nothing. */
+  theirsUsd: number | null;
+  differenceUsd: number | null;
+  /** Difference as a percentage of theirs. */
+  differencePercent: number | null;
+  /** Share of our cost that the experiment's runs account for (the rest is usage outside the runs). */
+  coverage: number | null;
+  runs: number;
+  settled: boolean;
+  flagged: boolean;
+  causes: string[];
+}
+
+const dayOf = (t: number): number => Math.floor(t / DAY) * DAY;
+const isoDay = (t: number): string => new Date(t * 1000).toISOString().slice(0, 10);
+const TOKEN_LINE = /, (input|cached input|output)$/i;
+
+/** Contiguous ranges of whole days. */
+function dayRanges(days: readonly number[]): Span[] {
+  const ranges: Span[] = [];
+  for (const d of [...days].sort((a, b) => a - b)) {
+    const last = ranges.at(-1);
+    if (last && last.end === d) last.end = d + DAY;
+    else ranges.push({ start: d, end: d + DAY });
+  }
+  return ranges;
+}
+
+/**
+ * The Costs API cross-check (SPEC §5): for every UTC day the runs touch and every configured key,
+ * our cost of the day's usage (all of it: runs, shared and unattributed minutes), priced from the
+ * Usage API's per-model split, against the Costs API's amount. Days younger than 48 h are not yet
+ * settled and never a mismatch. A difference over the tolerance is flagged with its likely causes.
+ */
+export async function crossCheckCosts(args: {
+  source: PageSource;
+  states: readonly RunState[];
+  runs: readonly RunReport[];
+  prices: readonly PriceSource[];
+  now: number;
+  tolerancePercent: number;
+  apiKeyIds: Record<string, string>;
+}): Promise<CostCheckRow[]> {
+  const { source, now } = args;
+  const selected = args.states.filter((s) => s.selected && s.window && s.keyId);
+  const days = new Set<number>();
+  for (const s of selected)
+    for (let d = dayOf(s.window!.start); d < s.window!.end; d += DAY) days.add(d);
+  const keys = [...new Set(selected.map((s) => s.keyId!))].sort();
+  if (days.size === 0 || keys.length === 0) return [];
+
+  const usage = new Map<string, Map<string, ModelUsage>>();
+  const theirs = new Map<string, { pico: bigint; lines: Set<string> }>();
+  for (const range of dayRanges([...days])) {
+    const [daily, costs] = await Promise.all([
+      fetchSpan(source, range, keys, undefined, "1d"),
+      fetchCosts(source, range, keys),
+    ]);
+    for (const r of daily.rows) {
+      const key = `${r.apiKeyId}|${r.minute}`;
+      const byModel = usage.get(key) ?? new Map<string, ModelUsage>();
+      usage.set(key, byModel);
+      const m = `${r.model}|${r.batch}|${r.serviceTier}`;
+      const u = byModel.get(m) ?? {
+        model: r.model,
+        batch: r.batch,
+        service_tier: r.serviceTier,
+        tokens_in: 0,
+        tokens_out: 0,
+        cached_tokens: 0,
+        api_calls: 0,
+      };
+      u.tokens_in += r.inputTokens;
+      u.tokens_out += r.outputTokens;
+      u.cached_tokens += r.cachedTokens;
+      u.api_calls += r.requests;
+      byModel.set(m, u);
+    }
+    for (const c of costs) {
+      const key = `${c.apiKeyId}|${c.day}`;
+      const t = theirs.get(key) ?? { pico: 0n, lines: new Set<string>() };
+      t.pico += c.amountPico;
+      t.lines.add(c.lineItem);
+      theirs.set(key, t);
+    }
+  }
+
+  const frameworkOf = new Map(Object.entries(args.apiKeyIds).map(([f, k]) => [k, f]));
+  const reportById = new Map(args.runs.map((r) => [`${r.framework}/${r.run_id}`, r]));
+  const rows: CostCheckRow[] = [];
+  for (const day of [...days].sort((a, b) => a - b)) {
+    for (const keyId of keys) {
+      const models = [...(usage.get(`${keyId}|${day}`)?.values() ?? [])];
+      const cost: CostResult = costOf(models, args.prices);
+      const ours = cost.uncachedInputCost + cost.cachedInputCost + cost.outputCost;
+      const them = theirs.get(`${keyId}|${day}`);
+      const theirsUsd = them ? picoToUsd(them.pico) : null;
+      const mine = selected.filter((s) => s.keyId === keyId && dayOf(s.window!.start) === day);
+      const runCost = mine.reduce((sum, s) => sum + (reportById.get(s.id)?.cost_usd ?? 0), 0);
+      if (models.length === 0 && !them && mine.length === 0) continue;
+      const difference = theirsUsd === null ? null : ours - theirsUsd;
+      const differencePercent =
+        difference === null
+          ? null
+          : theirsUsd
+            ? (difference / theirsUsd) * 100
+            : ours > 0
+              ? 100
+              : 0;
+      const settled = day + DAY <= now - SETTLE_SECONDS;
+      const coverage = ours > 0 ? Math.min(1, runCost / ours) : null;
+      const causes: string[] = [];
+      if (cost.unknown.length > 0)
+        causes.push(`no price for ${[...new Set(cost.unknown.map((u) => u.model))].join(", ")}`);
+      if (models.some((m) => m.batch || m.service_tier === "flex" || m.service_tier === "priority"))
+        causes.push("batch or service-tier rates");
+      if (coverage !== null && coverage < 0.99)
+        causes.push(
+          `usage outside the runs (runs account for ${(coverage * 100).toFixed(1)}% of the key's cost that day)`,
+        );
+      const otherLines = [...(them?.lines ?? [])].filter((l) => !TOKEN_LINE.test(l));
+      if (otherLines.length > 0)
+        causes.push(`cost lines that are not token usage: ${otherLines.join(", ")}`);
+      const off =
+        differencePercent === null
+          ? theirsUsd === null && ours > 0
+          : Math.abs(differencePercent) > args.tolerancePercent;
+      const flagged = settled && (off || cost.unknown.length > 0);
+      if (flagged && causes.length === 0)
+        causes.push("the price table differs from what was billed (check its date)");
+      rows.push({
+        date: isoDay(day),
+        framework: frameworkOf.get(keyId) ?? null,
+        apiKeyId: keyId,
+        oursUsd: Math.round(ours * 1e10) / 1e10,
+        theirsUsd,
+        differenceUsd: difference === null ? null : Math.round(difference * 1e10) / 1e10,
+        differencePercent:
+          differencePercent === null ? null : Math.round(differencePercent * 1000) / 1000,
+        coverage: coverage === null ? null : Math.round(coverage * 10000) / 10000,
+        runs: mine.length,
+        settled,
+        flagged,
+        causes: flagged ? causes : [],
+      });
+    }
+  }
+  return rows;
+}
