@@ -10,7 +10,6 @@ import { performance } from "node:perf_hooks";
 import { nodeFiles } from "../src/fs/node.ts";
 import { builtinSource } from "../src/pricing/prices.ts";
 import { runPass, writeChanges } from "../src/reconcile/pass.ts";
-import type { PassSettings } from "../src/reconcile/settings.ts";
 import { buildRunStates } from "../src/reconcile/state.ts";
 import { discoverRuns } from "../src/runs/discover.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
@@ -20,11 +19,11 @@ import { TOOL, VERSION } from "../src/version.ts";
 import {
   allEvents,
   generateExperiment,
-  keyIdFor,
   tempDir,
   writeExperiment,
 } from "../test/support/experiment.ts";
 import { startFakeUsageApi } from "../test/support/fake-usage-api.ts";
+import { testSettings } from "../test/support/settings.ts";
 
 const totalRuns = Number(process.argv[2] ?? 10_000);
 const days = Number(process.argv[3] ?? 30);
@@ -55,21 +54,7 @@ const runsDir = await writeExperiment(root, runs);
 const writeMs = performance.now() - tWrite;
 const adminKey = "sk-admin-bench";
 const api = await startFakeUsageApi({ events, adminKey });
-const settings: PassSettings = {
-  runsDir,
-  frameworks: [],
-  runIds: [],
-  apiKeyIds: Object.fromEntries(frameworks.map((f) => [f, keyIdFor(f)])),
-  mode: "reconcile",
-  dryRun: false,
-  force: false,
-  minAgeMinutes: 30,
-  verificationIntervalMinutes: 60,
-  stableChecks: 2,
-  giveUpAfterHours: 72,
-  windowTailSeconds: 120,
-  windowPaddingSeconds: 0,
-};
+const settings = testSettings(runsDir, frameworks);
 
 // one batched pass, as the tool runs it
 const http = createHttpPageSource({ baseUrl: api.baseUrl, adminKey });

@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { nodeFiles } from "../src/fs/node.ts";
 import { builtinSource } from "../src/pricing/prices.ts";
 import { runPass } from "../src/reconcile/pass.ts";
-import type { PassSettings } from "../src/reconcile/settings.ts";
 import { PassReportSchema } from "../src/report/schema.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
 import { TOOL, VERSION } from "../src/version.ts";
@@ -22,6 +21,7 @@ import {
   startFakeUsageApi,
   type UsageEvent,
 } from "./support/fake-usage-api.ts";
+import { testSettings } from "./support/settings.ts";
 
 /**
  * The Costs API cross-check against the fake server's Costs endpoint. The expected amounts come
@@ -73,23 +73,11 @@ async function setUp(options: {
     await api.close();
     await rm(root, { recursive: true, force: true });
   });
-  const settings: PassSettings = {
-    runsDir,
-    frameworks: [],
-    runIds: [],
-    apiKeyIds: Object.fromEntries(FRAMEWORKS.map((f) => [f, keyIdFor(f)])),
-    mode: "reconcile",
+  const settings = testSettings(runsDir, FRAMEWORKS, {
     dryRun: true,
-    force: false,
-    minAgeMinutes: 30,
-    verificationIntervalMinutes: 60,
-    stableChecks: 2,
-    giveUpAfterHours: 72,
-    windowTailSeconds: 120,
-    windowPaddingSeconds: 0,
     crossCheckCosts: true,
     costTolerancePercent: 1,
-  };
+  });
   const pass = async () => {
     const before = api.requests.length;
     const outcome = await runPass(settings, {

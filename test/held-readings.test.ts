@@ -10,15 +10,10 @@ import type { PassSettings } from "../src/reconcile/settings.ts";
 import { MetricsFileSchema } from "../src/runs/schema.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
 import { TOOL, VERSION } from "../src/version.ts";
-import {
-  allEvents,
-  generateExperiment,
-  keyIdFor,
-  tempDir,
-  writeExperiment,
-} from "./support/experiment.ts";
+import { allEvents, generateExperiment, tempDir, writeExperiment } from "./support/experiment.ts";
 import { startFakeCacheService } from "./support/fake-cache-service.ts";
 import { type FakeUsageApi, startFakeUsageApi } from "./support/fake-usage-api.ts";
+import { testSettings } from "./support/settings.ts";
 
 /** Held readings kept in memory: the cache layer behind its interface. */
 function memoryStore(): HeldStore & { lose(): void } {
@@ -51,21 +46,7 @@ describe("commit noise control: identical readings wait outside the files", () =
     api = await startFakeUsageApi({ events: allEvents(runs), adminKey: "sk-admin-held" });
     root = await tempDir();
     const runsDir = await writeExperiment(root, runs);
-    settings = {
-      runsDir,
-      frameworks: [],
-      runIds: [],
-      apiKeyIds: { baes: keyIdFor("baes"), ghspec: keyIdFor("ghspec") },
-      mode: "reconcile",
-      dryRun: false,
-      force: false,
-      minAgeMinutes: 30,
-      verificationIntervalMinutes: 60,
-      stableChecks: 2,
-      giveUpAfterHours: 72,
-      windowTailSeconds: 120,
-      windowPaddingSeconds: 0,
-    };
+    settings = testSettings(runsDir, ["baes", "ghspec"]);
   });
   afterEach(async () => {
     await api.close();

@@ -1,11 +1,8 @@
+import { int, share, signedPercent, usd } from "../report/format.ts";
 import type { PassReport, RunReport } from "../report/schema.ts";
 import { STATUSES } from "../verify/status.ts";
 
 /** Plain-text tables for a terminal; no colours, so they read the same in a log file. */
-
-const int = (n: number | null): string => (n === null ? "–" : n.toLocaleString("en-US"));
-export const usd = (n: number | null): string =>
-  n === null ? "–" : `$${n.toFixed(n !== 0 && n < 0.01 ? 6 : 4)}`;
 
 function table(headers: string[], rows: string[][], rightAligned: ReadonlySet<number>): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -85,10 +82,8 @@ export function summaryLines(report: PassReport): string[] {
       d.framework ?? d.api_key_id,
       usd(d.ours_usd),
       usd(d.theirs_usd),
-      d.difference_percent === null
-        ? "–"
-        : `${d.difference_percent > 0 ? "+" : ""}${d.difference_percent.toFixed(2)}%`,
-      d.coverage === null ? "–" : `${(d.coverage * 100).toFixed(1)}%`,
+      signedPercent(d.difference_percent),
+      share(d.coverage),
       String(d.runs),
       !d.settled ? "not yet settled" : d.flagged ? "MISMATCH" : "ok",
     ]);

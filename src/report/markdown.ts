@@ -1,3 +1,5 @@
+export { int, usd } from "./format.ts";
+
 import { mean, sd } from "./stats.ts";
 
 /**
@@ -22,14 +24,6 @@ export function table(
   const sep = headers.map((_, i) => (align?.[i] === "r" ? "---:" : "---"));
   return [headers, sep, ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
 }
-
-export const int = (n: number | null | undefined): string =>
-  n === null || n === undefined ? "–" : Math.round(n).toLocaleString("en-US");
-
-export const usd = (n: number | null | undefined): string => {
-  if (n === null || n === undefined) return "–";
-  return `$${n.toFixed(n !== 0 && Math.abs(n) < 0.01 ? 6 : 4)}`;
-};
 
 export function meanSd(values: readonly number[]): { mean: number; sd: number } | undefined {
   const m = mean(values);

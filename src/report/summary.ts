@@ -1,5 +1,6 @@
 import { formatMinute, parseIsoSeconds } from "../util/time.ts";
 import { ATTENTION_STATUSES, STATUSES, type Status } from "../verify/status.ts";
+import { share, signedPercent } from "./format.ts";
 import { escapeCell, int, meanSd, table, usd } from "./markdown.ts";
 import type { PassReport, RunReport } from "./schema.ts";
 
@@ -246,10 +247,8 @@ export function renderSummary(report: PassReport, ctx: SummaryContext = {}): str
           escapeCell(d.framework ?? d.api_key_id),
           usd(d.ours_usd),
           usd(d.theirs_usd),
-          d.difference_percent === null
-            ? "–"
-            : `${d.difference_percent > 0 ? "+" : ""}${d.difference_percent.toFixed(2)}%`,
-          d.coverage === null ? "–" : `${(d.coverage * 100).toFixed(1)}%`,
+          signedPercent(d.difference_percent),
+          share(d.coverage),
           int(d.runs),
           !d.settled
             ? "not yet settled"
