@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import type { Files } from "../fs/types.ts";
+import type { DirEntry, Files } from "../fs/types.ts";
 import {
   describeIssues,
   type ManifestEntry,
@@ -56,22 +56,49 @@ export function parseJsonText(
   }
   if (text.charCodeAt(0) === 0xfeff)
     return { error: "starts with a byte-order mark; expected plain UTF-8 JSON" };
+  let value: unknown;
   try {
-    return { text, value: JSON.parse(text) };
+    value = JSON.parse(text);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     return { error: `not valid JSON (${detail})${text.length === 0 ? ": the file is empty" : ""}` };
   }
+  // The minimal-diff editor parses recursively: a file nested thousands of levels deep would
+  // overflow the stack and stop the whole pass, so it is reported here like any broken file.
+  if (nestedDeeperThan(text, MAX_NESTING))
+    return { error: `nested more than ${MAX_NESTING} levels deep; not a metrics file` };
+  return { text, value };
+}
+
+const MAX_NESTING = 1000;
+
+/** Whether arrays and objects in valid JSON text nest deeper than `limit` (strings skipped). */
+function nestedDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 async function loadManifest(
   files: Files,
   runsDir: string,
+  top: readonly DirEntry[],
   problems: FileProblem[],
 ): Promise<LoadedManifest | undefined> {
   for (const name of MANIFEST_NAMES) {
     const path = join(runsDir, name);
-    if (!(await files.exists(path))) continue;
+    // a symbolic link is reported with the other links under the runs dir, and not followed
+    if (top.find((e) => e.name === name)?.kind !== "file") continue;
     const parsed = parseJsonText(await files.read(path));
     if ("error" in parsed) {
       problems.push({ path, reason: parsed.error });
@@ -143,7 +170,7 @@ export async function discoverRuns(
         reason: "symbolic link under the runs directory, not followed",
       });
   }
-  const manifest = await loadManifest(files, runsDir, problems);
+  const manifest = await loadManifest(files, runsDir, top, problems);
   const selected = frameworks.length > 0 ? found.filter((f) => frameworks.includes(f)) : found;
   const runs: DiscoveredRun[] = [];
   for (const framework of selected) {
