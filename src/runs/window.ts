@@ -23,6 +23,12 @@ export interface WindowSettings {
 const MILLISECONDS_THRESHOLD = 1e11;
 /** Clocks of the machine that ran the experiment may be a little ahead of the runner's. */
 const FUTURE_TOLERANCE_SECONDS = 300;
+/**
+ * Real runs last minutes to hours. A longer span is a timestamp error (a step clock left at 0, a
+ * wrong unit): its window would overlap every other run on its key, making them all ambiguous, and
+ * take a request per day of it.
+ */
+const MAX_RUN_DAYS = 7;
 
 type WindowResult = { ok: ActivityWindow } | { error: string };
 
@@ -37,6 +43,11 @@ function check(
     return { error: `${what} look like milliseconds (${start}…${end}); expected Unix seconds` };
   }
   if (end < start) return { error: `${what} end (${end}) before they start (${start})` };
+  if (end - start > MAX_RUN_DAYS * 86_400) {
+    return {
+      error: `${what} span ${Math.floor((end - start) / 86_400)} days (${new Date(start * 1000).toISOString()} to ${new Date(end * 1000).toISOString()}); a run longer than ${MAX_RUN_DAYS} days is taken for a timestamp error`,
+    };
+  }
   if (end > now + FUTURE_TOLERANCE_SECONDS) {
     return { error: `${what} end in the future (${new Date(end * 1000).toISOString()})` };
   }
