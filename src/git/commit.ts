@@ -103,10 +103,17 @@ export function defaultBackoffMs(attempt: number, random: () => number = Math.ra
 /** Push results worth a retry: the branch moved under us (or moved while the server updated it). */
 const OUTDATED = /\[rejected\]\s*\((non-fast-forward|fetch first|stale info)\)/;
 const RACED = /\[remote rejected\]\s*\(([^)]*(?:cannot lock ref|incorrect old value)[^)]*)\)/;
+/** Newer git reports the same race as `(failed to update ref)`, the reason on a `remote:` line. */
+const FAILED_UPDATE = /\[remote rejected\]\s*\(failed to update ref\)/;
+const LOCK_MOVED = /cannot lock ref '[^']*': is at [0-9a-f]+ but expected [0-9a-f]+/;
 
 function outdatedReason(push: GitResult): string | undefined {
   const text = `${push.stdout}\n${push.stderr}`;
-  return OUTDATED.exec(text)?.[1] ?? RACED.exec(text)?.[1];
+  return (
+    OUTDATED.exec(text)?.[1] ??
+    RACED.exec(text)?.[1] ??
+    (FAILED_UPDATE.test(text) ? LOCK_MOVED.exec(text)?.[0] : undefined)
+  );
 }
 
 /** git's own explanation, without its advice lines, shortened for a log or an error. */
