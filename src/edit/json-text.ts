@@ -27,8 +27,8 @@ export interface JsonEdits {
   set?: Array<{ path: JsonPath; value: unknown }>;
   /** Object properties to remove. */
   remove?: JsonPath[];
-  /** Elements to add at the end of an (existing) array. */
-  append?: Array<{ path: JsonPath; values: unknown[] }>;
+  /** Elements to add at the end of an (existing) array, or before its element `at`. */
+  append?: Array<{ path: JsonPath; values: unknown[]; at?: number }>;
 }
 
 interface Style {
@@ -201,12 +201,33 @@ export function editJsonText(text: string, edits: JsonEdits): string {
   }
   for (const [object, removed] of removals) out.push(...removalEdits(object, removed));
 
-  for (const { path, values } of edits.append ?? []) {
+  for (const { path, values, at } of edits.append ?? []) {
     if (values.length === 0) continue;
     const array = locate(root, path);
     if (array?.type !== "array")
       throw new Error(`cannot append to ${path.join(".")}: not an array in the file`);
     const items = array.children ?? [];
+    const before = at === undefined ? undefined : items[Math.max(0, at)];
+    if (before) {
+      // inserted before an element: after the one preceding it, or ahead of the first
+      const indent = lineIndent(text, before.offset);
+      const rendered = values.map((v) => render(v, indent, style));
+      const previous = items[items.indexOf(before) - 1];
+      out.push(
+        previous
+          ? {
+              offset: previous.offset + previous.length,
+              length: 0,
+              content: rendered.map((r) => `,${style.eol}${indent}${r}`).join(""),
+            }
+          : {
+              offset: before.offset,
+              length: 0,
+              content: rendered.map((r) => `${r},${style.eol}${indent}`).join(""),
+            },
+      );
+      continue;
+    }
     const last = items.at(-1);
     if (!last) {
       out.push({

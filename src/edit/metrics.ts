@@ -1,6 +1,6 @@
 import type { CostResult } from "../pricing/cost.ts";
 import { type Attempt, LEGACY_STEP_TOKEN_FIELDS, type MetricsFile } from "../runs/schema.ts";
-import type { Totals } from "../verify/reading.ts";
+import { attemptTime, type Totals } from "../verify/reading.ts";
 import type { Status } from "../verify/status.ts";
 import { editJsonText, type JsonEdits, type JsonPath, PyFloat } from "./json-text.ts";
 
@@ -38,6 +38,28 @@ function costBreakdown(
 }
 
 /**
+ * Where new readings go in the file's attempts: at the end, except a reading older than some already
+ * there (a pass re-applied on the head another pass pushed first), which goes before the first
+ * later one, so the file stays in time order.
+ */
+function inChronologicalPlaces(
+  existing: readonly Attempt[],
+  added: readonly Attempt[],
+): NonNullable<JsonEdits["append"]> {
+  const byPlace = new Map<number | undefined, Attempt[]>();
+  for (const a of added) {
+    const i = existing.findIndex((e) => attemptTime(e) > attemptTime(a));
+    const at = i < 0 ? undefined : i;
+    byPlace.set(at, [...(byPlace.get(at) ?? []), a]);
+  }
+  return [...byPlace].map(([at, values]) => ({
+    path: [REC, "attempts"],
+    values,
+    ...(at === undefined ? {} : { at }),
+  }));
+}
+
+/**
  * Edits a metrics.json text to match the target (SPEC §6): the old script's keys are updated in
  * place, new keys are added beside them, legacy step-level token fields are dropped when the file
  * is rewritten anyway. Returns the same text when nothing would change.
@@ -70,7 +92,7 @@ export function applyMetricsTarget(text: string, file: MetricsFile, target: Metr
       settled && typeof rec.verified_at === "string" && target.verifiedAt !== null;
     if (!keepVerifiedAt && (target.verifiedAt !== null || rec.verified_at !== undefined))
       set.push({ path: [REC, "verified_at"], value: target.verifiedAt });
-    if (rec.attempts) append.push({ path: [REC, "attempts"], values: target.newAttempts });
+    if (rec.attempts) append.push(...inChronologicalPlaces(rec.attempts, target.newAttempts));
     else set.push({ path: [REC, "attempts"], value: target.newAttempts });
   }
 
