@@ -51,7 +51,9 @@ describe("resolveSettings: defaults and fallbacks", () => {
   it("reads cost-tolerance as a percentage, with or without its sign, and rejects a negative one", () => {
     expect(resolve({ "cost-tolerance": "0.5%" }).pass.costTolerancePercent).toBe(0.5);
     expect(resolve({ "cost-tolerance": "2" }).pass.costTolerancePercent).toBe(2);
-    expect(() => resolve({ "cost-tolerance": "-1" })).toThrow(/input "cost-tolerance": expected a percentage ≥ 0/);
+    expect(() => resolve({ "cost-tolerance": "-1" })).toThrow(
+      /input "cost-tolerance": expected a percentage ≥ 0/,
+    );
     expect(() => resolve({ "cost-tolerance": "lots" })).toThrow(/input "cost-tolerance"/);
   });
 
