@@ -1,0 +1,31 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { PassReportSchema } from "../src/report/schema.ts";
+import { runCli } from "./support/cli.ts";
+
+/**
+ * README's first command: `npm start` replays the recorded Usage API pages of the bundled example
+ * experiment. If the planner's requests change, the recording must be made again
+ * (node scripts/make-example.ts); this test says so before CI's demo step does.
+ */
+const ROOT = join(import.meta.dirname, "..");
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+  scripts: { start: string };
+};
+
+describe("the offline demo", () => {
+  it("npm start's pass replays without a network and without errors, showing every stage", async () => {
+    const args = pkg.scripts.start.split(" ").slice(2);
+    expect(args).toContain("--replay");
+    const result = await runCli([...args, "--json"], { cwd: ROOT, env: {} });
+    expect(result.code, `${result.stderr}\nre-record with: node scripts/make-example.ts`).toBe(0);
+    const report = PassReportSchema.parse(JSON.parse(result.stdout));
+    expect(report.errors).toBe(0);
+    expect(report.requests).toBe(0);
+    expect(report.dry_run).toBe(true);
+    const statuses = new Set(report.runs.map((r) => r.status));
+    for (const s of ["verified", "pending", "ambiguous", "too_recent", "data_not_available"])
+      expect(statuses).toContain(s);
+  });
+});
