@@ -43,6 +43,53 @@ async function mapLimit<T, R>(
   return results;
 }
 
+const messageOf = (error: unknown): string =>
+  error instanceof UsageApiError
+    ? error.message
+    : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+
+/** Errors another request might not meet; an auth or quota error would only repeat. */
+const SPLITTABLE = new Set([
+  "malformed",
+  "protocol",
+  "server",
+  "network",
+  "timeout",
+  "rate_limited",
+]);
+
+/**
+ * Fetches a span; when it fails after its retries and spans several pages, fetches each
+ * page-long piece on its own, so one bad page costs only the runs in its own minutes. Rows of a
+ * piece that failed are never kept: no run is read from a partial window.
+ */
+async function fetchOrSplit(
+  source: PageSource,
+  span: Span,
+  keyIds: readonly string[],
+  onPage: () => void,
+): Promise<{ rows: UsageRow[]; failed: Array<{ span: Span; message: string }> }> {
+  try {
+    return { rows: (await fetchSpan(source, span, keyIds, onPage)).rows, failed: [] };
+  } catch (error) {
+    const page = MAX_MINUTE_BUCKETS * 60;
+    const kind = error instanceof UsageApiError ? error.kind : "unexpected";
+    if (span.end - span.start <= page || !SPLITTABLE.has(kind))
+      return { rows: [], failed: [{ span, message: messageOf(error) }] };
+    const rows: UsageRow[] = [];
+    const failed: Array<{ span: Span; message: string }> = [];
+    for (let start = span.start; start < span.end; start += page) {
+      const piece = { start, end: Math.min(start + page, span.end) };
+      try {
+        rows.push(...(await fetchSpan(source, piece, keyIds, onPage)).rows);
+      } catch (pieceError) {
+        failed.push({ span: piece, message: messageOf(pieceError) });
+      }
+    }
+    return { rows, failed };
+  }
+}
+
 /**
  * Takes one reading for each due run (SPEC §3): plans the fewest spans covering every due window,
  * fetches each span once for all keys, and attributes minute buckets to runs locally. A span that
@@ -69,19 +116,13 @@ export async function collectReadings(args: {
   const rows: UsageRow[] = [];
   const failedSpans: Array<{ span: Span; message: string }> = [];
   const progress: Progress = { spansDone: 0, spans: spans.length, pages: 0 };
+  const onPage = () => {
+    progress.pages++;
+  };
   await mapLimit(spans, args.concurrency ?? 4, async (span) => {
-    try {
-      const fetched = await fetchSpan(source, span, keyIds, () => {
-        progress.pages++;
-      });
-      for (const r of fetched.rows) rows.push(r);
-    } catch (error) {
-      const message =
-        error instanceof UsageApiError
-          ? error.message
-          : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
-      failedSpans.push({ span, message });
-    }
+    const outcome = await fetchOrSplit(source, span, keyIds, onPage);
+    for (const r of outcome.rows) rows.push(r);
+    failedSpans.push(...outcome.failed);
     progress.spansDone++;
     args.onProgress?.({ ...progress });
   });
