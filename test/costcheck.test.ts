@@ -216,6 +216,29 @@ describe("costs cross-check", () => {
     expect(report.requests).toBe(sent);
   });
 
+  it("sees a late restatement on the next pass: the day's billed amount changes and is flagged", async () => {
+    const passNow = Math.floor(Date.UTC(2026, 0, 20, 12) / 1000);
+    const day = Math.floor((passNow - 5 * DAY) / DAY) * DAY;
+    // the server's clock: the restatement lands between the two passes
+    let serverNow = passNow;
+    const costs: CostsOptions = {
+      prices: { "gpt-4o-mini-2024-07-18": MINI },
+      restatements: [{ apiKeyId: keyIdFor("baes"), day, at: passNow + 1_000, factor: 1.05 }],
+    };
+    const s = await setUp({ daysAgo: 5, costs, server: { now: () => serverNow } });
+    const before = await s.pass();
+    serverNow = passNow + 2_000;
+    const after = await s.pass();
+    const date = new Date(day * 1000).toISOString().slice(0, 10);
+    const row = (r: typeof before) =>
+      r.report.cost_check!.days.find((d) => d.api_key_id === keyIdFor("baes") && d.date === date)!;
+    expect(row(before).flagged).toBe(false);
+    expect(row(before).theirs_usd!).toBeGreaterThan(0);
+    expect(row(after).theirs_usd!).toBeCloseTo(row(before).theirs_usd! * 1.05, 9);
+    expect(row(after).flagged).toBe(true);
+    expect(row(after).difference_percent!).toBeCloseTo((1 / 1.05 - 1) * 100, 2);
+  });
+
   it("a failing Costs API is an error of the pass, not of any run, and writes nothing", async () => {
     const costs: CostsOptions = { prices: { "gpt-4o-mini-2024-07-18": MINI } };
     const s = await setUp({ daysAgo: 5, costs });
