@@ -85,5 +85,5 @@ console.log(
   `action cold start: node dist/index.js → first Usage API request, median of ${repeats}: ${median.toFixed(0)} ms (min ${times[0]!.toFixed(0)}, max ${times.at(-1)!.toFixed(0)})`,
 );
 console.log(
-  `bundle: dist/index.js ${kb(statSync(join(dist, "index.js")).size)} loaded at start; lazily loaded @actions/cache chunk ${chunks.map((c) => `${c} ${kb(statSync(join(dist, c)).size)}`).join(", ")}; CLI dist/cli.js ${kb(statSync(join(dist, "cli.js")).size)}`,
+  `bundle: dist/index.js ${kb(statSync(join(dist, "index.js")).size)} loaded at start; lazily loaded chunks (octokit for pull requests and commit: api, @actions/cache for held readings) ${chunks.map((c) => `${c} ${kb(statSync(join(dist, c)).size)}`).join(", ")}; CLI dist/cli.js ${kb(statSync(join(dist, "cli.js")).size)}`,
 );
