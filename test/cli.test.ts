@@ -23,6 +23,7 @@ import {
   startFakeUsageApi,
   type UsageEvent,
 } from "./support/fake-usage-api.ts";
+import { fewestPages } from "./support/oracle.ts";
 
 const ADMIN_KEY = "sk-admin-cli-test-000001";
 const MIN = 60;
@@ -159,23 +160,6 @@ const windowOf = (r: { start: number; end: number }) => ({
   start: Math.floor(r.start / MIN) * MIN,
   end: Math.floor(r.end / MIN) * MIN + MIN + 120,
 });
-
-/**
- * Fewest 1440-minute pages covering every window, computed independently of src/usage/plan.ts:
- * greedy, opening a page at the first minute not yet covered.
- */
-function fewestPages(windows: Array<{ start: number; end: number }>): number {
-  const page = 1440 * MIN;
-  let covered = Number.NEGATIVE_INFINITY;
-  let pages = 0;
-  for (const w of [...windows].sort((a, b) => a.start - b.start)) {
-    for (let s = Math.max(w.start, covered); s < w.end; s = covered) {
-      pages++;
-      covered = s + page;
-    }
-  }
-  return pages;
-}
 
 describe("three passes to verified", () => {
   it("pending(0) → pending(1) → verified with exact tokens, cost and manifest; a 4th pass does nothing", async () => {

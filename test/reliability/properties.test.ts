@@ -11,6 +11,7 @@ import { requestLowerBound } from "../../src/usage/plan.ts";
 import type { PageRequest, PageSource } from "../../src/usage/query.ts";
 import { formatIsoSeconds } from "../../src/util/time.ts";
 import { evaluateRun, type VerifySettings } from "../../src/verify/evaluate.ts";
+import { fewestPages } from "../support/oracle.ts";
 
 /**
  * Properties of the pure core that a published figure rests on: the network phase
@@ -181,20 +182,6 @@ const windowOf = (r: RunLayout) => ({
 /** Runs on the same key whose windows hold minute `m`. */
 const ownersOf = (runs: readonly RunLayout[], key: string, m: number) =>
   runs.filter((r) => r.key === key && windowOf(r).start <= m && m < windowOf(r).end);
-
-/** Fewest pages of 1440 minutes covering the windows: greedy from the first uncovered minute. */
-function fewestPages(windows: Array<{ start: number; end: number }>): number {
-  const page = 1440 * M;
-  let covered = Number.NEGATIVE_INFINITY;
-  let pages = 0;
-  for (const w of [...windows].sort((a, b) => a.start - b.start)) {
-    for (let s = Math.max(w.start, covered); s < w.end; s = covered) {
-      pages++;
-      covered = s + page;
-    }
-  }
-  return pages;
-}
 
 // Layouts: up to 8 runs on up to 3 keys, close together so that windows often overlap on one key;
 // now and then a run longer than a day (a window needing more than one page).

@@ -3,10 +3,11 @@
  * with exact decimal arithmetic, aggregated into day buckets; plus `expectedCosts`, the same
  * figures per (UTC day, API key, line item) for tests to compare against.
  */
-import { type CostsGroupField, type CostsQuery, encodeCursor } from "./query.ts";
+import type { CostsGroupField, CostsQuery } from "./query.ts";
 import {
   type Bucket,
   type EventStore,
+  finishPage,
   lowerBound,
   normalize,
   type Page,
@@ -364,13 +365,7 @@ export function costsPage(
     });
   });
 
-  const hasMore = last < total;
-  return {
-    object: "page",
-    data,
-    has_more: hasMore,
-    next_page: hasMore ? encodeCursor(last, query.hash) : null,
-  };
+  return finishPage(data, last, total, query.hash);
 }
 
 // --- Expected figures for tests -------------------------------------------------------------

@@ -299,12 +299,22 @@ export class EventStore {
       });
     });
 
-    const hasMore = last < total;
-    return {
-      object: "page",
-      data,
-      has_more: hasMore,
-      next_page: hasMore ? encodeCursor(last, query.hash) : null,
-    };
+    return finishPage(data, last, total, query.hash);
   }
+}
+
+/** A page of buckets: more follow while the last bucket served is before the total. */
+export function finishPage<R>(
+  data: Bucket<R>[],
+  last: number,
+  total: number,
+  hash: string,
+): Page<R> {
+  const hasMore = last < total;
+  return {
+    object: "page",
+    data,
+    has_more: hasMore,
+    next_page: hasMore ? encodeCursor(last, hash) : null,
+  };
 }
