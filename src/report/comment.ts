@@ -1,4 +1,5 @@
-import { escapeCell, int, table, usd } from "./markdown.ts";
+import { int, usd } from "./format.ts";
+import { escapeCell, table } from "./markdown.ts";
 import type { PassReport } from "./schema.ts";
 import { STATUS_LEGEND } from "./summary.ts";
 

@@ -1,5 +1,3 @@
-export { int, usd } from "./format.ts";
-
 import { mean, sd } from "./stats.ts";
 
 /**

@@ -1,7 +1,7 @@
 import { formatMinute, parseIsoSeconds } from "../util/time.ts";
 import { ATTENTION_STATUSES, STATUSES, type Status } from "../verify/status.ts";
-import { share, signedPercent } from "./format.ts";
-import { escapeCell, int, meanSd, table, usd } from "./markdown.ts";
+import { int, share, signedPercent, usd } from "./format.ts";
+import { escapeCell, meanSd, table } from "./markdown.ts";
 import type { PassReport, RunReport } from "./schema.ts";
 
 /** What every status means and, where a person must act, what to do. */

@@ -28,8 +28,6 @@ export const MAX_DAY_BUCKETS = 31;
 /** The most 1-day buckets the costs endpoint returns in one page. */
 export const MAX_COST_BUCKETS = 180;
 
-export const USAGE_PATH = ENDPOINT_PATHS.completions;
-
 export const pathOf = (req: PageRequest): string => ENDPOINT_PATHS[req.endpoint ?? "completions"];
 
 /** Query string for a page request; arrays as repeated parameters. Order is fixed so recordings match. */

@@ -31,6 +31,3 @@ export function parsePico(value: number | string): bigint | undefined {
 
 /** Pico units to a number of USD, for display and comparison (exact to ~15 significant digits). */
 export const picoToUsd = (pico: bigint): number => Number(pico) / Number(SCALE);
-
-/** USD (a float from our own pricing) to pico units. */
-export const usdToPico = (usd: number): bigint => parsePico(usd) ?? 0n;

@@ -9,8 +9,6 @@ export interface Totals {
   requests: number;
 }
 
-export const ZERO_TOTALS: Totals = { tokensIn: 0, tokensOut: 0, cachedTokens: 0, requests: 0 };
-
 export const totalsOf = (a: Attempt): Totals => ({
   tokensIn: a.total_tokens_in,
   tokensOut: a.total_tokens_out,
