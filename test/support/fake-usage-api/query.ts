@@ -70,6 +70,22 @@ function arrayParam(query: URLSearchParams, name: string): string[] {
   return [...query.getAll(name), ...query.getAll(`${name}[]`)];
 }
 
+/** `group_by` values, each one of `allowed`, without repeats, in the order given. */
+function groupByParam<T extends string>(query: URLSearchParams, allowed: readonly T[]): T[] {
+  const groupBy: T[] = [];
+  for (const value of arrayParam(query, "group_by")) {
+    const field = allowed.find((f) => f === value);
+    if (field === undefined) {
+      throw new QueryError(
+        `Invalid value for 'group_by': '${value}'. Supported values are: ${allowed.join(", ")}.`,
+        "group_by",
+      );
+    }
+    if (!groupBy.includes(field)) groupBy.push(field);
+  }
+  return groupBy;
+}
+
 /** start_time (required, non-negative) and end_time (optional, after start_time). */
 function parseRange(query: URLSearchParams): { startTime: number; endTime: number | undefined } {
   const startTime = integerParam(query, "start_time");
@@ -121,17 +137,7 @@ export function parseQuery(query: URLSearchParams): UsageQuery {
     );
   }
 
-  const groupBy: GroupField[] = [];
-  for (const value of arrayParam(query, "group_by")) {
-    const field = GROUP_FIELDS.find((f) => f === value);
-    if (field === undefined) {
-      throw new QueryError(
-        `Invalid value for 'group_by': '${value}'. Supported values are: ${GROUP_FIELDS.join(", ")}.`,
-        "group_by",
-      );
-    }
-    if (!groupBy.includes(field)) groupBy.push(field);
-  }
+  const groupBy = groupByParam(query, GROUP_FIELDS);
 
   const projectIds = arrayParam(query, "project_ids");
   const userIds = arrayParam(query, "user_ids");
@@ -218,17 +224,7 @@ export function parseCostsQuery(query: URLSearchParams): CostsQuery {
     );
   }
 
-  const groupBy: CostsGroupField[] = [];
-  for (const value of arrayParam(query, "group_by")) {
-    const field = COSTS_GROUP_FIELDS.find((f) => f === value);
-    if (field === undefined) {
-      throw new QueryError(
-        `Invalid value for 'group_by': '${value}'. Supported values are: ${COSTS_GROUP_FIELDS.join(", ")}.`,
-        "group_by",
-      );
-    }
-    if (!groupBy.includes(field)) groupBy.push(field);
-  }
+  const groupBy = groupByParam(query, COSTS_GROUP_FIELDS);
 
   const projectIds = arrayParam(query, "project_ids");
   const apiKeyIds = arrayParam(query, "api_key_ids");
