@@ -7,6 +7,7 @@ import { outputsOf } from "../src/action/outputs.ts";
 import { DEFAULTS } from "../src/config/settings.ts";
 import { PassReportSchema } from "../src/report/schema.ts";
 import { VERSION } from "../src/version.ts";
+import { reportOf } from "./support/report.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const readme = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -28,41 +29,7 @@ describe("docs and behaviour agree", () => {
   });
 
   it("every output in action.yml is set, and no other", () => {
-    const report = PassReportSchema.parse({
-      version: VERSION,
-      now: "2025-11-01T00:00:00.000000+00:00",
-      mode: "list",
-      dry_run: false,
-      requests: 0,
-      pages: 0,
-      request_lower_bound: 0,
-      spans: 0,
-      runs: [],
-      totals: {
-        runs: 0,
-        by_status: {
-          verified: 0,
-          pending: 0,
-          data_not_available: 0,
-          too_recent: 0,
-          warning: 0,
-          ambiguous: 0,
-          no_usage: 0,
-          error: 0,
-        },
-        tokens_in: 0,
-        tokens_out: 0,
-        cached_tokens: 0,
-        api_calls: 0,
-        cost_usd: 0,
-        cost_unknown_runs: 0,
-      },
-      unattributed: [],
-      cost_check: null,
-      warnings: [],
-      changed_files: [],
-      errors: 0,
-    });
+    const report = reportOf([]);
     expect(
       Object.keys(outputsOf(report, { reportPath: "r.json", commitSha: null })).sort(),
     ).toEqual(Object.keys(action.outputs).sort());

@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { resolveSettings } from "../src/config/settings.ts";
 import { editJsonText } from "../src/edit/json-text.ts";
 import { nodeFiles } from "../src/fs/node.ts";
 import {
@@ -22,7 +21,6 @@ import { TOOL, VERSION } from "../src/version.ts";
 import {
   allEvents,
   generateExperiment,
-  keyIdFor,
   metricsText,
   writeExperiment,
 } from "./support/experiment.ts";
@@ -42,6 +40,7 @@ import {
   writeFiles,
   writerPush,
 } from "./support/git.ts";
+import { testSettings } from "./support/settings.ts";
 
 const BOT = `${BOT_AUTHOR.name} <${BOT_AUTHOR.email}>`;
 const noSleep = async (): Promise<void> => undefined;
@@ -536,14 +535,7 @@ describe("commitAndPush with a real reconciliation pass", () => {
       userAgent: TOOL,
     });
     try {
-      const settings = resolveSettings(
-        {
-          "runs-dir": runsDir,
-          "api-key-ids": ["baes", "chatdev"].map((f) => `${f}=${keyIdFor(f)}`).join("\n"),
-        },
-        {},
-        (name) => name,
-      ).pass;
+      const settings = testSettings(runsDir, ["baes", "chatdev"]);
       const now = Math.ceil(Math.max(...runs.map((r) => r.end))) + 2 * 3600;
       const prices = await loadPriceSources(nodeFiles, runsDir, undefined);
       const deps = { files: nodeFiles, now, prices, source, tool: TOOL, version: VERSION };

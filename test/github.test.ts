@@ -3,7 +3,6 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { resolveSettings } from "../src/config/settings.ts";
 import { editJsonText } from "../src/edit/json-text.ts";
 import { nodeFiles } from "../src/fs/node.ts";
 import type { Files } from "../src/fs/types.ts";
@@ -20,7 +19,6 @@ import { TOOL, VERSION } from "../src/version.ts";
 import {
   allEvents,
   generateExperiment,
-  keyIdFor,
   manifestText,
   metricsText,
   tempDir,
@@ -34,6 +32,7 @@ import {
   startFakeGitHubApi,
 } from "./support/fake-github-api.ts";
 import { startFakeUsageApi } from "./support/fake-usage-api.ts";
+import { testSettings } from "./support/settings.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -855,14 +854,7 @@ describe("commitViaApi with a real reconciliation pass", () => {
       await source.close();
       await usage.close();
     });
-    const settings = resolveSettings(
-      {
-        "runs-dir": runsDir,
-        "api-key-ids": ["baes", "chatdev"].map((f) => `${f}=${keyIdFor(f)}`).join("\n"),
-      },
-      {},
-      (name) => name,
-    ).pass;
+    const settings = testSettings(runsDir, ["baes", "chatdev"]);
     const now = Math.ceil(Math.max(...runs.map((r) => r.end))) + 2 * 3600;
     const prices = await loadPriceSources(nodeFiles, runsDir, undefined);
     const outcome = await runPass(settings, {

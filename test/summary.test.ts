@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { renderPullRequestComment } from "../src/report/comment.ts";
-import { type PassReport, PassReportSchema, type RunReport } from "../src/report/schema.ts";
+import type { RunReport } from "../src/report/schema.ts";
 import { renderSummary } from "../src/report/summary.ts";
 import { STATUSES, type Status } from "../src/verify/status.ts";
+import { reportOf } from "./support/report.ts";
 
 /** The job summary and the pull-request comment: escaped, bounded, never failing. */
 
@@ -28,44 +29,12 @@ function run(i: number, status: Status, extra: Partial<RunReport> = {}): RunRepo
   };
 }
 
-function report(runs: RunReport[]): PassReport {
-  const by_status = Object.fromEntries(
-    STATUSES.map((s) => [s, runs.filter((r) => r.status === s).length]),
-  ) as PassReport["totals"]["by_status"];
-  return PassReportSchema.parse({
-    version: "0.1.0",
-    now: "2025-11-02T00:00:00.000000+00:00",
-    mode: "reconcile",
-    dry_run: false,
-    requests: 1,
-    pages: 1,
-    request_lower_bound: 1,
-    spans: 1,
-    runs,
-    totals: {
-      runs: runs.length,
-      by_status,
-      tokens_in: 0,
-      tokens_out: 0,
-      cached_tokens: 0,
-      api_calls: 0,
-      cost_usd: 0,
-      cost_unknown_runs: 0,
-    },
-    unattributed: [],
-    cost_check: null,
-    warnings: [],
-    changed_files: runs.filter((r) => r.changed).map((r) => r.path),
-    errors: by_status.error,
-  });
-}
-
 describe("job summary", () => {
   it("stays under 1 MiB with 10,000 runs, saying how many rows it left out", () => {
     const runs = Array.from({ length: 10_000 }, (_, i) =>
       run(i, STATUSES[i % STATUSES.length]!, { message: `${"a long message ".repeat(20)}${i}` }),
     );
-    const text = renderSummary(report(runs));
+    const text = renderSummary(reportOf(runs));
     expect(Buffer.byteLength(text)).toBeLessThan(1024 * 1024);
     const attention = runs.filter((r) =>
       ["warning", "ambiguous", "no_usage", "error"].includes(r.status),
@@ -79,7 +48,7 @@ describe("job summary", () => {
     const runs = Array.from({ length: 400 }, (_, i) =>
       run(i, "error", { message: "x".repeat(5000) }),
     );
-    const text = renderSummary(report(runs), { maxBytes: 200_000 });
+    const text = renderSummary(reportOf(runs), { maxBytes: 200_000 });
     expect(Buffer.byteLength(text)).toBeLessThanOrEqual(200_000);
     expect(text).toContain("summary cut to stay under GitHub's size limit");
   });
@@ -90,7 +59,7 @@ describe("job summary", () => {
       run_id: "<script>alert(1)</script>",
       message: "broken | table\n## injected heading ![img](http://evil) `code` *bold*",
     });
-    const text = renderSummary(report([hostile]), {
+    const text = renderSummary(reportOf([hostile]), {
       fileUrl: (p) => `https://github.com/o/r/blob/sha/${p}`,
     });
     expect(text).not.toContain("<script>");
@@ -105,7 +74,7 @@ describe("job summary", () => {
 
   it("shows a Mermaid chart per framework and the what-to-do hints for the statuses present", () => {
     const text = renderSummary(
-      report([run(0, "verified"), run(1, "no_usage"), run(2, "ambiguous")]),
+      reportOf([run(0, "verified"), run(1, "no_usage"), run(2, "ambiguous")]),
     );
     expect(text).toContain("```mermaid\nxychart-beta");
     expect(text).toContain("**no_usage**");
@@ -116,7 +85,7 @@ describe("job summary", () => {
 
 describe("pull-request comment", () => {
   it("lists the runs the pull request adds or changes with their status, escaped", () => {
-    const r = report([run(0, "verified"), run(1, "pending", { run_id: "a|b" }), run(2, "error")]);
+    const r = reportOf([run(0, "verified"), run(1, "pending", { run_id: "a|b" }), run(2, "error")]);
     const text = renderPullRequestComment(r, [
       { framework: "baes", runId: "run-00000", change: "added" },
       { framework: "chatdev", runId: "a|b", change: "modified" },
@@ -129,6 +98,6 @@ describe("pull-request comment", () => {
   });
 
   it("says so when the pull request touches no run files", () => {
-    expect(renderPullRequestComment(report([]), [])).toContain("adds or changes no run files");
+    expect(renderPullRequestComment(reportOf([]), [])).toContain("adds or changes no run files");
   });
 });
