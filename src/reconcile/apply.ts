@@ -29,6 +29,8 @@ export interface Applied {
   readings: Map<string, Attempt[]>;
   /** Readings still held back from the files after this pass (see held.ts). */
   held: HeldReadings;
+  /** The runs as this pass saw them (windows, keys, ambiguity). */
+  states: RunState[];
 }
 
 export interface ApplyInput {
@@ -233,7 +235,7 @@ export function applyReadings(input: ApplyInput): Applied {
     ),
     ...otherProblems.map((p) => `${p.path}: ${p.reason}`),
   ];
-  return { runs: sortRuns(runs), changes, warnings, otherProblems, readings, held };
+  return { runs: sortRuns(runs), changes, warnings, otherProblems, readings, held, states };
 }
 
 /** verified_at as the file says it after this pass (a settled verification keeps its recorded time). */

@@ -2,7 +2,7 @@ import { ConfigError } from "../config/errors.ts";
 import type { Files } from "../fs/types.ts";
 import type { PriceSource } from "../pricing/prices.ts";
 import type { PassReport } from "../report/schema.ts";
-import { type Discovery, discoverRuns } from "../runs/discover.ts";
+import { discoverRuns } from "../runs/discover.ts";
 import type { Attempt } from "../runs/schema.ts";
 import type { PageSource } from "../usage/query.ts";
 import type { NearestRun } from "../usage/unattributed.ts";
@@ -15,7 +15,7 @@ import { type Collected, collectReadings, type Progress } from "./collect.ts";
 import { crossCheckCosts } from "./costcheck.ts";
 import type { HeldReadings } from "./held.ts";
 import type { PassSettings } from "./settings.ts";
-import { buildRunStates } from "./state.ts";
+import { buildRunStates, type RunState } from "./state.ts";
 
 export interface PassDeps {
   files: Files;
@@ -127,7 +127,7 @@ export async function runPass(settings: PassSettings, deps: PassDeps): Promise<P
   });
   const report = buildReport(settings, deps, applied, collected);
   if (settings.mode === "reconcile" && settings.crossCheckCosts) {
-    await addCostCheck(report, settings, deps, discovery);
+    await addCostCheck(report, settings, deps, applied.states);
   }
   return {
     report,
@@ -230,7 +230,7 @@ async function addCostCheck(
   report: PassReport,
   settings: PassSettings,
   deps: PassDeps,
-  discovery: Discovery,
+  states: readonly RunState[],
 ): Promise<void> {
   const tolerance = settings.costTolerancePercent ?? 1;
   if (!deps.source) {
@@ -238,7 +238,6 @@ async function addCostCheck(
     return;
   }
   try {
-    const { states } = buildRunStates(discovery, settings, deps.now);
     const rows = await crossCheckCosts({
       source: deps.source,
       states,
