@@ -14,6 +14,8 @@ export default defineConfig({
   customLogger: logger,
   test: {
     include: ["test/**/*.test.ts"],
+    // builds the bundles the action and CLI tests run, fresh from src/
+    globalSetup: ["test/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",

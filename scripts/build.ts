@@ -2,6 +2,10 @@
  * Builds the committed bundles: TypeScript 7 compiles src/ to build/ (it has no JavaScript API,
  * so ncc cannot compile TypeScript itself), then ncc bundles each entry with its dependencies
  * into one ESM file under dist/. CI rebuilds and fails when dist/ differs from what is committed.
+ *
+ * `--out DIR` builds the same bundles into DIR instead (compiling in DIR/.build), leaving dist/
+ * and build/ alone: the test run builds its own bundle that way, so tests of the bundle never
+ * run a stale dist/.
  */
 import { execFileSync } from "node:child_process";
 import {
@@ -13,29 +17,32 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 
 const root = join(import.meta.dirname, "..");
+const outArg = process.argv.indexOf("--out");
+const custom = outArg >= 0 ? process.argv[outArg + 1] : undefined;
+if (outArg >= 0 && !custom) throw new Error("--out needs a directory");
+const dist = custom ? resolve(root, custom) : join(root, "dist");
+const build = custom ? join(dist, ".build") : join(root, "build");
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 const run = (cmd: string, args: string[]) =>
   execFileSync(cmd, args, { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
 
 /** Entry points: the action (dist/index.js) and the CLI (dist/cli.js). */
 const ENTRIES = [
-  { source: "build/index.js", out: "index.js" },
-  { source: "build/cli.js", out: "cli.js" },
+  { source: join(build, "index.js"), out: "index.js" },
+  { source: join(build, "cli.js"), out: "cli.js" },
 ];
 
-rmSync(join(root, "build"), { recursive: true, force: true });
-run(bin("tsc"), ["-p", "tsconfig.build.json"]);
-
-const dist = join(root, "dist");
 rmSync(dist, { recursive: true, force: true });
-mkdirSync(dist);
+rmSync(build, { recursive: true, force: true });
+run(bin("tsc"), ["-p", "tsconfig.build.json", "--outDir", build]);
+mkdirSync(dist, { recursive: true });
 const licenses = new Set<string>();
 for (const entry of ENTRIES) {
-  if (!existsSync(join(root, entry.source))) continue;
-  const out = join(root, "build", ".ncc", entry.out);
+  if (!existsSync(entry.source)) continue;
+  const out = join(build, ".ncc", entry.out);
   run(bin("ncc"), [
     "build",
     entry.source,
@@ -58,8 +65,9 @@ for (const entry of ENTRIES) {
 }
 writeFileSync(join(dist, "licenses.txt"), [...licenses].join("\n"));
 writeFileSync(join(dist, "package.json"), `${JSON.stringify({ type: "module" }, null, 2)}\n`);
+if (custom) rmSync(build, { recursive: true, force: true });
 console.log(
   `built ${ENTRIES.filter((e) => existsSync(join(dist, e.out)))
-    .map((e) => `dist/${e.out}`)
+    .map((e) => relative(root, join(dist, e.out)))
     .join(", ")}`,
 );

@@ -17,7 +17,7 @@ import { type FakeGitHubApi, startFakeGitHubApi } from "./support/fake-github-ap
 import { type FakeUsageApi, startFakeUsageApi } from "./support/fake-usage-api.ts";
 
 /**
- * The action's GitHub REST features, run as the runner runs them (`node dist/index.js`) against
+ * The action's GitHub REST features, run as the runner runs them (`node index.js` of the test bundle) against
  * a local server that answers like the GitHub API: `commit: api` and the sticky pull-request
  * comment, including a fork's read-only token.
  */

@@ -27,7 +27,7 @@ import {
 } from "./support/git.ts";
 
 /**
- * The action as the runner runs it: `node dist/index.js` in a real git checkout with a bare
+ * The action as the runner runs it: `node index.js` (test bundle) in a real git checkout with a bare
  * remote, against the fake Usage API, with INPUT_* variables, a step summary, outputs and an
  * event payload. The runs' earlier readings come from CLI passes in the past (`--now`), so the
  * action's own pass, at the real time, is the one that verifies.

@@ -31,7 +31,7 @@ import { isolateGitConfig, makeSandbox, remoteHead, sh } from "../support/git.ts
  * produce, most of them echoing the key back as real APIs and proxies do: the key must appear in
  * no log line (but the runner's own ::add-mask:: command), summary, annotation, report, output,
  * recorded page, commit, committed file, thrown error or stack, at debug log level, from the CLI
- * and from the action (`node dist/index.js`, committing with git into a sandbox).
+ * and from the action (`node index.js` of the test bundle, committing with git into a sandbox).
  */
 
 const KEY = "sk-admin-LEAKCHECK-0123456789abcdef";

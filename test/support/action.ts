@@ -3,9 +3,10 @@ import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { ACTION_BUNDLE } from "./bundle.ts";
 
 /**
- * Runs the action the way the runner does: `node dist/index.js` with every input as INPUT_*
+ * Runs the action the way the runner does: `node index.js` of a bundle built from today's src/ with every input as INPUT_*
  * (defaults from action.yml, as the runner fills them), GITHUB_* variables, a step summary file,
  * an output file and an event payload.
  */
@@ -83,7 +84,7 @@ export async function runAction(options: {
   const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(
       process.execPath,
-      [join(ROOT, "dist", "index.js")],
+      [ACTION_BUNDLE],
       { cwd: options.workspace, env, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
