@@ -114,6 +114,7 @@ export function applyReadings(input: ApplyInput): Applied {
   const readings = new Map<string, Attempt[]>();
   const held: HeldReadings = new Map(input.held ?? []);
   const unpriced = new Map<string, { reason: string; runs: number }>();
+  const priceWarnings = new Set<string>();
   const reconcile = settings.mode === "reconcile";
   const inScope = (framework?: string, runId?: string) =>
     (settings.runIds.length === 0 || (runId !== undefined && settings.runIds.includes(runId))) &&
@@ -172,6 +173,7 @@ export function applyReadings(input: ApplyInput): Applied {
         });
       for (const u of cost?.unknown ?? [])
         unpriced.set(u.model, { reason: u.reason, runs: (unpriced.get(u.model)?.runs ?? 0) + 1 });
+      for (const w of cost?.warnings ?? []) priceWarnings.add(w);
     }
 
     let after = state.run.text;
@@ -233,6 +235,7 @@ export function applyReadings(input: ApplyInput): Applied {
       ([model, u]) =>
         `no cost for ${u.runs} run(s) using ${model}: ${u.reason}; COST_USD is left null, not 0 (add the model to config.yaml pricing or a pricing file)`,
     ),
+    ...priceWarnings,
     ...otherProblems.map((p) => `${p.path}: ${p.reason}`),
   ];
   return { runs: sortRuns(runs), changes, warnings, otherProblems, readings, held, states };
