@@ -1,14 +1,17 @@
-import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type PassReport, PassReportSchema, type RunReport } from "../src/report/schema.ts";
 import { type CliResult, runCli } from "./support/cli.ts";
 import {
   allEvents,
+  copySharedData,
   type ExperimentSpec,
   type GeneratedRun,
   generateExperiment,
   keyIdFor,
+  onSharedData,
+  sharedDataPresent,
   tempDir,
   writeExperiment,
 } from "./support/experiment.ts";
@@ -124,9 +127,12 @@ interface MetricsJson {
 const pathOf = (exp: Experiment, framework: string, runId: string) =>
   join(exp.runsDir, framework, runId, "metrics.json");
 
-async function metrics(exp: Experiment, framework: string, runId: string): Promise<MetricsJson> {
-  return JSON.parse(await readFile(pathOf(exp, framework, runId), "utf8")) as MetricsJson;
+async function metricsAt(path: string): Promise<MetricsJson> {
+  return JSON.parse(await readFile(path, "utf8")) as MetricsJson;
 }
+
+const metrics = (exp: Experiment, framework: string, runId: string): Promise<MetricsJson> =>
+  metricsAt(pathOf(exp, framework, runId));
 
 async function rewrite(
   exp: Experiment,
@@ -391,6 +397,68 @@ describe("swapped and mistyped key ids (issue 9 item 7, issue 15 item 2)", () =>
     const right = await pass(exp, exp.lastEnd + 101 * MIN);
     expect(right.report.warnings.filter((w) => /^key /.test(w))).toEqual([]);
   });
+
+  it.skipIf(!sharedDataPresent("baes-berk"))(
+    `on the real baes-berk layout, swapping baes and chatdev names both keys ${onSharedData("baes-berk")}`,
+    async () => {
+      const root = await copySharedData("baes-berk");
+      cleanups.push(() => rm(root, { recursive: true, force: true }));
+      // Usage as the runs recorded it, one completion at the end of each step, on each
+      // framework's own key.
+      const events: UsageEvent[] = [];
+      let lastEnd = 0;
+      for (const framework of ["baes", "chatdev", "ghspec"]) {
+        for (const runId of await readdir(join(root, "runs", framework))) {
+          const m = await metricsAt(join(root, "runs", framework, runId, "metrics.json"));
+          const n = m.steps.length;
+          for (const step of m.steps) {
+            events.push({
+              apiKeyId: keyIdFor(framework),
+              model: "gpt-4o-mini-2024-07-18",
+              completedAt: step.end_timestamp,
+              inputTokens: Math.floor(m.aggregate_metrics.TOK_IN! / n),
+              outputTokens: Math.floor(m.aggregate_metrics.TOK_OUT! / n),
+            });
+            lastEnd = Math.max(lastEnd, step.end_timestamp);
+          }
+        }
+      }
+      const api = await startFakeUsageApi({ adminKey: ADMIN_KEY, events });
+      cleanups.push(() => api.close());
+      const forced = async (keys: Record<string, string>) => {
+        const result = await runCli(
+          [
+            "--api-base-url",
+            api.baseUrl,
+            ...Object.entries(keys).flatMap(([f, k]) => ["--api-key-id", `${f}=${k}`]),
+            "--now",
+            iso(lastEnd + 2 * HOUR),
+            "--force",
+            "--dry-run",
+            "--json",
+          ],
+          { cwd: root, env: { OPENAI_ADMIN_KEY: ADMIN_KEY } },
+        );
+        expect(result.code, result.stderr).toBe(0);
+        return PassReportSchema.parse(JSON.parse(result.stdout));
+      };
+      // the right keys: the layout itself raises no key warning
+      const right = await forced(rightKeys(["baes", "chatdev", "ghspec"]));
+      expect(right.warnings.filter((w) => w.startsWith("key "))).toEqual([]);
+      const report = await forced({
+        baes: keyIdFor("chatdev"),
+        chatdev: keyIdFor("baes"),
+        ghspec: keyIdFor("ghspec"),
+      });
+      const named = report.warnings
+        .filter((w) => /may be swapped/.test(w))
+        .map((w) => w.split(":")[0]);
+      expect(named.sort()).toEqual([
+        `key ${keyIdFor("baes")} (chatdev)`,
+        `key ${keyIdFor("chatdev")} (baes)`,
+      ]);
+    },
+  );
 
   it("a framework's runs verified under swapped key ids are all read again at once when the keys are fixed, and reach their true numbers", async () => {
     // Frameworks running side by side: with swapped keys each reads the other's usage, non-zero
