@@ -333,7 +333,7 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
       error instanceof PricingFileError ||
       (error instanceof UsageApiError && error.kind === "replay")
     ) {
-      io.stderr(`reconcile-usage: ${redact(error.message, [adminKey])}\n`);
+      io.stderr(`reconcile-usage: ${oneLine(redact(error.message, [adminKey]), 1000)}\n`);
       return 2;
     }
     // one clear line; where it happened only on request (never minified source)
@@ -383,7 +383,7 @@ async function exportTables(
     if (output) await writeFile(output, text);
     else io.stdout(text);
   }
-  for (const w of report.warnings) io.stderr(`warning: ${w}\n`);
+  for (const w of report.warnings) io.stderr(`warning: ${oneLine(w)}\n`);
   return report.errors > 0 ? 1 : 0;
 }
 
