@@ -87,7 +87,7 @@ function withSettingsOptions(cmd: Command): Command {
     .option("--api-base-url <url>", `Usage API base URL (default: ${DEFAULTS["api-base-url"]})`)
     .option(
       "--now <iso-time>",
-      "the pass's clock, for reproducible passes (default: the current time)",
+      "the pass's clock, for reproducible passes (default: the current time); refused when a pass would read the real Usage API: use it with --replay or --list",
     )
     .option(
       "--debug",
@@ -222,6 +222,21 @@ function clockFrom(opts: Opts): number {
   return parsed;
 }
 
+/**
+ * `--now` against the real Usage API is refused (SPEC §11): the API answers with what it holds
+ * now, so a pass that pretends to be later would record readings seconds apart as hours apart
+ * and verify numbers that were still growing. Replayed pages and listing (no request) are fine.
+ */
+function refuseClockAgainstRealApi(opts: Opts, mode: string, apiBaseUrl: string): void {
+  if (typeof opts.now !== "string" || mode !== "reconcile" || typeof opts.replay === "string")
+    return;
+  if (new URL(apiBaseUrl).hostname.toLowerCase() !== new URL(DEFAULTS["api-base-url"]).hostname)
+    return;
+  throw new ConfigError(
+    `--now: refused against the real Usage API (${apiBaseUrl}): its answers are what it holds now, so readings taken under another clock would be recorded at the wrong time and could verify a run too early. Drop --now, or use it with --replay <dir> (pages saved by --record) or --list`,
+  );
+}
+
 /** Paths in reports relative to the working directory, as the user typed them. */
 function relativize(report: PassReport, cwd: string, secrets: Array<string | undefined>): void {
   const relative = (p: string) => (p.startsWith(`${cwd}/`) ? p.slice(cwd.length + 1) : p);
@@ -276,6 +291,7 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
     adminKey = resolved.adminKey;
     const settings = { ...resolved.pass, runsDir: resolve(io.cwd, resolved.pass.runsDir) };
     const now = clockFrom(opts);
+    refuseClockAgainstRealApi(opts, settings.mode, resolved.apiBaseUrl);
     const prices = await loadPriceSources(
       nodeFiles,
       settings.runsDir,

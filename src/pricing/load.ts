@@ -3,7 +3,7 @@ import { parse as parseYaml } from "yaml";
 import type { Files } from "../fs/types.ts";
 import { describeIssues } from "../runs/schema.ts";
 import { builtinSource, type PriceSource } from "./prices.ts";
-import { ExperimentPricingSchema, type ModelPrice } from "./schema.ts";
+import { ExperimentPricingSchema, fromConfigPrices, type ModelPrice } from "./schema.ts";
 
 export class PricingFileError extends Error {
   constructor(path: string, reason: string) {
@@ -13,8 +13,9 @@ export class PricingFileError extends Error {
 }
 
 /**
- * Reads experiment prices (`pricing.models.<name>.{input_price,cached_price,output_price}`, USD per
- * 1M tokens) from a YAML or JSON file: the experiment's config.yaml or a pricing file. A pricing
+ * Reads experiment prices (`pricing.models.<name>.{input_price,cached_price,output_price,…}`, USD
+ * per 1M tokens, one key per token class) from a YAML or JSON file: the experiment's config.yaml or
+ * a pricing file. A pricing
  * file may also hold the `models` map at its top level. Returns undefined when the file has no
  * pricing section and `required` is false.
  */
@@ -44,19 +45,14 @@ export async function loadPricingFile(
   const parsed = ExperimentPricingSchema.safeParse(section);
   if (!parsed.success) throw new PricingFileError(path, `pricing: ${describeIssues(parsed.error)}`);
   const models: Record<string, ModelPrice> = {};
-  for (const [model, p] of Object.entries(parsed.data.models)) {
-    models[model] = {
-      input: p.input_price,
-      output: p.output_price,
-      ...(p.cached_price !== undefined ? { cached_input: p.cached_price } : {}),
-    };
-  }
+  for (const [model, p] of Object.entries(parsed.data.models)) models[model] = fromConfigPrices(p);
   return { name, models };
 }
 
 /**
- * Price sources in order of precedence (SPEC §5): the `pricing-file` input, the experiment's own
- * `config.yaml` (beside the runs directory), then the built-in dated table.
+ * Price sources in order of precedence (SPEC §5, §12): the `pricing-file` input, the experiment's
+ * own `config.yaml` (beside the runs directory), then the built-in dated table. Precedence decides
+ * between entries under the same name; a more specific name wins whatever its source.
  */
 export async function loadPriceSources(
   files: Files,

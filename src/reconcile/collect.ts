@@ -6,6 +6,7 @@ import { fetchSpan, type UsageRow } from "../usage/pages.ts";
 import { planSpans, requestLowerBound, type Span } from "../usage/plan.ts";
 import { MAX_MINUTE_BUCKETS, type PageSource } from "../usage/query.ts";
 import { floorMinute } from "../util/time.ts";
+import type { Totals } from "../verify/reading.ts";
 import type { PassSettings } from "./settings.ts";
 import type { RunState } from "./state.ts";
 
@@ -21,6 +22,11 @@ export interface Collected {
   /** Runs whose reading failed this pass, with the reason; nothing is written for them. */
   failures: Map<string, string>;
   unattributed: UnattributedUsage[];
+  /**
+   * All usage fetched this pass per key read (attributed or not; zero for a key with none), so a
+   * key with no usage at all, or far more outside the runs than inside, can be named.
+   */
+  keyTotals: Map<string, Totals>;
   spans: Span[];
   pages: number;
   lowerBound: number;
@@ -141,6 +147,17 @@ export async function collectReadings(args: {
   );
   const targets = new Set(due.filter((s) => !failures.has(s.id)).map((s) => s.id));
   const { perRun, unattributed } = attribute(onKeys, targets, rows);
+  const keyTotals = new Map<string, Totals>(
+    keyIds.map((k) => [k, { tokensIn: 0, tokensOut: 0, cachedTokens: 0, requests: 0 }]),
+  );
+  for (const r of rows) {
+    const t = keyTotals.get(r.apiKeyId);
+    if (!t) continue;
+    t.tokensIn += r.inputTokens;
+    t.tokensOut += r.outputTokens;
+    t.cachedTokens += r.cachedTokens;
+    t.requests += r.requests;
+  }
   const readings = new Map<string, Attempt>();
   for (const s of due) {
     const usage = perRun.get(s.id);
@@ -154,6 +171,7 @@ export async function collectReadings(args: {
     readings,
     failures,
     unattributed,
+    keyTotals,
     spans,
     pages: progress.pages,
     lowerBound: requestLowerBound(spans),

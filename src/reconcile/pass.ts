@@ -14,6 +14,7 @@ import { type Applied, applyReadings, type FileChange } from "./apply.ts";
 import { type Collected, collectReadings, type Progress } from "./collect.ts";
 import { crossCheckCosts } from "./costcheck.ts";
 import type { HeldReadings } from "./held.ts";
+import { keyWarnings } from "./keys.ts";
 import type { PassSettings } from "./settings.ts";
 import { buildRunStates, type RunState } from "./state.ts";
 
@@ -124,7 +125,9 @@ export async function runPass(settings: PassSettings, deps: PassDeps): Promise<P
     failures: collected?.failures ?? new Map(),
     held: deps.held,
     holdIdentical: deps.holdIdentical,
+    keyTotals: collected?.keyTotals,
   });
+  applied.warnings.push(...keyWarnings(settings, discovery, collected));
   const report = buildReport(settings, deps, applied, collected);
   if (settings.mode === "reconcile" && settings.crossCheckCosts) {
     await addCostCheck(report, settings, deps, applied.states);
@@ -298,6 +301,7 @@ export async function reapplyPass(
     failures: collected?.failures ?? new Map(),
     held: deps.held,
     holdIdentical: deps.holdIdentical,
+    keyTotals: collected?.keyTotals,
   });
 }
 
