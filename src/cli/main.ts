@@ -14,14 +14,18 @@ import { buildExport, frameworksCsv, runsCsv, toJson, toMarkdown } from "../expo
 import { nodeFiles } from "../fs/node.ts";
 import { loadPriceSources, PricingFileError } from "../pricing/load.ts";
 import { type PassOutcome, runPass, writeChanges } from "../reconcile/pass.ts";
+import { reportJson } from "../report/bounded.ts";
 import type { PassReport } from "../report/schema.ts";
 import { UsageApiError } from "../usage/errors.ts";
 import { createHttpPageSource, type HttpPageSource } from "../usage/http.ts";
 import type { PageSource } from "../usage/query.ts";
 import { recordingSource, replaySource } from "../usage/recording.ts";
+import { debugRequested, describeUnexpected, stackLines } from "../util/failure.ts";
+import { oneLine } from "../util/printable.ts";
 import { redact } from "../util/redact.ts";
 import { parseIsoSeconds } from "../util/time.ts";
 import { TOOL, VERSION } from "../version.ts";
+import { cliSecrets, guardedWriter } from "./output.ts";
 import { runTable, summaryLines } from "./table.ts";
 
 export interface CliIo {
@@ -84,6 +88,10 @@ function withSettingsOptions(cmd: Command): Command {
     .option(
       "--now <iso-time>",
       "the pass's clock, for reproducible passes (default: the current time); refused when a pass would read the real Usage API: use it with --replay or --list",
+    )
+    .option(
+      "--debug",
+      "on an unexpected error, also print where it happened (or RECONCILE_USAGE_DEBUG=1)",
     );
 }
 
@@ -238,7 +246,14 @@ function relativize(report: PassReport, cwd: string, secrets: Array<string | und
 }
 
 /** Runs the CLI; returns the exit status. */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+export async function main(argv: readonly string[], rawIo: CliIo): Promise<number> {
+  // everything printed goes through one guard: no secret, no line the runner reads as a command
+  const secrets = cliSecrets(rawIo.env, rawIo.cwd);
+  const io: CliIo = {
+    ...rawIo,
+    stdout: guardedWriter(rawIo.stdout, () => secrets),
+    stderr: guardedWriter(rawIo.stderr, () => secrets),
+  };
   let invocation: Invocation | undefined;
   const cmd = program((i) => {
     invocation = i;
@@ -320,7 +335,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
     }
     relativize(report, io.cwd, [adminKey]);
-    if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    if (opts.json) io.stdout(reportJson(report, [adminKey, ...secrets]));
     else {
       io.stdout(
         `${runTable(report.runs, Boolean(opts.verbose))}\n\n${summaryLines(report).join("\n")}\n`,
@@ -334,12 +349,16 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       error instanceof PricingFileError ||
       (error instanceof UsageApiError && error.kind === "replay")
     ) {
-      io.stderr(`reconcile-usage: ${redact(error.message, [adminKey])}\n`);
+      io.stderr(`reconcile-usage: ${oneLine(redact(error.message, [adminKey]), 1000)}\n`);
       return 2;
     }
+    // one clear line; where it happened only on request (never minified source)
+    const known = [adminKey, ...secrets];
+    const debug = debugRequested(env, invocation.opts.debug);
     io.stderr(
-      `reconcile-usage: unexpected error: ${redact(error instanceof Error ? (error.stack ?? error.message) : String(error), [adminKey])}\n`,
+      `reconcile-usage: unexpected error: ${describeUnexpected(error, known)}${debug ? "" : " (--debug shows where)"}\n`,
     );
+    if (debug) for (const line of stackLines(error, known)) io.stderr(`  ${line}\n`);
     return 1;
   } finally {
     await http?.close();
@@ -380,7 +399,7 @@ async function exportTables(
     if (output) await writeFile(output, text);
     else io.stdout(text);
   }
-  for (const w of report.warnings) io.stderr(`warning: ${w}\n`);
+  for (const w of report.warnings) io.stderr(`warning: ${oneLine(w)}\n`);
   return report.errors > 0 ? 1 : 0;
 }
 
@@ -388,7 +407,9 @@ function verboseReadings(outcome: PassOutcome): string {
   const lines: string[] = [];
   for (const r of outcome.report.runs) {
     if (!r.window) continue;
-    lines.push(`\n${r.framework}/${r.run_id}  window ${r.window.start} – ${r.window.end}`);
+    lines.push(
+      `\n${oneLine(r.framework, 200)}/${oneLine(r.run_id, 200)}  window ${r.window.start} – ${r.window.end}`,
+    );
     const id = `${r.framework}/${r.run_id}`;
     const fresh = outcome.collected?.readings.get(id);
     const readings = outcome.readings.get(id) ?? [];
