@@ -25,7 +25,7 @@ import type { PassSettings } from "./reconcile/settings.ts";
 import { renderPullRequestComment } from "./report/comment.ts";
 import type { PassReport } from "./report/schema.ts";
 import { renderSummary } from "./report/summary.ts";
-import { createHttpPageSource, type HttpPageSource } from "./usage/http.ts";
+import { createHttpPageSource, duration, type HttpPageSource } from "./usage/http.ts";
 import { redact } from "./util/redact.ts";
 import { TOOL, VERSION } from "./version.ts";
 
@@ -211,6 +211,12 @@ export async function run(env: Env = process.env): Promise<void> {
         baseUrl: inputs.settings.apiBaseUrl,
         adminKey,
         userAgent: TOOL,
+        passDeadlineMs: inputs.settings.passDeadlineMinutes * 60_000,
+        proxyEnv: env,
+        onWaiting: ({ what, waitedMs, limitMs }) =>
+          core.info(
+            `Usage API: still waiting for the ${what}: ${duration(waitedMs)} so far, gives up at ${duration(limitMs)}`,
+          ),
         onRetry: ({ attempt, delayMs, reason }) =>
           core.info(
             `Usage API: ${redact(reason, secrets)}; retry ${attempt} in ${Math.round(delayMs)} ms`,

@@ -219,7 +219,7 @@ export function buildReport(
         })),
       };
     }),
-    warnings: applied.warnings,
+    warnings: [...(collected?.warnings ?? []), ...applied.warnings],
     changed_files: applied.changes.map((c) => c.path),
     errors: byStatus.error + applied.otherProblems.length,
   };

@@ -6,7 +6,13 @@ import { z } from "zod";
  * never break a pass. Only what attribution needs is required.
  */
 
+/** A count: a non-negative safe integer (z.int() refuses anything past 2^53 - 1). */
 const count = z.int().nonnegative();
+/**
+ * Names the API returns are short (`gpt-4o-mini-2024-07-18`, `key_…`); a longer one is not a
+ * name, and would travel into files, tables and messages.
+ */
+const name = z.string().max(200);
 
 export const CompletionsResultSchema = z.looseObject({
   object: z.string().optional(),
@@ -14,11 +20,11 @@ export const CompletionsResultSchema = z.looseObject({
   output_tokens: count,
   num_model_requests: count,
   input_cached_tokens: count.nullable().optional(),
-  api_key_id: z.string().nullable().optional(),
-  model: z.string().nullable().optional(),
+  api_key_id: name.nullable().optional(),
+  model: name.nullable().optional(),
   batch: z.boolean().nullable().optional(),
-  service_tier: z.string().nullable().optional(),
-  project_id: z.string().nullable().optional(),
+  service_tier: name.nullable().optional(),
+  project_id: name.nullable().optional(),
 });
 export type CompletionsResult = z.infer<typeof CompletionsResultSchema>;
 
