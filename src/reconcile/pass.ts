@@ -262,8 +262,13 @@ async function addCostCheck(
         settled: r.settled,
         flagged: r.flagged,
         causes: r.causes,
+        error: r.error,
       })),
     };
+    for (const r of rows.filter((x) => x.error !== null)) {
+      report.warnings.push(`costs ${r.date} ${r.framework ?? r.apiKeyId}: ${r.error}`);
+      report.errors++;
+    }
     for (const r of rows.filter((x) => x.flagged)) {
       report.warnings.push(
         `costs ${r.date} ${r.framework ?? r.apiKeyId}: ours $${r.oursUsd.toFixed(4)}, Costs API ${r.theirsUsd === null ? "nothing" : `$${r.theirsUsd.toFixed(4)}`} (${r.differencePercent === null ? "no amount" : `${r.differencePercent > 0 ? "+" : ""}${r.differencePercent.toFixed(2)}%`}, tolerance ${tolerance}%); likely: ${r.causes.join("; ")}`,
