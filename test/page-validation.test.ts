@@ -123,6 +123,7 @@ describe("a page means one thing", () => {
     ["a count past 2^53", { num_model_requests: 2 ** 53 + 2 }, /num_model_requests: Too big/],
     ["a cached count past 2^53", { input_cached_tokens: 1e300 }, /input_cached_tokens: Too big/],
     ["a model name of a megabyte", { model: "m".repeat(1 << 20) }, /model: Too big/],
+    ["a model name with a line break", { model: "gpt-4o\n::error::x" }, /model: /],
   ];
   for (const [name, change, message] of badCounts) {
     it(`${name} refuses the page (after asking again)`, async () => {

@@ -5,6 +5,7 @@ import { UsageApiError } from "./errors.ts";
 import { paginate } from "./pages.ts";
 import type { Span } from "./plan.ts";
 import { MAX_COST_BUCKETS, type PageSource } from "./query.ts";
+import { apiName } from "./schema.ts";
 
 /**
  * `GET /organization/costs` (day buckets, grouped by key and line item), after the OpenAPI
@@ -16,9 +17,9 @@ export const CostsResultSchema = z.looseObject({
     value: z.union([z.number(), z.string()]),
     currency: z.string().optional(),
   }),
-  line_item: z.string().max(200).nullable().optional(),
-  api_key_id: z.string().max(200).nullable().optional(),
-  project_id: z.string().max(200).nullable().optional(),
+  line_item: apiName.nullable().optional(),
+  api_key_id: apiName.nullable().optional(),
+  project_id: apiName.nullable().optional(),
 });
 
 export const CostsPageSchema = z.looseObject({
