@@ -139,3 +139,34 @@ describe("the built CLI on a hostile network", () => {
     });
   }
 });
+
+describe("the pass deadline setting", () => {
+  for (const bad of ["0", "-1", "ten"]) {
+    it(`--pass-deadline-minutes ${bad} stops before any request, exit 2, naming the option`, async () => {
+      const root = await tempDir();
+      cleanups.push(() => rm(root, { recursive: true, force: true }));
+      await writeExperiment(
+        root,
+        generateExperiment({ frameworks: ["baes"], runsPerFramework: 1 }),
+      );
+      const api = await startFakeUsageApi({ adminKey: ADMIN_KEY });
+      cleanups.push(() => api.close());
+      const result = await runCliProcess(
+        [
+          "--api-base-url",
+          api.baseUrl,
+          "--api-key-id",
+          `baes=${keyIdFor("baes")}`,
+          "--pass-deadline-minutes",
+          bad,
+        ],
+        { cwd: root, env: { OPENAI_ADMIN_KEY: ADMIN_KEY } },
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(
+        `reconcile-usage: --pass-deadline-minutes: expected a number > 0, got "${bad}"\n`,
+      );
+      expect(api.requests).toEqual([]);
+    });
+  }
+});

@@ -190,7 +190,7 @@ function dispatcherFor(env: Record<string, string | undefined>, timeoutMs: numbe
   });
 }
 
-const describe = (req: PageRequest): string =>
+const pageName = (req: PageRequest): string =>
   `${(req.endpoint ?? "completions") === "costs" ? "Costs" : "Usage"} API page ${formatMinute(req.startTime)} – ${formatMinute(req.endTime)}`;
 
 type Outcome = { value: unknown } | { error: UsageApiError; retryAfterMs?: number };
@@ -279,7 +279,7 @@ export function createHttpPageSource(options: HttpSourceOptions): HttpPageSource
     const started = clock();
     const waiting = options.onWaiting
       ? setInterval(
-          () => options.onWaiting?.({ what: describe(req), waitedMs: clock() - started, limitMs }),
+          () => options.onWaiting?.({ what: pageName(req), waitedMs: clock() - started, limitMs }),
           waitingNoticeMs,
         )
       : undefined;
