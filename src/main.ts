@@ -22,7 +22,7 @@ import type { PassSettings } from "./reconcile/settings.ts";
 import { boundReport } from "./report/bounded.ts";
 import { renderPullRequestComment } from "./report/comment.ts";
 import type { PassReport } from "./report/schema.ts";
-import { createHttpPageSource, type HttpPageSource } from "./usage/http.ts";
+import { createHttpPageSource, duration, type HttpPageSource } from "./usage/http.ts";
 import { cutMessage } from "./util/printable.ts";
 import { redact, redactSecrets } from "./util/redact.ts";
 import { TOOL, VERSION } from "./version.ts";
@@ -224,6 +224,12 @@ export async function run(
         baseUrl: inputs.settings.apiBaseUrl,
         adminKey,
         userAgent: TOOL,
+        passDeadlineMs: inputs.settings.passDeadlineMinutes * 60_000,
+        proxyEnv: env,
+        onWaiting: ({ what, waitedMs, limitMs }) =>
+          say(
+            `Usage API: still waiting for the ${what}: ${duration(waitedMs)} so far, gives up at ${duration(limitMs)}`,
+          ),
         onRetry: ({ attempt, delayMs, reason }) =>
           say(
             `Usage API: ${redact(cutMessage(reason), secrets)}; retry ${attempt} in ${Math.round(delayMs)} ms`,

@@ -17,7 +17,7 @@ import { type PassOutcome, runPass, writeChanges } from "../reconcile/pass.ts";
 import { reportJson } from "../report/bounded.ts";
 import type { PassReport } from "../report/schema.ts";
 import { UsageApiError } from "../usage/errors.ts";
-import { createHttpPageSource, type HttpPageSource } from "../usage/http.ts";
+import { createHttpPageSource, duration, type HttpPageSource } from "../usage/http.ts";
 import type { PageSource } from "../usage/query.ts";
 import { recordingSource, replaySource } from "../usage/recording.ts";
 import { debugRequested, describeUnexpected, stackLines } from "../util/failure.ts";
@@ -105,6 +105,10 @@ function withPassOptions(cmd: Command): Command {
     .option(
       "--cost-tolerance <percent>",
       `difference from the Costs API flagged as a warning (default: ${DEFAULTS["cost-tolerance"]}%)`,
+    )
+    .option(
+      "--pass-deadline-minutes <n>",
+      `longest time the pass reads the API; runs not read by then are error (default: ${DEFAULTS["pass-deadline-minutes"]})`,
     );
 }
 
@@ -285,6 +289,8 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
         force: opts.force ? "true" : "false",
         "cross-check-costs": opts.crossCheckCosts ? "true" : "false",
         "cost-tolerance": typeof opts.costTolerance === "string" ? opts.costTolerance : undefined,
+        "pass-deadline-minutes":
+          typeof opts.passDeadlineMinutes === "string" ? opts.passDeadlineMinutes : undefined,
       },
       env,
     );
@@ -298,19 +304,36 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
       resolved.pricingFile ? resolve(io.cwd, resolved.pricingFile) : undefined,
     );
 
+    const showProgress = io.interactive && !opts.json;
     let source: PageSource | undefined;
     if (settings.mode === "reconcile") {
       if (typeof opts.replay === "string")
         source = await replaySource(resolve(io.cwd, opts.replay));
       else if (adminKey) {
-        http = createHttpPageSource({ baseUrl: resolved.apiBaseUrl, adminKey, userAgent: TOOL });
+        http = createHttpPageSource({
+          baseUrl: resolved.apiBaseUrl,
+          adminKey,
+          userAgent: TOOL,
+          passDeadlineMs: resolved.passDeadlineMinutes * 60_000,
+          proxyEnv: env,
+          // a long wait is said on stderr (one line each time, or the progress line on a terminal)
+          onWaiting: ({ what, waitedMs, limitMs }) =>
+            io.stderr(
+              `${showProgress ? "\r\x1b[K" : ""}reconcile-usage: still waiting for the ${what}: ${duration(waitedMs)} so far, gives up at ${duration(limitMs)}${showProgress ? "" : "\n"}`,
+            ),
+          onRetry: showProgress
+            ? ({ attempt, delayMs, reason }) =>
+                io.stderr(
+                  `\r\x1b[Kreconcile-usage: ${redact(reason, [adminKey])}; retry ${attempt} in ${duration(delayMs)}\n`,
+                )
+            : undefined,
+        });
         source =
           typeof opts.record === "string"
             ? recordingSource(http, resolve(io.cwd, opts.record))
             : http;
       }
     }
-    const showProgress = io.interactive && !opts.json;
     const outcome = await runPass(settings, {
       files: nodeFiles,
       now,
@@ -323,7 +346,7 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
         ? (p) =>
             p.spans > 1 &&
             io.stderr(
-              `\rreading usage: span ${p.spansDone}/${p.spans}, ${p.pages} page(s)${p.spansDone === p.spans ? "\n" : ""}`,
+              `\r\x1b[Kreading usage: span ${p.spansDone}/${p.spans}, ${p.pages} page(s)${p.spansDone === p.spans ? "\n" : ""}`,
             )
         : undefined,
     });

@@ -96,7 +96,7 @@ export function summaryLines(report: PassReport): string[] {
       signedPercent(d.difference_percent),
       share(d.coverage),
       String(d.runs),
-      !d.settled ? "not yet settled" : d.flagged ? "MISMATCH" : "ok",
+      d.error ? "ERROR" : !d.settled ? "not yet settled" : d.flagged ? "MISMATCH" : "ok",
     ]);
     lines.push(
       "",

@@ -222,7 +222,7 @@ export function buildReport(
         })),
       };
     }),
-    warnings: applied.warnings,
+    warnings: [...(collected?.warnings ?? []), ...applied.warnings],
     changed_files: applied.changes.map((c) => c.path),
     errors: byStatus.error + applied.otherProblems.length,
   };
@@ -265,8 +265,13 @@ async function addCostCheck(
         settled: r.settled,
         flagged: r.flagged,
         causes: r.causes,
+        error: r.error,
       })),
     };
+    for (const r of rows.filter((x) => x.error !== null)) {
+      report.warnings.push(`costs ${r.date} ${r.framework ?? r.apiKeyId}: ${r.error}`);
+      report.errors++;
+    }
     for (const r of rows.filter((x) => x.flagged)) {
       report.warnings.push(
         `costs ${r.date} ${r.framework ?? r.apiKeyId}: ours $${r.oursUsd.toFixed(4)}, Costs API ${r.theirsUsd === null ? "nothing" : `$${r.theirsUsd.toFixed(4)}`} (${r.differencePercent === null ? "no amount" : `${r.differencePercent > 0 ? "+" : ""}${r.differencePercent.toFixed(2)}%`}, tolerance ${tolerance}%); likely: ${r.causes.join("; ")}`,

@@ -269,11 +269,13 @@ export function renderSummary(report: PassReport, ctx: SummaryContext = {}): str
           signedPercent(d.difference_percent),
           share(d.coverage),
           int(d.runs),
-          !d.settled
-            ? "not yet settled"
-            : d.flagged
-              ? `**mismatch**: ${escapeCell(cutMessage(d.causes.join("; ")))}`
-              : "ok",
+          d.error
+            ? `**error**: ${escapeCell(cutMessage(d.error))}`
+            : !d.settled
+              ? "not yet settled"
+              : d.flagged
+                ? `**mismatch**: ${escapeCell(cutMessage(d.causes.join("; ")))}`
+                : "ok",
         ]),
         ["l", "l", "r", "r", "r", "r", "r", "l"],
       ),
