@@ -20,8 +20,10 @@ export type UsageErrorKind =
  * Longest text quoted from the API (an error message, a raw body) in an error. A few hundred
  * characters hold every real message the API sends; anything longer is noise or hostile, and a
  * 10 MB message copied into a report, a table or an annotation broke all of them (SPEC §11).
+ * 200 leaves room for our own words around the quote within the 400 characters every output
+ * allows a message (util/printable.ts), so the hint after a quote is never the part cut off.
  */
-export const MAX_QUOTED_CHARS = 300;
+export const MAX_QUOTED_CHARS = 200;
 /** A backstop for a whole message: our words around at most one quote. */
 const MAX_MESSAGE_CHARS = 1000;
 
