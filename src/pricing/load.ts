@@ -2,7 +2,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { Files } from "../fs/types.ts";
 import { describeIssues } from "../runs/schema.ts";
-import { builtinSource, type PriceSource } from "./prices.ts";
+import { builtinSources, type PriceSource } from "./prices.ts";
 import { ExperimentPricingSchema, fromConfigPrices, type ModelPrice } from "./schema.ts";
 
 export class PricingFileError extends Error {
@@ -51,7 +51,8 @@ export async function loadPricingFile(
 
 /**
  * Price sources in order of precedence (SPEC §5, §12): the `pricing-file` input, the experiment's
- * own `config.yaml` (beside the runs directory), then the built-in dated table. Precedence decides
+ * own `config.yaml` (beside the runs directory), then the built-in dated tables (OpenAI's, then
+ * Anthropic's). Precedence decides
  * between entries under the same name; a more specific name wins whatever its source.
  */
 export async function loadPriceSources(
@@ -74,6 +75,6 @@ export async function loadPriceSources(
     const fromConfig = await loadPricingFile(files, configYaml, "experiment config.yaml", false);
     if (fromConfig) sources.push(fromConfig);
   }
-  sources.push(builtinSource());
+  sources.push(...builtinSources());
   return sources;
 }
