@@ -285,7 +285,7 @@ describe("the action, run as the runner runs it", () => {
     const head = await remoteHead(sandbox.bare);
     // a live process on this machine (this test) holds the lock
     const lock = join(sandbox.clone, "runs", ".reconcile-usage.lock");
-    const holder = { pid: process.pid, host: hostname(), started_at: "2025-11-19T23:00:00.000Z" };
+    const holder = { pid: process.pid, host: hostname(), started_at: new Date().toISOString() };
     await writeFile(lock, JSON.stringify(holder));
     const held = await runAction({ workspace: sandbox.clone, temp, inputs: inputs() });
     expect(held.code).toBe(1);

@@ -322,7 +322,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return report.errors > 0 ? 1 : 0;
   } catch (error) {
     if (error instanceof RunsLockHeldError) {
-      io.stderr(`reconcile-usage: ${error.message}\n`);
+      io.stderr(`reconcile-usage: ${error.message.replaceAll(`${io.cwd}/`, "")}\n`);
       return 3;
     }
     if (

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync, unlinkSync } from "node:fs";
+import { readFileSync, rmdirSync, unlinkSync } from "node:fs";
 import { link, lstat, mkdir, readFile, rmdir, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
 import { ConfigError } from "../config/errors.ts";
-import { trackTempFile } from "./node.ts";
+import { asWrite, trackTempFile } from "./node.ts";
 import { processIsAlive } from "./process.ts";
 
 /**
@@ -18,8 +18,8 @@ import { processIsAlive } from "./process.ts";
  * host, start time and a random token. It is created whole or not at all (written to a temporary
  * file, then hard-linked to its name, which fails if the name exists), and removed when the pass
  * ends, on SIGINT/SIGTERM too (signals.ts). A lock whose holder is gone (same host, pid no longer
- * running: a SIGKILL, a crash) is stale and taken over. The commit code stages only the files a
- * pass changed, so the lock file is never committed.
+ * running: a SIGKILL, a crash), or older than STALE_LOCK_AGE_MS, is stale and taken over. The
+ * commit code stages only the files a pass changed, so the lock file is never committed.
  */
 export const LOCK_NAME = ".reconcile-usage.lock";
 
@@ -34,9 +34,16 @@ export type LockHolder = z.infer<typeof HolderSchema>;
 
 /** A lock file that does not parse may be one being created without hard links: give it time. */
 const UNREADABLE_GRACE_MS = 10_000;
+/**
+ * No pass holds the lock this long (a GitHub-hosted job is cancelled after 6 hours): an older lock
+ * is stale whatever its host or pid says — one from another machine, or a pid reused since, or a
+ * lock file committed by mistake and checked out again.
+ */
+export const STALE_LOCK_AGE_MS = 6 * 60 * 60 * 1000;
 /** A takeover (below) takes milliseconds; a guard older than this was left by a killed process. */
-const TAKEOVER_GUARD_STALE_MS = 30_000;
-const ATTEMPTS = 50;
+const TAKEOVER_GUARD_STALE_MS = 5_000;
+/** How long to keep trying while locks come and go (longer than a guard can stand in the way). */
+const TRYING_MS = 10_000;
 
 export class RunsLockHeldError extends Error {
   override name = "RunsLockHeldError";
@@ -57,19 +64,40 @@ export class RunsLockHeldError extends Error {
 export interface RunsLock {
   path: string;
   holder: LockHolder;
-  /** The stale lock this one replaced: its holder, or "unreadable". */
-  tookOver?: LockHolder | "unreadable";
+  /** The stale lock this one replaced, and why it was stale. */
+  tookOver?: { holder: LockHolder | undefined; why: string };
   /** Removes the lock file if it is still ours. */
   release(): Promise<void>;
   releaseSync(): void;
 }
 
-/** Locks held by this process, released by the signal handler before it exits. */
+/** Locks held by this process, and takeover guards it has made, removed by a signal handler. */
 const held = new Set<RunsLock>();
+const guards = new Set<string>();
+/** Lock files this process is creating: a signal may come before it knows whether it got one. */
+const creating = new Map<string, string>();
+
+/** Removes a lock file if it holds exactly `text` (ours: the token is random). */
+function removeIfOurs(path: string, text: string): void {
+  try {
+    if (readFileSync(path, "utf8") === text) unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
 
 /** Releases every lock this process holds (for a signal handler: synchronous). */
 export function releaseHeldLocksSync(): void {
   for (const lock of [...held]) lock.releaseSync();
+  for (const [path, text] of creating) removeIfOurs(path, text);
+  for (const guard of guards) {
+    try {
+      rmdirSync(guard);
+    } catch {
+      // already gone
+    }
+  }
+  guards.clear();
 }
 
 interface Seen {
@@ -95,20 +123,28 @@ async function readLock(path: string): Promise<Seen | undefined> {
   }
 }
 
-function isStale(seen: Seen, path: string, now: number): boolean {
+/** Why a lock is stale, or undefined while its holder may still be running. */
+function staleness(seen: Seen, path: string, now: number): string | undefined {
   const h = seen.holder;
-  if (!h) return now - seen.mtimeMs > UNREADABLE_GRACE_MS;
+  if (!h) return now - seen.mtimeMs > UNREADABLE_GRACE_MS ? "an unreadable lock file" : undefined;
+  const who = `pid ${h.pid}, started ${h.started_at}`;
+  // the holder's own start time, not the file's mtime: a checkout makes every file new
+  const started = Date.parse(h.started_at);
+  if (!Number.isFinite(started) || now - started > STALE_LOCK_AGE_MS)
+    return `${who}, older than ${STALE_LOCK_AGE_MS / 3_600_000} hours`;
   // a pid on another machine cannot be checked from here
-  if (h.host !== hostname()) return false;
-  if (h.pid === process.pid) return ![...held].some((l) => l.path === path);
-  return !processIsAlive(h.pid);
+  if (h.host !== hostname()) return undefined;
+  const gone =
+    h.pid === process.pid ? ![...held].some((l) => l.path === path) : !processIsAlive(h.pid);
+  return gone ? `${who}, no longer running` : undefined;
 }
 
 /** Removes a stale lock, unless another process replaced it meanwhile (one takeover at a time). */
 async function removeStale(path: string, seen: Seen): Promise<void> {
   const guard = `${path}.takeover`;
   try {
-    await mkdir(guard);
+    await asWrite(() => mkdir(guard));
+    guards.add(guard);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     const info = await lstat(guard).catch(() => undefined);
@@ -122,6 +158,7 @@ async function removeStale(path: string, seen: Seen): Promise<void> {
     if (now?.text === seen.text) await unlink(path).catch(() => undefined);
   } finally {
     await rmdir(guard).catch(() => undefined);
+    guards.delete(guard);
   }
 }
 
@@ -170,11 +207,13 @@ export async function lockRunsDir(runsDir: string, tool: string): Promise<RunsLo
   };
   const text = `${JSON.stringify(holder, null, 2)}\n`;
   let tookOver: RunsLock["tookOver"];
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+  for (const until = Date.now() + TRYING_MS; Date.now() < until; ) {
     let created: boolean;
+    creating.set(path, text);
     try {
-      created = await create(runsDir, path, text);
+      created = await asWrite(() => create(runsDir, path, text));
     } catch (error) {
+      creating.delete(path);
       const code = (error as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR")
         throw new ConfigError(`runs directory ${runsDir} does not exist (runs-dir)`);
@@ -189,11 +228,7 @@ export async function lockRunsDir(runsDir: string, tool: string): Promise<RunsLo
         tookOver,
         releaseSync() {
           held.delete(lock);
-          try {
-            if (readFileSync(path, "utf8") === text) unlinkSync(path);
-          } catch {
-            // already gone
-          }
+          removeIfOurs(path, text);
         },
         async release() {
           held.delete(lock);
@@ -202,13 +237,16 @@ export async function lockRunsDir(runsDir: string, tool: string): Promise<RunsLo
         },
       };
       held.add(lock);
+      creating.delete(path);
       return lock;
     }
+    creating.delete(path);
     const seen = await readLock(path);
     if (!seen) continue; // released meanwhile
-    if (!isStale(seen, path, Date.now())) throw new RunsLockHeldError(runsDir, path, seen.holder);
+    const why = staleness(seen, path, Date.now());
+    if (why === undefined) throw new RunsLockHeldError(runsDir, path, seen.holder);
     await removeStale(path, seen);
-    tookOver = seen.holder ?? "unreadable";
+    tookOver = { holder: seen.holder, why };
   }
   throw new RunsLockHeldError(runsDir, path, (await readLock(path))?.holder);
 }

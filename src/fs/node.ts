@@ -9,6 +9,26 @@ import type { DirEntry, Files } from "./types.ts";
  * (signals.ts) removes them before the process exits, so an interrupted pass leaves no trace.
  */
 const inFlight = new Set<string>();
+/** The writes under way, and whether new ones are refused (the process is stopping). */
+const writing = new Set<Promise<void>>();
+let stopping = false;
+
+export class WritesStoppedError extends Error {
+  override name = "WritesStoppedError";
+  constructor() {
+    super("interrupted: the process is stopping, nothing written");
+  }
+}
+
+/**
+ * Refuses every write from now on and resolves once the writes under way have settled: each has
+ * then renamed its temporary file into place or removed it. (Removing a temporary file while its
+ * open() is still queued in the thread pool would not do: the open would create it afterwards.)
+ */
+export async function stopWrites(): Promise<void> {
+  stopping = true;
+  await Promise.allSettled([...writing]);
+}
 
 /**
  * The name of the temporary file beside `path`: hidden, with our pid (so a later pass can tell a
@@ -50,7 +70,26 @@ export function trackTempFile(path: string): () => void {
  * Whatever fails (open, write, sync, close, rename: a full disk, a quota, a read-only directory),
  * the temporary file is removed before the error is passed on.
  */
-async function writeAtomic(path: string, text: string): Promise<void> {
+const writeAtomic = (path: string, text: string): Promise<void> =>
+  asWrite(() => replaceWith(path, text));
+
+/** Runs a write that creates files, unless the process is stopping; stopWrites() waits for it. */
+export async function asWrite<T>(work: () => Promise<T>): Promise<T> {
+  if (stopping) throw new WritesStoppedError();
+  const write = work();
+  const settled = write.then(
+    () => undefined,
+    () => undefined,
+  );
+  writing.add(settled);
+  try {
+    return await write;
+  } finally {
+    writing.delete(settled);
+  }
+}
+
+async function replaceWith(path: string, text: string): Promise<void> {
   const temp = tempPathFor(path);
   let mode: number | undefined;
   try {
@@ -63,6 +102,7 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   try {
     const handle = await open(temp, "wx", mode ?? 0o644);
     try {
+      if (stopping) throw new WritesStoppedError();
       await handle.writeFile(text, "utf8");
       await handle.sync();
     } finally {

@@ -1,4 +1,4 @@
-import { type LockHolder, lockRunsDir } from "./lock.ts";
+import { lockRunsDir } from "./lock.ts";
 import { cleanUpOnSignals } from "./signals.ts";
 import { sweepStaleTempFiles } from "./sweep.ts";
 
@@ -10,11 +10,6 @@ export interface WritingSession {
   /** Releases the lock and the signal handlers. */
   end(): Promise<void>;
 }
-
-const describe = (h: LockHolder | "unreadable") =>
-  h === "unreadable"
-    ? "an unreadable lock file"
-    : `pid ${h.pid}, started ${h.started_at}, no longer running`;
 
 /**
  * What a pass does before it writes into a runs directory (SPEC §11): clean up on SIGINT/SIGTERM,
@@ -32,7 +27,7 @@ export async function beginWriting(runsDir: string, tool: string): Promise<Writi
   }
   const swept = await sweepStaleTempFiles(runsDir);
   const notes: string[] = [];
-  if (lock.tookOver) notes.push(`took over a stale lock (${describe(lock.tookOver)})`);
+  if (lock.tookOver) notes.push(`took over a stale lock (${lock.tookOver.why})`);
   if (swept.length > 0)
     notes.push(
       `removed ${swept.length} temporary file(s) left by an interrupted earlier pass (${swept

@@ -16,6 +16,8 @@ export interface RunsDirState {
   temps: string[];
   /** Whether the runs directory's lock file exists. */
   locked: boolean;
+  /** The pid the lock file names, when it exists and says. */
+  lockPid?: number;
   /** Runs whose manifest entry disagrees with their file (status, tokens in/out). */
   manifestMismatches: string[];
 }
@@ -40,7 +42,14 @@ export async function inspectRunsDir(runsDir: string): Promise<RunsDirState> {
     const path = join(e.parentPath, e.name);
     const rel = relative(runsDir, path);
     if (e.name.endsWith(".tmp")) state.temps.push(rel);
-    if (rel === ".reconcile-usage.lock") state.locked = true;
+    if (rel === ".reconcile-usage.lock") {
+      state.locked = true;
+      try {
+        state.lockPid = JSON.parse(await readFile(path, "utf8")).pid;
+      } catch {
+        state.lockPid = undefined;
+      }
+    }
     if (!e.isFile() || e.name !== "metrics.json") continue;
     try {
       const value = JSON.parse(await readFile(path, "utf8"));
@@ -87,3 +96,9 @@ export async function inspectRunsDir(runsDir: string): Promise<RunsDirState> {
   state.manifestMismatches.sort();
   return state;
 }
+
+/** The pid in a temporary file's name (`.metrics.json.<pid>-<hex>.tmp`), if it has one. */
+export const tempFilePid = (path: string): number | undefined => {
+  const m = /\.(\d+)-[0-9a-f]{12}\.tmp$/.exec(path);
+  return m ? Number(m[1]) : undefined;
+};
