@@ -191,6 +191,16 @@ async function create(runsDir: string, path: string, text: string): Promise<bool
   }
 }
 
+/** A lock file we can neither read nor replace (permissions): say so, naming it. */
+const unusable =
+  (path: string) =>
+  (error: unknown): never => {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new ConfigError(
+      `cannot use the lock file ${path} (${code}); check its permissions, or delete it if no pass is running`,
+    );
+  };
+
 /**
  * Takes the lock of a runs directory for this process, taking over a stale one. Throws
  * RunsLockHeldError when a live pass holds it, ConfigError when the directory is missing or
@@ -241,11 +251,11 @@ export async function lockRunsDir(runsDir: string, tool: string): Promise<RunsLo
       return lock;
     }
     creating.delete(path);
-    const seen = await readLock(path);
+    const seen = await readLock(path).catch(unusable(path));
     if (!seen) continue; // released meanwhile
     const why = staleness(seen, path, Date.now());
     if (why === undefined) throw new RunsLockHeldError(runsDir, path, seen.holder);
-    await removeStale(path, seen);
+    await removeStale(path, seen).catch(unusable(path));
     tookOver = { holder: seen.holder, why };
   }
   throw new RunsLockHeldError(runsDir, path, (await readLock(path))?.holder);
