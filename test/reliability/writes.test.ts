@@ -1,9 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { type FSWatcher, statfsSync, watch } from "node:fs";
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync, type FSWatcher, statfsSync, watch } from "node:fs";
+import { mkdir, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { sweepStaleTempFiles } from "../../src/fs/sweep.ts";
 import { type PassReport, PassReportSchema } from "../../src/report/schema.ts";
 import { runCli } from "../support/cli.ts";
 import { type CliExit, type CliProcess, spawnCli } from "../support/cli-process.ts";
@@ -477,5 +478,30 @@ describe("the kill storm (npm run reliability, small)", () => {
     for (const key of KILL_STORM_MUST_BE_ZERO) expect(f[key], key).toBe(0);
     expect(f.passes).toBe(8);
     expect(f.readingsWritten).toBeGreaterThanOrEqual(600); // the first and the last pass finish
+  });
+});
+
+describe("the sweep of temporary files", () => {
+  it("removes only our own temporary files whose writer is gone (or that are over an hour old), nothing else", async () => {
+    const exp = await makeExperiment(1);
+    const runDir = dirname(join(exp.runsDir, exp.runs[0]!.path));
+    const dead = deadPid();
+    const files = {
+      deadWriter: join(runDir, `.metrics.json.${dead}-0123456789ab.tmp`),
+      liveWriter: join(runDir, `.metrics.json.${process.ppid}-0123456789ab.tmp`),
+      oldFormatYoung: join(runDir, ".metrics.json.0123456789ab.tmp"),
+      oldFormatOld: join(exp.runsDir, ".manifest.json.ba9876543210.tmp"),
+      lockTemp: join(exp.runsDir, `.reconcile-usage.lock.${dead}-0123456789ab.tmp`),
+      notOurs: join(runDir, ".notes.md.0123456789ab.tmp"),
+      notOursEither: join(runDir, "metrics.json.tmp"),
+    };
+    for (const path of Object.values(files)) await writeFile(path, "{");
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(files.oldFormatOld, twoHoursAgo, twoHoursAgo);
+
+    const removed = await sweepStaleTempFiles(exp.runsDir);
+    expect(removed).toEqual([files.oldFormatOld, files.lockTemp, files.deadWriter].sort());
+    for (const path of [files.liveWriter, files.oldFormatYoung, files.notOurs, files.notOursEither])
+      expect(existsSync(path)).toBe(true);
   });
 });
