@@ -1,5 +1,10 @@
 import { applyManifestUpdates, type ManifestUpdate } from "../edit/manifest.ts";
-import { applyMetricsTarget, type MetricsTarget } from "../edit/metrics.ts";
+import {
+  applyMetricsTarget,
+  type MetricsTarget,
+  unreadableEdit,
+  unwritableValue,
+} from "../edit/metrics.ts";
 import { type CostResult, costOf } from "../pricing/cost.ts";
 import type { PriceSource } from "../pricing/prices.ts";
 import type { RunReport } from "../report/schema.ts";
@@ -17,7 +22,15 @@ export interface FileChange {
   path: string;
   before: string;
   after: string;
+  /**
+   * On the manifest's change only: the entry updates it is made of, each with its run's file, so
+   * a writer can leave out the runs whose file could not be written (see write.ts).
+   */
+  manifestUpdates?: RunManifestUpdate[];
 }
+
+/** A manifest entry update and the metrics.json it mirrors. */
+export type RunManifestUpdate = ManifestUpdate & { runPath: string };
 
 export interface Applied {
   runs: RunReport[];
@@ -112,7 +125,7 @@ export function applyReadings(input: ApplyInput): Applied {
   const { states, problems } = buildRunStates(discovery, settings, now);
   const runs: RunReport[] = [];
   const changes: FileChange[] = [];
-  const manifestUpdates: ManifestUpdate[] = [];
+  const manifestUpdates: RunManifestUpdate[] = [];
   const readings = new Map<string, Attempt[]>();
   const held: HeldReadings = new Map(input.held ?? []);
   const unpriced = new Map<string, { reason: string; runs: number }>();
@@ -202,13 +215,33 @@ export function applyReadings(input: ApplyInput): Applied {
         totals: basis ? totalsOf(basis) : undefined,
         cost,
       };
-      after = applyMetricsTarget(state.run.text, state.run.file, target);
+      // Nothing invalid is written (SPEC §11): a value the file cannot hold makes the run an
+      // error, its file untouched and its manifest entry left as it is.
+      const unwritable = unwritableValue(target);
+      after = unwritable
+        ? state.run.text
+        : applyMetricsTarget(state.run.text, state.run.file, target);
+      const unreadable =
+        unwritable ?? (after === state.run.text ? undefined : unreadableEdit(after));
+      if (unreadable) {
+        runs.push({
+          ...errorRow({
+            path: state.run.path,
+            framework: state.run.framework,
+            runId: state.run.runId,
+            reason: `not written: ${unreadable}; the file is left as it was`,
+          }),
+          window: windowOf(state),
+        });
+        continue;
+      }
       if (input.holdIdentical && added.length > 0 && onlyRepeatsTheFile(state, target, added)) {
         after = state.run.text;
         held.set(state.id, added);
       }
       const agg = state.run.file.aggregate_metrics;
       manifestUpdates.push({
+        runPath: state.run.path,
         framework: state.run.framework,
         runId: state.run.runId,
         status: evaluation.status,
@@ -244,7 +277,7 @@ export function applyReadings(input: ApplyInput): Applied {
   if (manifest && manifestUpdates.length > 0) {
     const after = applyManifestUpdates(manifest.text, manifest.entries, manifestUpdates);
     if (after !== manifest.text)
-      changes.push({ path: manifest.path, before: manifest.text, after });
+      changes.push({ path: manifest.path, before: manifest.text, after, manifestUpdates });
   }
   const warnings = [
     ...[...unpriced].map(
