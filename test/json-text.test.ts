@@ -4,6 +4,9 @@ import { describe, expect, it } from "vitest";
 import {
   detectStyle,
   editJsonText,
+  findDuplicateKey,
+  formatJsonPath,
+  JsonEditError,
   type JsonPath,
   PyFloat,
   render,
@@ -494,5 +497,47 @@ describe("editJsonText: properties", () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("editJsonText refuses text that means two things (SPEC §11)", () => {
+  const twice = `{
+  "aggregate_metrics": {
+    "TOK_IN": 0,
+    "TOK_OUT": 5,
+    "TOK_IN": 35167
+  }
+}
+`;
+
+  it("throws a JsonEditError naming the key path, instead of writing into the copy no reader sees", () => {
+    // JSON.parse keeps the last copy; the editor would have written into the first
+    expect(JSON.parse(twice).aggregate_metrics.TOK_IN).toBe(35167);
+    const edit = () =>
+      editJsonText(twice, { set: [{ path: ["aggregate_metrics", "TOK_IN"], value: 40000 }] });
+    expect(edit).toThrow(JsonEditError);
+    expect(edit).toThrow(/^aggregate_metrics\.TOK_IN appears twice/);
+  });
+
+  it("refuses a first copy that is null, where it used to throw a plain error", () => {
+    const text = '{"rec": null, "rec": {"status": "pending"}}';
+    expect(() => editJsonText(text, { set: [{ path: ["rec", "status"], value: "x" }] })).toThrow(
+      /^rec appears twice/,
+    );
+    // every refusal is typed, so a caller can make it one file's error
+    expect(() => editJsonText("[1", { set: [] })).toThrow(JsonEditError);
+    expect(() => editJsonText('{"a": 1}', { set: [{ path: ["missing", "x"], value: 1 }] })).toThrow(
+      JsonEditError,
+    );
+  });
+
+  it("finds duplicates anywhere, as JSON.parse reads keys (escapes decoded), and names them safely", () => {
+    const find = (text: string) => findDuplicateKey(parseTree(text)!);
+    expect(find('{"runs": [{"a": 1}, {"b": 1, "c": 2, "b": 3}]}')).toEqual(["runs", 1, "b"]);
+    expect(find('{"a": 1, "\\u0061": 2}')).toEqual(["a"]);
+    expect(find('{"a": {"x": 1}, "b": {"x": 1}}')).toBeUndefined();
+    expect(formatJsonPath(["runs", 1, "b"])).toBe("runs[1].b");
+    // a key with a newline or ESC is shown escaped, never raw
+    expect(formatJsonPath(["x", "bad\nkey\u001b"])).toBe('x["bad\\nkey\\u001b"]');
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { lstat, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { lstat, open, readdir, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { DirEntry, Files } from "./types.ts";
+import { type DirEntry, type Files, FileTooLargeError } from "./types.ts";
 
 /** Writes to a temporary file beside the target, flushes it, then renames it over the target. */
 async function writeAtomic(path: string, text: string): Promise<void> {
@@ -27,6 +27,32 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   }
 }
 
+/**
+ * Reads a file of at most `maxBytes`: the size is checked before reading, and the read stops past
+ * the limit (a file that grows meanwhile is refused too), so a huge file is never held in memory.
+ * Opening without O_NONBLOCK on a FIFO would wait for a writer; callers read regular files only.
+ */
+async function readCapped(path: string, maxBytes: number): Promise<Uint8Array> {
+  const handle = await open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) throw new FileTooLargeError(size, maxBytes);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(Math.max(size - total, 64 * 1024));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) throw new FileTooLargeError(total, maxBytes);
+      chunks.push(chunk.subarray(0, bytesRead));
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  } finally {
+    await handle.close();
+  }
+}
+
 export const nodeFiles: Files = {
   async list(dir) {
     const entries = await readdir(dir, { withFileTypes: true });
@@ -43,7 +69,8 @@ export const nodeFiles: Files = {
       }),
     );
   },
-  read: (path) => readFile(path),
+  read: (path, maxBytes) => (maxBytes === undefined ? readFile(path) : readCapped(path, maxBytes)),
+  realPath: (path) => realpath(path),
   writeAtomic,
   async exists(path) {
     try {

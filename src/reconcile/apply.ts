@@ -1,3 +1,4 @@
+import { JsonEditError } from "../edit/json-text.ts";
 import { applyManifestUpdates, type ManifestUpdate } from "../edit/manifest.ts";
 import { applyMetricsTarget, type MetricsTarget } from "../edit/metrics.ts";
 import { type CostResult, costOf } from "../pricing/cost.ts";
@@ -184,10 +185,20 @@ export function applyReadings(input: ApplyInput): Applied {
         totals: basis ? totalsOf(basis) : undefined,
         cost,
       };
-      after = applyMetricsTarget(state.run.text, state.run.file, target);
-      if (input.holdIdentical && added.length > 0 && onlyRepeatsTheFile(state, target, added)) {
-        after = state.run.text;
-        held.set(state.id, added);
+      try {
+        after = applyMetricsTarget(state.run.text, state.run.file, target);
+        if (input.holdIdentical && added.length > 0 && onlyRepeatsTheFile(state, target, added)) {
+          after = state.run.text;
+          held.set(state.id, added);
+        }
+      } catch (error) {
+        // text the editor cannot edit safely is this run's error, its file untouched
+        if (!(error instanceof JsonEditError)) throw error;
+        runs.push({
+          ...errorRow({ path: state.run.path, ...idOf(state), reason: error.message }),
+          window: windowOf(state),
+        });
+        continue;
       }
       const agg = state.run.file.aggregate_metrics;
       manifestUpdates.push({
@@ -224,9 +235,15 @@ export function applyReadings(input: ApplyInput): Applied {
 
   const manifest = discovery.manifest;
   if (manifest && manifestUpdates.length > 0) {
-    const after = applyManifestUpdates(manifest.text, manifest.entries, manifestUpdates);
-    if (after !== manifest.text)
-      changes.push({ path: manifest.path, before: manifest.text, after });
+    try {
+      const after = applyManifestUpdates(manifest.text, manifest.entries, manifestUpdates);
+      if (after !== manifest.text)
+        changes.push({ path: manifest.path, before: manifest.text, after });
+    } catch (error) {
+      // a manifest that cannot be edited safely is reported and left as it is; runs go on
+      if (!(error instanceof JsonEditError)) throw error;
+      otherProblems.push({ path: manifest.path, reason: `not updated: ${error.message}` });
+    }
   }
   const warnings = [
     ...[...unpriced].map(
@@ -279,6 +296,8 @@ function onlyRepeatsTheFile(
   });
   return rest === state.run.text;
 }
+
+const idOf = (s: RunState) => ({ framework: s.run.framework, runId: s.run.runId });
 
 const windowOf = (s: RunState) =>
   s.window

@@ -90,6 +90,23 @@ export function buildRunStates(
     return state;
   });
 
+  for (const { container, swallowed, count } of containingWindows(states)) {
+    // A timestamp error of the container alone: it is set aside (no window, no minutes owned)
+    // so the runs it swallows are judged as if it were not there.
+    const other = swallowed.run.runId;
+    const reason = `window ${formatMinute(container.activity!.start)} to ${formatMinute(container.activity!.end)} wholly contains run ${other}${count > 1 ? ` and ${count - 1} other run(s)` : ""} of ${container.run.framework}: a timestamp error in this run (a step clock wrong or a step started early?); fix its steps' start_timestamp/end_timestamp`;
+    container.windowError = reason;
+    container.activity = undefined;
+    container.window = undefined;
+    if (container.selected)
+      problems.push({
+        path: container.run.path,
+        framework: container.run.framework,
+        runId: container.run.runId,
+        reason,
+      });
+  }
+
   // Each framework has its own key (two frameworks on one key id is a configuration error), so
   // runs are grouped by framework: ambiguity is known even in list mode, without key ids.
   const byFramework: RunOnKey[] = states.flatMap((s) =>
@@ -103,6 +120,54 @@ export function buildRunStates(
   return { states, problems };
 }
 
+/**
+ * Runs whose activity window wholly contains another run's of the same framework (SPEC §11): one
+ * file whose first step is days early would otherwise make every run it covers ambiguous. Runs with
+ * identical windows contain each other and are left to the sharing check (both ambiguous). Per
+ * framework, windows sorted by start (longest first on ties): a window contains another exactly
+ * when some later window in that order ends no later than it does.
+ */
+function containingWindows(
+  states: readonly RunState[],
+): Array<{ container: RunState; swallowed: RunState; count: number }> {
+  const byFramework = new Map<string, RunState[]>();
+  for (const s of states) {
+    if (!s.activity) continue;
+    const list = byFramework.get(s.run.framework);
+    if (list) list.push(s);
+    else byFramework.set(s.run.framework, [s]);
+  }
+  const found: Array<{ container: RunState; swallowed: RunState; count: number }> = [];
+  for (const list of byFramework.values()) {
+    list.sort((a, b) => a.activity!.start - b.activity!.start || b.activity!.end - a.activity!.end);
+    // endsFirst[k]: of the runs at k and after, the one that ends first
+    const endsFirst: RunState[] = new Array(list.length);
+    for (let k = list.length - 1; k >= 0; k--) {
+      const next = endsFirst[k + 1];
+      endsFirst[k] = next && next.activity!.end < list[k]!.activity!.end ? next : list[k]!;
+    }
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i]!.activity!;
+      // Windows equal to this one come right after it. Every run after those starts later, or
+      // at the same time and ends sooner: it lies inside this window when it ends no later.
+      let j = i + 1;
+      while (
+        j < list.length &&
+        list[j]!.activity!.end === a.end &&
+        list[j]!.activity!.start === a.start
+      )
+        j++;
+      const swallowed = endsFirst[j];
+      if (!swallowed || swallowed.activity!.end > a.end) continue;
+      let count = 0;
+      for (let k = j; k < list.length && list[k]!.activity!.start <= a.end; k++)
+        if (list[k]!.activity!.end <= a.end) count++;
+      found.push({ container: list[i]!, swallowed, count });
+    }
+  }
+  return found;
+}
+
 function markUntrustedReadings(states: RunState[]): void {
   const byKey = new Map<string, RunState[]>();
   for (const s of states)
@@ -111,7 +176,9 @@ function markUntrustedReadings(states: RunState[]): void {
     // Ambiguous runs overlap by definition and are never verified; the check is for the others.
     list.sort((a, b) => a.window!.start - b.window!.start);
     const starts = list.map((s) => s.window!.start);
-    const longest = Math.max(...list.map((s) => s.window!.end - s.window!.start));
+    // a loop, not a spread: a spread of a long list overflows the stack
+    let longest = 0;
+    for (const s of list) longest = Math.max(longest, s.window!.end - s.window!.start);
     for (const s of list) {
       if (s.sharesWith.length > 0) continue;
       const reasons = new Map<string, string | undefined>();
