@@ -201,6 +201,14 @@ describe("activityWindow", () => {
       });
     });
 
+    it("starts no later than a step whose start and end look swapped", () => {
+      const f = file({
+        end_timestamp: "2025-10-30T11:43:20Z",
+        steps: [step(t0 + 590, t0), ...sixSteps(step(t0 + 3000, t0 + 3590)).slice(1)],
+      });
+      expect(ok(activityWindow(f, undefined, NOW)).start).toBe(t0);
+    });
+
     it("handles 130,000 steps without a stack overflow", () => {
       const steps = Array.from({ length: 130_000 }, (_, k) => step(t0 + k, t0 + k + 1));
       expect(ok(activityWindow(file({ steps }), undefined, NOW))).toEqual({

@@ -28,6 +28,12 @@ export interface FileProblem {
   reason: string;
   framework?: string;
   runId?: string;
+  /**
+   * The file as JSON readers see it, when it parsed and validated but is refused (a key twice, a
+   * run_id that is not its directory's): the run exists and used its key at those times, so its
+   * neighbours must not take its minutes for their own. Never edited.
+   */
+  evidence?: MetricsFile;
 }
 
 export interface LoadedManifest {
@@ -70,7 +76,7 @@ function whereJsonBreaks(text: string): string {
 /** Decodes and parses a JSON file, naming what is wrong with it (never quoting its content). */
 export function parseJsonText(
   bytes: Uint8Array,
-): { text: string; value: unknown } | { error: string } {
+): { text: string; value: unknown } | { error: string; value?: unknown } {
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -97,6 +103,7 @@ export function parseJsonText(
   if (duplicate)
     return {
       error: `${formatJsonPath(duplicate)} appears twice; a key must appear once in its object (a merge conflict that kept both sides?): keep one and delete the other`,
+      value,
     };
   return { text, value };
 }
@@ -105,7 +112,7 @@ export function parseJsonText(
 async function readJson(
   files: Files,
   path: string,
-): Promise<{ text: string; value: unknown } | { error: string }> {
+): Promise<{ text: string; value: unknown } | { error: string; value?: unknown }> {
   let bytes: Uint8Array;
   try {
     bytes = await files.read(path, MAX_FILE_BYTES);
@@ -194,7 +201,16 @@ async function loadRun(
     };
   }
   const parsed = await readJson(files, path);
-  if ("error" in parsed) return { path, framework, runId, reason: parsed.error };
+  if ("error" in parsed) {
+    const evidence = MetricsFileSchema.safeParse(parsed.value);
+    return {
+      path,
+      framework,
+      runId,
+      reason: parsed.error,
+      ...(parsed.value !== undefined && evidence.success ? { evidence: evidence.data } : {}),
+    };
+  }
   const file = MetricsFileSchema.safeParse(parsed.value);
   if (!file.success) return { path, framework, runId, reason: describeIssues(file.error) };
   if (file.data.run_id !== runId) {
@@ -205,6 +221,7 @@ async function loadRun(
       framework,
       runId,
       reason: `run_id${value} does not match its directory name "${runId}"`,
+      evidence: file.data,
     };
   }
   return { framework, runId, path, text: parsed.text, file: file.data };
@@ -327,6 +344,7 @@ function flagDuplicateRunIds(runs: DiscoveredRun[], problems: FileProblem[]): vo
         framework: r.framework,
         runId,
         reason: `run id "${runId}" also appears under ${others.join(", ")}`,
+        evidence: r.file,
       });
     }
   }

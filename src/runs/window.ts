@@ -30,7 +30,14 @@ const FUTURE_TOLERANCE_SECONDS = 300;
  */
 const MAX_RUN_DAYS = 7;
 
-type WindowResult = { ok: ActivityWindow } | { error: string };
+/**
+ * On an error, `evidence` is the span the run is known to have been active in when its end is
+ * unknown (a step that never ended): it has no window of its own, but its neighbours must not
+ * claim those minutes.
+ */
+type WindowResult =
+  | { ok: ActivityWindow }
+  | { error: string; evidence?: { start: number; end: number } };
 
 function check(
   start: number,
@@ -79,7 +86,8 @@ interface OpenStep {
  * must not shrink the window: its usage would fall outside and the run would be verified low. The
  * window then ends at the latest end known from the steps, the top-level `end_timestamp` and the
  * manifest's `end_time`; when none ends after that step started, the run is an error naming it.
- * Loops, not spreads: a file with 100,000 steps must not overflow the stack.
+ * A step whose end comes before its start may have the two swapped: the window starts no later
+ * than either. Loops, not spreads: a file with 100,000 steps must not overflow the stack.
  */
 export function activityWindow(
   file: MetricsFile,
@@ -97,12 +105,15 @@ export function activityWindow(
     if (s !== undefined && s < start) start = s;
     if (s !== undefined && e === undefined)
       open.push({ label: stepLabel(step, i), start: s, why: "has no end_timestamp" });
-    else if (s !== undefined && e !== undefined && e < s)
+    else if (s !== undefined && e !== undefined && e < s) {
+      // start and end swapped, perhaps: the earlier one may be when the step really began
+      if (e < start) start = e;
       open.push({
         label: stepLabel(step, i),
         start: s,
         why: `ends (${e}) before it starts (${s})`,
       });
+    }
     else if (e !== undefined && e > end) end = e;
   }
   const topStart = file.start_timestamp ? parseIsoSeconds(file.start_timestamp) : undefined;
@@ -116,7 +127,11 @@ export function activityWindow(
     // millisecond starts are named as such by check() below
     for (const step of start > MILLISECONDS_THRESHOLD ? [] : open) {
       if (!(end > step.start)) {
+        let latest = end;
+        for (const o of open) if (o.start > latest) latest = o.start;
+        const known = check(start, latest, "steps", "", now);
         return {
+          ...("ok" in known ? { evidence: { start, end: latest } } : {}),
           error: `${step.label} starts at ${isoOf(step.start)} and ${step.why}, and no end is known after it (no later step end, top-level end_timestamp or manifest end_time): the run's usage cannot be bounded; fix the step's end_timestamp or the run's end_timestamp`,
         };
       }

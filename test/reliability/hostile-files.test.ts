@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import {
   chmod,
   mkdir,
@@ -11,6 +12,7 @@ import {
 } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
+import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { nodeFiles } from "../../src/fs/node.ts";
 import { BUILTIN_PRICES } from "../../src/pricing/builtin-prices.ts";
@@ -372,6 +374,40 @@ describe("a run whose window swallows its neighbours (SPEC §11)", () => {
     const listed = PassReportSchema.parse(JSON.parse(list.stdout));
     expect(listed.runs.filter((r) => r.status === "verified")).toHaveLength(exp.runs.length);
     expect(listed.runs.find((r) => r.run_id === late!.runId)?.status).toBe("error");
+  });
+
+  it("a run swallowing runs that are errors themselves (a key twice, no end) is still the error, never verified over their minutes", async () => {
+    const exp = await experiment({ runsPerFramework: 3 });
+    const [first, second, third] = exp.runs.filter((r) => r.framework === "baes");
+    // the first baes run's file has a key twice, the second has no end anywhere
+    const text = await readFile(pathOf(exp, first!), "utf8");
+    await writeFile(
+      pathOf(exp, first!),
+      text.replace('"aggregate_metrics": {\n', '"aggregate_metrics": {\n    "TOK_IN": 0,\n'),
+    );
+    await rewrite(exp, second!, (v) => {
+      v.steps.at(-1)!.end_timestamp = null;
+      v.end_timestamp = null;
+    });
+    const manifestPath = join(exp.runsDir, "manifest.json");
+    const manifest = await readJson(manifestPath);
+    for (const e of manifest.runs) if (e.run_id === second!.runId) e.end_time = null;
+    await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
+    // …and the third's first step is a day early: its window covers both
+    await rewrite(exp, third!, (v) => {
+      (v.steps[0]!.start_timestamp as number) -= 86_400;
+    });
+
+    const p = await pass(exp, exp.lastEnd + 40 * MIN);
+    const row = rowOf(p, "baes", third!.runId);
+    expect(row.status, row.message).toBe("error");
+    expect(row.message).toMatch(/wholly contains run .* and 1 other run\(s\) of baes/);
+    expect(rowOf(p, "baes", first!.runId).status).toBe("error");
+    expect(rowOf(p, "baes", second!.runId).status).toBe("error");
+    expectExact(
+      p,
+      exp.runs.filter((r) => r.framework !== "baes"),
+    );
   });
 
   it("two runs with the same window are both ambiguous, not errors", async () => {
@@ -798,5 +834,135 @@ describe("names with control characters are refused (SPEC §11)", () => {
     });
     for (const raw of [...Object.values(names), framework]) expect(table.stdout).not.toContain(raw);
     expect(table.stdout).toContain("run\\n::error::pwned");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+type Damage =
+  | "no-last-end"
+  | "no-end-anywhere"
+  | "swapped-step"
+  | "duplicate-key"
+  | "days-early"
+  | "copied";
+const DAMAGES: Damage[] = [
+  "no-last-end",
+  "no-end-anywhere",
+  "swapped-step",
+  "duplicate-key",
+  "days-early",
+  "copied",
+];
+
+/** Damages one run's file the way real files get damaged. */
+async function damage(
+  exp: Experiment,
+  run: GeneratedRun,
+  kind: Damage,
+  step: number,
+): Promise<void> {
+  if (kind === "copied") {
+    // a run directory copied to a new run id: the copy claims the same minutes
+    const copy = await readJson(pathOf(exp, run));
+    copy.run_id = `copy-${run.runId}`;
+    await mkdir(join(exp.runsDir, run.framework, copy.run_id));
+    await writeFile(
+      join(exp.runsDir, run.framework, copy.run_id, "metrics.json"),
+      JSON.stringify(copy, null, 2),
+    );
+    return;
+  }
+  if (kind === "duplicate-key") {
+    const text = await readFile(pathOf(exp, run), "utf8");
+    await writeFile(
+      pathOf(exp, run),
+      text.replace('"aggregate_metrics": {\n', '"aggregate_metrics": {\n    "TOK_IN": 0,\n'),
+    );
+    return;
+  }
+  await rewrite(exp, run, (v) => {
+    const s = v.steps[step % v.steps.length]!;
+    if (kind === "no-last-end") v.steps.at(-1)!.end_timestamp = null;
+    if (kind === "no-end-anywhere") {
+      v.steps.at(-1)!.end_timestamp = null;
+      v.end_timestamp = null;
+    }
+    if (kind === "swapped-step")
+      [s.start_timestamp, s.end_timestamp] = [s.end_timestamp, s.start_timestamp];
+    if (kind === "days-early") (v.steps[0]!.start_timestamp as number) -= 5 * 86_400;
+  });
+  if (kind === "no-end-anywhere") {
+    const manifestPath = join(exp.runsDir, "manifest.json");
+    const manifest = await readJson(manifestPath);
+    for (const e of manifest.runs) if (e.run_id === run.runId) e.end_time = null;
+    await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
+  }
+}
+
+describe("random file damage never yields a wrong verified number", () => {
+  it("over random experiments with damaged files, every verified run holds its true totals, undamaged runs verify, and damaged ones verify exact or are reported", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.array(
+          fc.record({
+            run: fc.nat(),
+            kind: fc.constantFrom(...DAMAGES),
+            step: fc.nat({ max: 5 }),
+          }),
+          { minLength: 1, maxLength: 3 },
+        ),
+        fc.boolean(),
+        async (seed, damages, manifestTwice) => {
+          const exp = await experiment({ seed, durationSeconds: [600, 3000] });
+          const damaged = new Map<string, Damage>();
+          for (const d of damages) {
+            const run = exp.runs[d.run % exp.runs.length]!;
+            if (damaged.has(run.path)) continue;
+            damaged.set(run.path, d.kind);
+            await damage(exp, run, d.kind, d.step);
+          }
+          const manifestPath = join(exp.runsDir, "manifest.json");
+          if (manifestTwice)
+            await writeFile(
+              manifestPath,
+              (await readFile(manifestPath, "utf8")).replace("{\n", '{\n  "runs": null,\n'),
+            );
+          const manifestBefore = await readFile(manifestPath, "utf8");
+          let last: Pass | undefined;
+          for (const minutes of [40, 101, 162]) {
+            last = await pass(exp, exp.lastEnd + minutes * MIN);
+            expectNoCrash(last.stderr);
+          }
+          for (const run of exp.runs) {
+            const row = rowOf(last!, run.framework, run.runId);
+            const file = JSON.parse(readFileSync(pathOf(exp, run), "utf8"));
+            if (row.status === "verified") {
+              // what the report says, and what any JSON reader of the file sees
+              expect([row.tokens_in, row.tokens_out, row.api_calls], run.path).toEqual([
+                run.totals.tokensIn,
+                run.totals.tokensOut,
+                run.totals.requests,
+              ]);
+              expect(file.aggregate_metrics.TOK_IN, run.path).toBe(run.totals.tokensIn);
+            }
+            // an undamaged run is verified whatever happened to its neighbours' files; a damaged
+            // one is verified exact, an error that says why, or ambiguous with another damaged one
+            const allowed = damaged.has(run.path)
+              ? ["verified", "error", "ambiguous"]
+              : ["verified"];
+            expect(
+              allowed,
+              `${run.path} (${damaged.get(run.path) ?? "undamaged"}): ${row.message}`,
+            ).toContain(row.status);
+          }
+          // a manifest that means two things is left as it was
+          if (manifestTwice) expect(await readFile(manifestPath, "utf8")).toBe(manifestBefore);
+          for (const c of cleanups.splice(0).reverse()) await c();
+        },
+      ),
+      { numRuns: 25 },
+    );
   });
 });
