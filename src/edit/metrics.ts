@@ -93,7 +93,9 @@ export function applyMetricsTarget(text: string, file: MetricsFile, target: Metr
       settled && typeof rec.verified_at === "string" && target.verifiedAt !== null;
     if (!keepVerifiedAt && (target.verifiedAt !== null || rec.verified_at !== undefined))
       set.push({ path: [REC, "verified_at"], value: target.verifiedAt });
-    if (rec.attempts) append.push(...inChronologicalPlaces(rec.attempts, target.newAttempts));
+    if (rec.attempts)
+      for (const place of inChronologicalPlaces(rec.attempts, target.newAttempts))
+        append.push(place);
     else set.push({ path: [REC, "attempts"], value: target.newAttempts });
   }
 

@@ -113,8 +113,7 @@ export function activityWindow(
         start: s,
         why: `ends (${e}) before it starts (${s})`,
       });
-    }
-    else if (e !== undefined && e > end) end = e;
+    } else if (e !== undefined && e > end) end = e;
   }
   const topStart = file.start_timestamp ? parseIsoSeconds(file.start_timestamp) : undefined;
   const topEnd = file.end_timestamp ? parseIsoSeconds(file.end_timestamp) : undefined;
