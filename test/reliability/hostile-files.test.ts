@@ -325,6 +325,24 @@ describe("the editor's refusal is one run's error", () => {
     expect(applied.changes.filter((c) => c.path.endsWith("metrics.json"))).toHaveLength(
       exp.runs.length - 1,
     );
+    // the same for the manifest: reported, left alone, the runs' files still written
+    discovery.manifest!.text = discovery.manifest!.text.replace("{\n", '{\n  "runs": null,\n');
+    const again = applyReadings({
+      discovery,
+      settings: testSettings(exp.runsDir, FRAMEWORKS),
+      now: exp.lastEnd + 40 * MIN,
+      prices: [],
+      readings: new Map(),
+      failures: new Map(),
+    });
+    expect(again.otherProblems).toEqual([
+      {
+        path: discovery.manifest!.path,
+        reason: expect.stringMatching(/^not updated: runs appears twice/),
+      },
+    ]);
+    expect(again.changes.map((c) => c.path)).not.toContain(discovery.manifest!.path);
+    expect(again.changes).toHaveLength(exp.runs.length - 1);
   });
 });
 
