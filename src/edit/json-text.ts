@@ -74,13 +74,62 @@ export function findDuplicateKey(root: Node): JsonPath | undefined {
   return undefined;
 }
 
+/**
+ * One pass over valid JSON text, without building a tree (files are read by the thousand): whether
+ * arrays and objects nest deeper than `limit`, and whether some object holds a key twice (keys
+ * compared as JSON.parse decodes them). The key's path is worked out only when there is one.
+ */
+export function scanJsonShape(
+  text: string,
+  limit: number,
+): { tooDeep: boolean; duplicateKey: boolean } {
+  // per open container: the keys of an object, or null for an array
+  const open: Array<Set<string> | null> = [];
+  let expectKey = false;
+  // a duplicate does not end the scan: the depth must still be known before anything recurses
+  let duplicateKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // the closing quote: the next one not escaped by an odd run of backslashes
+      let j = text.indexOf('"', i + 1);
+      for (;;) {
+        let slashes = 0;
+        while (text.charCodeAt(j - 1 - slashes) === 0x5c) slashes++;
+        if (slashes % 2 === 0 || j < 0) break;
+        j = text.indexOf('"', j + 1);
+      }
+      if (j < 0) break;
+      const keys = expectKey ? open.at(-1) : undefined;
+      if (keys) {
+        const raw = text.slice(i + 1, j);
+        const key = raw.includes("\\") ? (JSON.parse(`"${raw}"`) as string) : raw;
+        if (keys.has(key)) duplicateKey = true;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (open.length >= limit) return { tooDeep: true, duplicateKey };
+      open.push(c === 0x7b ? new Set() : null);
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) {
+      open.pop();
+      expectKey = false;
+    } else if (c === 0x2c) expectKey = Boolean(open.at(-1));
+  }
+  return { tooDeep: false, duplicateKey };
+}
+
 /** Parses JSON text for editing; refuses text that is not JSON or that holds a key twice. */
 function parseForEdit(text: string): Node {
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
   if (!root || errors.length > 0)
     throw new JsonEditError("cannot edit text that is not valid JSON");
-  const duplicate = findDuplicateKey(root);
+  const duplicate = scanJsonShape(text, Number.POSITIVE_INFINITY).duplicateKey
+    ? findDuplicateKey(root)
+    : undefined;
   if (duplicate)
     throw new JsonEditError(
       `${formatJsonPath(duplicate)} appears twice; a key must appear once (a merge conflict that kept both sides?)`,

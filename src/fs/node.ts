@@ -37,15 +37,16 @@ async function readCapped(path: string, maxBytes: number): Promise<Uint8Array> {
   try {
     const { size } = await handle.stat();
     if (size > maxBytes) throw new FileTooLargeError(size, maxBytes);
+    // one byte more than the size: a regular file that reads short has been read whole
     const chunks: Buffer[] = [];
     let total = 0;
-    for (;;) {
-      const chunk = Buffer.alloc(Math.max(size - total, 64 * 1024));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) break;
+    for (let room = size + 1; ; room = 64 * 1024) {
+      const chunk = Buffer.allocUnsafe(room);
+      const { bytesRead } = await handle.read(chunk, 0, room, null);
       total += bytesRead;
       if (total > maxBytes) throw new FileTooLargeError(total, maxBytes);
-      chunks.push(chunk.subarray(0, bytesRead));
+      if (bytesRead > 0) chunks.push(chunk.subarray(0, bytesRead));
+      if (bytesRead < room) break;
     }
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
   } finally {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
 import { ConfigError } from "../config/errors.ts";
-import { findDuplicateKey, formatJsonPath } from "../edit/json-text.ts";
+import { findDuplicateKey, formatJsonPath, scanJsonShape } from "../edit/json-text.ts";
 import { repositoryRoot, resolvesInside } from "../fs/repository.ts";
 import { type DirEntry, describeReadError, type Files, FileTooLargeError } from "../fs/types.ts";
 import { escapeControl, hasControlCharacter } from "../util/control-chars.ts";
@@ -93,13 +93,14 @@ export function parseJsonText(
       error: text.length === 0 ? "not valid JSON: the file is empty" : whereJsonBreaks(text),
     };
   }
+  const shape = scanJsonShape(text, MAX_NESTING);
   // The minimal-diff editor parses recursively: a file nested thousands of levels deep would
   // overflow the stack and stop the whole pass, so it is reported here like any broken file.
-  if (nestedDeeperThan(text, MAX_NESTING))
+  if (shape.tooDeep)
     return { error: `nested more than ${MAX_NESTING} levels deep; not a metrics file` };
   // JSON.parse keeps a duplicate key's last copy, the editor would write into the first: such a
   // file means two things (a merge conflict that kept both sides), so it is nobody's to edit.
-  const duplicate = findDuplicateKey(parseTree(text)!);
+  const duplicate = shape.duplicateKey ? findDuplicateKey(parseTree(text)!) : undefined;
   if (duplicate)
     return {
       error: `${formatJsonPath(duplicate)} appears twice; a key must appear once in its object (a merge conflict that kept both sides?): keep one and delete the other`,
@@ -137,23 +138,6 @@ async function listDir(files: Files, dir: string): Promise<DirEntry[] | { error:
 const shown = (name: string): string => escapeControl(name);
 
 const MAX_NESTING = 1000;
-
-/** Whether arrays and objects in valid JSON text nest deeper than `limit` (strings skipped). */
-function nestedDeeperThan(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return false;
-}
 
 async function loadManifest(
   files: Files,

@@ -115,14 +115,13 @@ export function activityWindow(
       });
     } else if (e !== undefined && e > end) end = e;
   }
-  const topStart = file.start_timestamp ? parseIsoSeconds(file.start_timestamp) : undefined;
-  const topEnd = file.end_timestamp ? parseIsoSeconds(file.end_timestamp) : undefined;
-  const mStart = manifest?.start_time ? parseIsoSeconds(manifest.start_time) : undefined;
-  const mEnd = manifest?.end_time ? parseIsoSeconds(manifest.end_time) : undefined;
+  // parsed only when needed: most runs' windows come from their steps alone
+  const topEnd = () => (file.end_timestamp ? parseIsoSeconds(file.end_timestamp) : undefined);
+  const mEnd = () => (manifest?.end_time ? parseIsoSeconds(manifest.end_time) : undefined);
 
   if (open.length > 0) {
     // every end that is known, wherever it is written
-    for (const e of [topEnd, mEnd]) if (e !== undefined && e > end) end = e;
+    for (const e of [topEnd(), mEnd()]) if (e !== undefined && e > end) end = e;
     // millisecond starts are named as such by check() below
     for (const step of start > MILLISECONDS_THRESHOLD ? [] : open) {
       if (!(end > step.start)) {
@@ -139,11 +138,15 @@ export function activityWindow(
   if (Number.isFinite(start) && Number.isFinite(end)) {
     return check(start, end, "steps", "step timestamps", now);
   }
-  if (topStart !== undefined && topEnd !== undefined) {
-    return check(topStart, topEnd, "timestamps", "start_timestamp/end_timestamp", now);
+  const topStart = file.start_timestamp ? parseIsoSeconds(file.start_timestamp) : undefined;
+  const topStop = topEnd();
+  if (topStart !== undefined && topStop !== undefined) {
+    return check(topStart, topStop, "timestamps", "start_timestamp/end_timestamp", now);
   }
-  if (mStart !== undefined && mEnd !== undefined) {
-    return check(mStart, mEnd, "manifest", "manifest start_time/end_time", now);
+  const mStart = manifest?.start_time ? parseIsoSeconds(manifest.start_time) : undefined;
+  const mStop = mEnd();
+  if (mStart !== undefined && mStop !== undefined) {
+    return check(mStart, mStop, "manifest", "manifest start_time/end_time", now);
   }
   return {
     error:
