@@ -10,6 +10,7 @@ import {
   type JsonPath,
   PyFloat,
   render,
+  scanJsonShape,
 } from "../src/edit/json-text.ts";
 
 /** A file the way Python's json.dump(indent=2) writes the real metrics.json files. */
@@ -539,5 +540,43 @@ describe("editJsonText refuses text that means two things (SPEC §11)", () => {
     expect(formatJsonPath(["runs", 1, "b"])).toBe("runs[1].b");
     // a key with a newline or ESC is shown escaped, never raw
     expect(formatJsonPath(["x", "bad\nkey\u001b"])).toBe('x["bad\\nkey\\u001b"]');
+  });
+});
+
+describe("scanJsonShape", () => {
+  const keyArb = fc.constantFrom("a", "b", 'q"uote', "back\\slash", "\\", "é", "tab\t", "x");
+  /** An object's text from key/value pairs, keys written plain or with \u escapes. */
+  const objectText = (pairs: Array<[string, unknown, boolean]>): string =>
+    `{${pairs
+      .map(([k, v, escaped]) => {
+        const key = escaped
+          ? `"${[...k].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")}"`
+          : JSON.stringify(k);
+        return `${key}: ${JSON.stringify(v)}`;
+      })
+      .join(", ")}}`;
+
+  it("finds a key twice exactly when the decoded keys of some object repeat, at any depth", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(keyArb, fc.jsonValue({ maxDepth: 2 }), fc.boolean()), { maxLength: 6 }),
+        fc.boolean(),
+        (pairs, nest) => {
+          const inner = objectText(pairs);
+          const text = nest ? `{"outer": [1, "\\"{", ${inner}], "z": {}}` : inner;
+          const repeated = new Set(pairs.map(([k]) => k)).size < pairs.length;
+          const shape = scanJsonShape(text, 1000);
+          expect(shape).toEqual({ tooDeep: false, duplicateKey: repeated });
+          expect(findDuplicateKey(parseTree(text)!) !== undefined).toBe(repeated);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("tells nesting deeper than the limit, strings aside", () => {
+    expect(scanJsonShape(`${"[".repeat(5)}${"]".repeat(5)}`, 5).tooDeep).toBe(false);
+    expect(scanJsonShape(`${"[".repeat(6)}${"]".repeat(6)}`, 5).tooDeep).toBe(true);
+    expect(scanJsonShape(`["${"[".repeat(50)}"]`, 5).tooDeep).toBe(false);
   });
 });
