@@ -29,10 +29,13 @@ const bin = (name: string) => join(root, "node_modules", ".bin", name);
 const run = (cmd: string, args: string[]) =>
   execFileSync(cmd, args, { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
 
-/** Entry points: the action (dist/index.js) and the CLI (dist/cli.js). */
+/**
+ * Entry points: the action (dist/index.js) and the CLI (dist/cli.js). Each is a few lines that
+ * check the Node version and then import the tool, which ncc puts in a chunk of its own.
+ */
 const ENTRIES = [
-  { source: join(build, "index.js"), out: "index.js" },
-  { source: join(build, "cli.js"), out: "cli.js" },
+  { source: join(build, "entry", "action.js"), out: "index.js" },
+  { source: join(build, "entry", "cli.js"), out: "cli.js" },
 ];
 
 rmSync(dist, { recursive: true, force: true });
@@ -55,9 +58,11 @@ for (const entry of ENTRIES) {
     "--quiet",
   ]);
   copyFileSync(join(out, "index.js"), join(dist, entry.out));
-  // lazily imported modules (@actions/cache) come as chunks loaded from beside the entry
+  // the tool behind the entry and its lazily imported modules (octokit, @actions/cache) come as
+  // chunks loaded from beside the entry; a chunk both entries share must be the same file
   for (const chunk of readdirSync(out).filter((f) => /^\d+\.index\.js$/.test(f))) {
-    if (existsSync(join(dist, chunk)))
+    const ours = readFileSync(join(out, chunk), "utf8");
+    if (existsSync(join(dist, chunk)) && readFileSync(join(dist, chunk), "utf8") !== ours)
       throw new Error(`chunk ${chunk} of ${entry.out} collides with another entry's`);
     copyFileSync(join(out, chunk), join(dist, chunk));
   }

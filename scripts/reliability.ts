@@ -4,7 +4,8 @@
  * experiment still running while the scheduled job reconciles it, `passes` passes with seeded
  * faults of every kind plus late and revised data, then clean passes; every file checked after
  * every pass against answers computed from the events alone.
- *   node scripts/reliability.ts [passes=40] [runs=2000] [seed=1]
+ *   node scripts/reliability.ts [passes=40] [runs=2000] [seed=1] [storm-passes=20]
+ * Then the hostile-network storm (test/support/network-storm.ts, printed by ./network-storm.ts).
  * Exits 1 when any figure that must be zero is not, or a run did not reach its true totals.
  */
 import {
@@ -12,6 +13,7 @@ import {
   type ReliabilityFigures,
   runReliability,
 } from "../test/support/reliability.ts";
+import { printNetworkStorm } from "./network-storm.ts";
 
 function arg(i: number, fallback: number, name: string): number {
   const text = process.argv[2 + i];
@@ -27,6 +29,7 @@ function arg(i: number, fallback: number, name: string): number {
 const passes = arg(0, 40, "passes");
 const runs = arg(1, 2000, "runs");
 const seed = arg(2, 1, "seed");
+const stormPasses = arg(3, 20, "storm-passes");
 const verbose = process.env.RELIABILITY_VERBOSE === "1";
 
 console.log(`reliability: ${passes} passes with faults × ${runs} runs, seed ${seed}`);
@@ -88,7 +91,9 @@ for (const [k, v] of lines) console.log(`${k.padEnd(width)}  ${v}`);
 const broken = MUST_BE_ZERO.filter((k) => f[k] !== 0);
 for (const v of f.violations) console.error(`violation: ${v}`);
 for (const r of f.notReached) console.error(`not reached: ${r}`);
+const stormClean = await printNetworkStorm({ passes: stormPasses, seed });
 if (broken.length > 0 || !f.allReachedTruth) {
   console.error(`FAILED: ${broken.join(", ") || "not every run reached its true totals"}`);
   process.exit(1);
 }
+if (!stormClean) process.exit(1);

@@ -1,16 +1,49 @@
 #!/usr/bin/env node
 import { main } from "./cli/main.ts";
+import { cliSecrets } from "./cli/output.ts";
+import { debugRequested, describeUnexpected, stackLines } from "./util/failure.ts";
+import { neutraliseCommands } from "./util/printable.ts";
+
+/**
+ * Last resort: an error that escapes main() (a stream that fails, a promise nobody awaited) still
+ * ends in one clear line and exit status 1; never Node's default print of the stack and the
+ * source line, which in the bundle is the whole minified program.
+ */
+let failing = false;
+function lastResort(error: unknown): never {
+  if (!failing) {
+    failing = true;
+    try {
+      const secrets = cliSecrets(process.env, process.cwd());
+      const debug = debugRequested(process.env, process.argv.includes("--debug"));
+      const lines = [
+        `reconcile-usage: unexpected error: ${describeUnexpected(error, secrets)}${debug ? "" : " (--debug shows where)"}`,
+        ...(debug ? stackLines(error, secrets).map((l) => `  ${l}`) : []),
+      ];
+      process.stderr.write(neutraliseCommands(`${lines.join("\n")}\n`));
+    } catch {
+      // nothing more can be said
+    }
+  }
+  process.exit(1);
+}
+process.on("uncaughtException", lastResort);
+process.on("unhandledRejection", lastResort);
 
 // A closed pipe (`reconcile-usage --list | head`) is not an error worth a stack trace.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
-  throw error;
+  lastResort(error);
 });
 
-process.exitCode = await main(process.argv.slice(2), {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
-  env: process.env,
-  cwd: process.cwd(),
-  interactive: Boolean(process.stderr.isTTY),
-});
+try {
+  process.exitCode = await main(process.argv.slice(2), {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+    cwd: process.cwd(),
+    interactive: Boolean(process.stderr.isTTY),
+  });
+} catch (error) {
+  lastResort(error);
+}

@@ -1,13 +1,10 @@
-import { mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import * as core from "@actions/core";
-import { annotationsOf } from "./action/annotations.ts";
 import { type EventInfo, isPullRequestEvent, readEvent } from "./action/event.ts";
 import { actionsCacheStore, type HeldStore } from "./action/held-cache.ts";
 import { type ActionInputs, readInputs } from "./action/inputs.ts";
-import { outputsOf } from "./action/outputs.ts";
-import { runTable, summaryLines } from "./cli/table.ts";
+import { type ActionProgress, actionLog, publishFailure, publishReport } from "./action/publish.ts";
 import { ConfigError } from "./config/errors.ts";
 import { nodeFiles } from "./fs/node.ts";
 import type { Files } from "./fs/types.ts";
@@ -22,11 +19,12 @@ import type { Applied } from "./reconcile/apply.ts";
 import type { HeldReadings } from "./reconcile/held.ts";
 import { type PassDeps, reapplyPass, runPass, writeChanges } from "./reconcile/pass.ts";
 import type { PassSettings } from "./reconcile/settings.ts";
+import { boundReport } from "./report/bounded.ts";
 import { renderPullRequestComment } from "./report/comment.ts";
 import type { PassReport } from "./report/schema.ts";
-import { renderSummary } from "./report/summary.ts";
-import { createHttpPageSource, type HttpPageSource } from "./usage/http.ts";
-import { redact } from "./util/redact.ts";
+import { createHttpPageSource, duration, type HttpPageSource } from "./usage/http.ts";
+import { cutMessage } from "./util/printable.ts";
+import { redact, redactSecrets } from "./util/redact.ts";
 import { TOOL, VERSION } from "./version.ts";
 
 type Env = Record<string, string | undefined>;
@@ -59,12 +57,16 @@ async function deliver(
     const counts: Record<string, number> = {};
     for (const r of changed) counts[r.status] = (counts[r.status] ?? 0) + 1;
     const text = commitMessage(counts, paths.length, { runs: changed });
-    return inputs.commitMessage
-      ? inputs.commitMessage.replaceAll("{summary}", text.split("\n")[0]!)
-      : text;
+    // the message is committed: no secret in it, in any spelling (a user's text may hold one)
+    return redactSecrets(
+      inputs.commitMessage
+        ? inputs.commitMessage.replaceAll("{summary}", text.split("\n")[0]!)
+        : text,
+      secrets,
+    );
   };
   const branch = env.GITHUB_HEAD_REF || env.GITHUB_REF_NAME || undefined;
-  const log = (line: string) => core.info(redact(line, secrets));
+  const log = actionLog(secrets);
   if (inputs.commit === "api") {
     const repository = env.GITHUB_REPOSITORY ?? "";
     const [owner, repo] = repository.split("/");
@@ -113,11 +115,12 @@ async function commentOnPullRequest(
   workspace: string,
   env: Env,
   notice: string | undefined,
+  say: (line: string) => void,
 ): Promise<void> {
   if (inputs.comment === "never" || !isPullRequestEvent(event) || !event.pullRequest) return;
   const [owner, repo] = (event.repository ?? env.GITHUB_REPOSITORY ?? "").split("/");
   if (!owner || !repo || !inputs.githubToken) {
-    core.info("No pull-request comment: no repository or github-token.");
+    say("No pull-request comment: no repository or github-token.");
     return;
   }
   try {
@@ -133,7 +136,7 @@ async function commentOnPullRequest(
       runsDir: relative(workspace, settings.runsDir) || ".",
     });
     if (inputs.comment === "auto" && files.length === 0) {
-      core.info("No pull-request comment: the pull request touches no run files.");
+      say("No pull-request comment: the pull request touches no run files.");
       return;
     }
     const runUrl = env.GITHUB_RUN_ID
@@ -146,34 +149,43 @@ async function commentOnPullRequest(
       repo,
       issueNumber: event.pullRequest.number,
       body,
-      log: (l) => core.info(l),
+      log: say,
     });
     if (result.action === "skipped")
-      core.info(
+      say(
         `No pull-request comment: ${result.reason ?? "not allowed"}; the job summary has the report.`,
       );
     else
-      core.info(
+      say(
         `Pull-request comment ${result.action} (#${result.id})${result.deleted.length > 0 ? `, ${result.deleted.length} duplicate(s) removed` : ""}.`,
       );
   } catch (error) {
-    core.info(
-      `No pull-request comment: ${error instanceof Error ? error.message : String(error)}; the job summary has the report.`,
+    say(
+      `No pull-request comment: ${cutMessage(error instanceof Error ? error.message : String(error))}; the job summary has the report.`,
     );
   }
 }
 
-export async function run(env: Env = process.env): Promise<void> {
+/**
+ * The action's pass. `progress` records how far it got, so that the entry point's last-resort
+ * handler can still write what is missing (summary, outputs, one error) whatever fails.
+ */
+export async function run(
+  env: Env = process.env,
+  progress: ActionProgress = { secrets: [] },
+): Promise<void> {
   let inputs: ActionInputs;
   try {
     inputs = readInputs((name) => core.getInput(name), env);
   } catch (error) {
-    core.setFailed(error instanceof Error ? error.message : String(error));
+    publishFailure(error instanceof Error ? error.message : String(error), progress, env);
     return;
   }
   const adminKey = inputs.settings.adminKey;
   const secrets = [adminKey, inputs.githubToken].filter((s): s is string => Boolean(s));
   for (const s of secrets) core.setSecret(s);
+  progress.secrets = secrets;
+  const say = actionLog(secrets);
 
   const workspace = resolve(env.GITHUB_WORKSPACE ?? process.cwd());
   const event = readEvent(env);
@@ -200,6 +212,7 @@ export async function run(env: Env = process.env): Promise<void> {
   let heldStore: HeldStore | undefined;
   let report: PassReport | undefined;
   let commitSha: string | null = null;
+  const passErrors: string[] = [];
   try {
     const prices = await loadPriceSources(
       nodeFiles,
@@ -211,9 +224,15 @@ export async function run(env: Env = process.env): Promise<void> {
         baseUrl: inputs.settings.apiBaseUrl,
         adminKey,
         userAgent: TOOL,
+        passDeadlineMs: inputs.settings.passDeadlineMinutes * 60_000,
+        proxyEnv: env,
+        onWaiting: ({ what, waitedMs, limitMs }) =>
+          say(
+            `Usage API: still waiting for the ${what}: ${duration(waitedMs)} so far, gives up at ${duration(limitMs)}`,
+          ),
         onRetry: ({ attempt, delayMs, reason }) =>
-          core.info(
-            `Usage API: ${redact(reason, secrets)}; retry ${attempt} in ${Math.round(delayMs)} ms`,
+          say(
+            `Usage API: ${redact(cutMessage(reason), secrets)}; retry ${attempt} in ${Math.round(delayMs)} ms`,
           ),
       });
     }
@@ -223,7 +242,7 @@ export async function run(env: Env = process.env): Promise<void> {
       heldStore = actionsCacheStore({
         dir: join(env.RUNNER_TEMP ?? tmpdir(), "reconcile-usage-held"),
         runsDir: relative(workspace, settings.runsDir),
-        log: (l) => core.info(l),
+        log: say,
       });
     }
     const held: HeldReadings | undefined = await heldStore?.restore();
@@ -247,25 +266,31 @@ export async function run(env: Env = process.env): Promise<void> {
         commitSha = delivered.sha;
         if (delivered.failed) {
           report.warnings.push(delivered.failed);
+          passErrors.push(delivered.failed);
           report.errors++;
         }
       } catch (error) {
         // Keep this pass's readings for the next one: they are in no file.
         for (const [id, reading] of outcome.collected?.readings ?? [])
           outcome.held.set(id, [...(outcome.held.get(id) ?? []), reading]);
-        report.warnings.push(
-          `committing the changes failed: ${redact(error instanceof Error ? error.message : String(error), secrets)}`,
-        );
+        const failed = `committing the changes failed: ${redact(cutMessage(error instanceof Error ? error.message : String(error)), secrets)}`;
+        report.warnings.push(failed);
+        passErrors.push(failed);
         report.errors++;
       }
     }
     await heldStore?.save(outcome.held);
   } catch (error) {
-    const message = redact(error instanceof Error ? error.message : String(error), secrets);
-    core.setFailed(
+    const message = redact(
+      cutMessage(error instanceof Error ? error.message : String(error)),
+      secrets,
+    );
+    publishFailure(
       error instanceof ConfigError || error instanceof PricingFileError
         ? message
         : `reconcile-usage failed: ${message}`,
+      progress,
+      env,
     );
     return;
   } finally {
@@ -275,37 +300,24 @@ export async function run(env: Env = process.env): Promise<void> {
   const rel = (p: string) => relative(workspace, p) || p;
   for (const r of report.runs) r.path = rel(r.path);
   report.changed_files = report.changed_files.map(rel);
-  report.warnings = report.warnings.map((w) => redact(w.replaceAll(`${workspace}/`, ""), secrets));
+  const unrooted = (w: string) => redact(w.replaceAll(`${workspace}/`, ""), secrets);
+  report.warnings = report.warnings.map(unrooted);
+  report = boundReport(report);
 
   const reportPath = resolve(
     workspace,
     inputs.reportPath ?? join(env.RUNNER_TEMP ?? tmpdir(), "reconcile-usage-report.json"),
   );
-  await mkdir(dirname(reportPath), { recursive: true });
-  await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
-
-  core.info(runTable(report.runs, false));
-  for (const line of summaryLines(report)) core.info(line);
-  const server = env.GITHUB_SERVER_URL ?? "https://github.com";
-  const sha = commitSha ?? env.GITHUB_SHA;
-  const fileUrl =
-    env.GITHUB_REPOSITORY && sha
-      ? (p: string) => `${server}/${env.GITHUB_REPOSITORY}/blob/${sha}/${p}`
-      : undefined;
-  if (env.GITHUB_STEP_SUMMARY)
-    await core.summary.addRaw(renderSummary(report, { fileUrl, notice, commitSha })).write();
-  for (const a of annotationsOf(report, (p) => p)) {
-    const props = { title: a.title, ...(a.file ? { file: a.file } : {}) };
-    if (a.level === "error") core.error(redact(a.message, secrets), props);
-    else core.warning(redact(a.message, secrets), props);
-  }
-  for (const [name, value] of Object.entries(outputsOf(report, { reportPath, commitSha })))
-    core.setOutput(name, value);
-  await commentOnPullRequest(inputs, event, report, settings, workspace, env, notice);
-
-  if (report.errors > 0) {
-    const message = `${report.errors} run(s) or file(s) failed; everything else was ${settings.dryRun ? "checked" : "written"}. See the job summary.`;
-    if (inputs.failOnError) core.setFailed(message);
-    else core.warning(message);
-  }
+  await publishReport(report, {
+    env,
+    reportPath,
+    commitSha,
+    notice,
+    failOnError: inputs.failOnError,
+    dryRun: settings.dryRun,
+    passErrors: passErrors.map((e) => cutMessage(unrooted(e))),
+    secrets,
+    progress,
+  });
+  await commentOnPullRequest(inputs, event, report, settings, workspace, env, notice, say);
 }

@@ -123,6 +123,26 @@ describe("the action with the GitHub API", () => {
     expect(log.join("\n")).not.toContain(github.token);
   });
 
+  it("without a github-token input, its default (the expression github.token: the job's token) is used", async () => {
+    const before = github.head()!;
+    const { "github-token": _, ...withoutToken } = inputs({ commit: "api" });
+    const result = await runAction({
+      workspace,
+      temp,
+      inputs: withoutToken,
+      env: env(),
+      // the job token the runner hands the step, here the fake API's
+      githubToken: github.token,
+    });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(github.head()).not.toBe(before);
+    expect(result.outputs["commit-sha"]).toBe(github.head());
+    // the runner masks the job token; the action masks it too, and never prints it
+    expect(result.commands).toContainEqual(
+      expect.objectContaining({ name: "add-mask", data: github.token }),
+    );
+  });
+
   it("keeps a sticky comment on a pull request that adds runs: created once, then updated in place", async () => {
     const added = runs.slice(0, 2);
     github.setPullRequestFiles(5, [

@@ -1,6 +1,6 @@
-import { readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { actionsCacheStore, type HeldStore } from "../src/action/held-cache.ts";
 import { nodeFiles } from "../src/fs/node.ts";
 import { builtinSource } from "../src/pricing/prices.ts";
@@ -10,9 +10,25 @@ import type { PassSettings } from "../src/reconcile/settings.ts";
 import { MetricsFileSchema } from "../src/runs/schema.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
 import { TOOL, VERSION } from "../src/version.ts";
-import { allEvents, generateExperiment, tempDir, writeExperiment } from "./support/experiment.ts";
-import { startFakeCacheService } from "./support/fake-cache-service.ts";
+import { runAction } from "./support/action.ts";
+import { runCli } from "./support/cli.ts";
+import {
+  allEvents,
+  generateExperiment,
+  keyIdFor,
+  tempDir,
+  writeExperiment,
+} from "./support/experiment.ts";
+import { type FakeCacheService, startFakeCacheService } from "./support/fake-cache-service.ts";
 import { type FakeUsageApi, startFakeUsageApi } from "./support/fake-usage-api.ts";
+import {
+  type GitSandbox,
+  isolateGitConfig,
+  makeSandbox,
+  remoteFile,
+  remoteHead,
+  sh,
+} from "./support/git.ts";
 import { testSettings } from "./support/settings.ts";
 
 /** Held readings kept in memory: the cache layer behind its interface. */
@@ -142,61 +158,154 @@ describe("commit noise control: identical readings wait outside the files", () =
   });
 });
 
-describe("held readings in the Actions cache (@actions/cache against a local cache service)", () => {
+/** Points @actions/cache in this process at `service`, and at nothing of the other protocol. */
+function useCacheService(service: FakeCacheService, temp: string) {
+  for (const name of [
+    "ACTIONS_CACHE_URL",
+    "ACTIONS_RESULTS_URL",
+    "ACTIONS_CACHE_SERVICE_V2",
+    "ACTIONS_RUNTIME_TOKEN",
+  ])
+    delete process.env[name];
+  Object.assign(process.env, service.env, {
+    RUNNER_TEMP: temp,
+    GITHUB_SERVER_URL: "https://github.com",
+  });
+}
+
+/** The protocol the requests show @actions/cache really spoke. */
+function spoken(service: FakeCacheService) {
+  const paths = service.requests.map((r) => r.path);
+  return {
+    twirp: paths.filter((p) => p.startsWith("/twirp/")).map((p) => p.split("/").at(-1)),
+    v1: paths.filter((p) => p.startsWith("/_apis/")).length,
+    blobPuts: service.requests.filter(
+      (r) => r.method === "PUT" && r.path.includes("/actions-cache/"),
+    ),
+  };
+}
+
+for (const protocol of ["v2", "v1"] as const) {
+  describe(`held readings in the Actions cache (@actions/cache against a local cache service, ${protocol === "v2" ? "v2: Twirp and a blob store, as on GitHub.com" : "v1: the retired REST protocol"})`, () => {
+    const saved = { ...process.env };
+    afterEach(() => {
+      process.env = { ...saved };
+    });
+
+    it("saves and restores the newest entry by prefix, scoped to the runs directory", async () => {
+      const service = await startFakeCacheService({ protocol });
+      const temp = await tempDir();
+      useCacheService(service, temp);
+      const log: string[] = [];
+      const store = actionsCacheStore({
+        dir: join(temp, "held"),
+        runsDir: "runs",
+        log: (l) => log.push(l),
+      });
+      const other = actionsCacheStore({
+        dir: join(temp, "held-other"),
+        runsDir: "other-runs",
+        log: (l) => log.push(l),
+      });
+      try {
+        expect(await store.restore()).toBeUndefined();
+        const reading = {
+          timestamp: "2025-11-01T10:00:00.000000+00:00",
+          total_tokens_in: 5,
+          total_tokens_out: 6,
+          total_api_calls: 1,
+          total_cached_tokens: 0,
+        };
+        await store.save(new Map([["baes/run-1", [reading]]]));
+        await new Promise((r) => setTimeout(r, 5));
+        await store.save(
+          new Map([
+            [
+              "baes/run-1",
+              [reading, { ...reading, timestamp: "2025-11-01T11:00:00.000000+00:00" }],
+            ],
+          ]),
+        );
+        expect(service.keys()).toHaveLength(2);
+        await rm(join(temp, "held"), { recursive: true, force: true });
+        const restored = await store.restore();
+        expect(restored?.get("baes/run-1")?.map((a) => a.timestamp)).toEqual([
+          "2025-11-01T10:00:00.000000+00:00",
+          "2025-11-01T11:00:00.000000+00:00",
+        ]);
+        expect(await other.restore()).toBeUndefined();
+        const talk = spoken(service);
+        if (protocol === "v2") {
+          expect(talk.v1).toBe(0);
+          expect(talk.twirp).toEqual(
+            expect.arrayContaining([
+              "GetCacheEntryDownloadURL",
+              "CreateCacheEntry",
+              "FinalizeCacheEntryUpload",
+            ]),
+          );
+          // one Put Blob per save, as the Azure SDK sends archives under 128 MiB
+          expect(talk.blobPuts.map((r) => [r.query.includes("comp="), r.blobType])).toEqual([
+            [false, "BlockBlob"],
+            [false, "BlockBlob"],
+          ]);
+        } else {
+          expect(talk.twirp).toEqual([]);
+          expect(talk.v1).toBeGreaterThan(0);
+        }
+      } finally {
+        await service.close();
+        await rm(temp, { recursive: true, force: true });
+      }
+    });
+
+    it("a cache entry of the wrong shape is ignored, not trusted", async () => {
+      const service = await startFakeCacheService({ protocol });
+      const temp = await tempDir();
+      useCacheService(service, temp);
+      const log: string[] = [];
+      const store = actionsCacheStore({
+        dir: join(temp, "held"),
+        runsDir: "runs",
+        log: (l) => log.push(l),
+      });
+      try {
+        // a held reading with a negative count does not validate
+        await store.save(
+          new Map([
+            [
+              "baes/run-1",
+              [
+                {
+                  timestamp: "2025-11-01T10:00:00Z",
+                  total_tokens_in: -1,
+                  total_tokens_out: 0,
+                  total_api_calls: 0,
+                  total_cached_tokens: 0,
+                },
+              ],
+            ],
+          ]),
+        );
+        expect(service.keys()).toHaveLength(1);
+        await rm(join(temp, "held"), { recursive: true, force: true });
+        expect(await store.restore()).toBeUndefined();
+        expect(log.join("\n")).toMatch(/not in the expected shape/);
+      } finally {
+        await service.close();
+        await rm(temp, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+describe("held readings without a cache service", () => {
   const saved = { ...process.env };
   afterEach(() => {
     process.env = { ...saved };
   });
 
-  it("saves and restores the newest entry by prefix, scoped to the runs directory", async () => {
-    const service = await startFakeCacheService();
-    const temp = await tempDir();
-    process.env.ACTIONS_CACHE_URL = service.url;
-    process.env.ACTIONS_RUNTIME_TOKEN = "runtime-token";
-    process.env.RUNNER_TEMP = temp;
-    delete process.env.ACTIONS_CACHE_SERVICE_V2;
-    const log: string[] = [];
-    const store = actionsCacheStore({
-      dir: join(temp, "held"),
-      runsDir: "runs",
-      log: (l) => log.push(l),
-    });
-    const other = actionsCacheStore({
-      dir: join(temp, "held-other"),
-      runsDir: "other-runs",
-      log: (l) => log.push(l),
-    });
-    try {
-      expect(await store.restore()).toBeUndefined();
-      const reading = {
-        timestamp: "2025-11-01T10:00:00.000000+00:00",
-        total_tokens_in: 5,
-        total_tokens_out: 6,
-        total_api_calls: 1,
-        total_cached_tokens: 0,
-      };
-      await store.save(new Map([["baes/run-1", [reading]]]));
-      await new Promise((r) => setTimeout(r, 5));
-      await store.save(
-        new Map([
-          ["baes/run-1", [reading, { ...reading, timestamp: "2025-11-01T11:00:00.000000+00:00" }]],
-        ]),
-      );
-      expect(service.keys()).toHaveLength(2);
-      await rm(join(temp, "held"), { recursive: true, force: true });
-      const restored = await store.restore();
-      expect(restored?.get("baes/run-1")?.map((a) => a.timestamp)).toEqual([
-        "2025-11-01T10:00:00.000000+00:00",
-        "2025-11-01T11:00:00.000000+00:00",
-      ]);
-      expect(await other.restore()).toBeUndefined();
-    } finally {
-      await service.close();
-      await rm(temp, { recursive: true, force: true });
-    }
-  });
-
-  it("without a cache service, restoring gives nothing and saving does nothing, without failing", async () => {
+  it("restoring gives nothing and saving does nothing, without failing", async () => {
     delete process.env.ACTIONS_CACHE_URL;
     delete process.env.ACTIONS_RESULTS_URL;
     const log: string[] = [];
@@ -211,45 +320,181 @@ describe("held readings in the Actions cache (@actions/cache against a local cac
     expect(log.join("\n")).toMatch(/cache not available/i);
     await rm(temp, { recursive: true, force: true });
   });
-
-  it("a cache entry of the wrong shape is ignored, not trusted", async () => {
-    const service = await startFakeCacheService();
-    const temp = await tempDir();
-    Object.assign(process.env, {
-      ACTIONS_CACHE_URL: service.url,
-      ACTIONS_RUNTIME_TOKEN: "t",
-      RUNNER_TEMP: temp,
-    });
-    const log: string[] = [];
-    const store = actionsCacheStore({
-      dir: join(temp, "held"),
-      runsDir: "runs",
-      log: (l) => log.push(l),
-    });
-    try {
-      // a held reading with a negative count does not validate
-      await store.save(
-        new Map([
-          [
-            "baes/run-1",
-            [
-              {
-                timestamp: "2025-11-01T10:00:00Z",
-                total_tokens_in: -1,
-                total_tokens_out: 0,
-                total_api_calls: 0,
-                total_cached_tokens: 0,
-              },
-            ],
-          ],
-        ]),
-      );
-      await rm(join(temp, "held"), { recursive: true, force: true });
-      expect(await store.restore()).toBeUndefined();
-      expect(log.join("\n")).toMatch(/not in the expected shape/);
-    } finally {
-      await service.close();
-      await rm(temp, { recursive: true, force: true });
-    }
-  });
 });
+
+/**
+ * The feature as a user gets it: the action bundle run as the runner runs it (each job on a fresh
+ * runner: RUNNER_TEMP at the same path, emptied, as on GitHub-hosted runners; @actions/cache
+ * versions an entry by the paths it holds), with a git remote, the fake Usage API and the cache
+ * service in the environment the runner sets up. The action reads the clock, and readings count only an
+ * interval apart, so one test has the action hold readings and reads them back through the cache
+ * store, and the other has the store hold readings an hour old that the action must restore to
+ * verify: a restore that failed would leave the runs one stable pair short, still pending.
+ */
+for (const protocol of ["v2", "v1"] as const) {
+  describe(`held readings end to end: the action bundle with cache service ${protocol}`, () => {
+    const ADMIN_KEY = "sk-admin-HELDE2E0123456789";
+    const FRAMEWORKS = ["baes", "chatdev"];
+    const now = Math.floor(Date.now() / 1000);
+    const saved = { ...process.env };
+    let restoreGit: () => void;
+    let sandbox: GitSandbox;
+    let api: FakeUsageApi;
+    let service: FakeCacheService;
+    let temp: string;
+    const runs = generateExperiment({
+      frameworks: FRAMEWORKS,
+      runsPerFramework: 2,
+      startAt: now - 8 * 3600,
+      seed: 5,
+      durationSeconds: [300, 900],
+      gapSeconds: [120, 300],
+    });
+
+    beforeAll(() => {
+      restoreGit = isolateGitConfig();
+    });
+    afterAll(() => restoreGit());
+    beforeEach(async () => {
+      sandbox = await makeSandbox();
+      temp = await tempDir();
+      api = await startFakeUsageApi({ events: allEvents(runs), adminKey: ADMIN_KEY });
+      service = await startFakeCacheService({ protocol });
+    });
+    afterEach(async () => {
+      process.env = { ...saved };
+      await api.close();
+      await service.close();
+      await sandbox.cleanup();
+      await rm(temp, { recursive: true, force: true });
+    });
+
+    /** The experiment on the remote, with one reading `minutesAgo` committed in every file. */
+    async function commitExperiment(minutesAgo: number) {
+      await writeExperiment(sandbox.clone, runs);
+      const cli = await runCli(
+        [
+          "--api-base-url",
+          api.baseUrl,
+          ...FRAMEWORKS.flatMap((f) => ["--api-key-id", `${f}=${keyIdFor(f)}`]),
+          "--now",
+          new Date((now - minutesAgo * 60) * 1000).toISOString(),
+        ],
+        { cwd: sandbox.clone, env: { OPENAI_ADMIN_KEY: ADMIN_KEY } },
+      );
+      expect(cli.code, cli.stderr).toBe(0);
+      await sh(sandbox.clone, ["add", "--all"]);
+      await sh(sandbox.clone, ["commit", "--quiet", "-m", "experiment runs"]);
+      await sh(sandbox.clone, ["push", "--quiet", "origin", "HEAD:refs/heads/main"]);
+    }
+
+    /** RUNNER_TEMP of a fresh runner: the same path every job, nothing left in it. */
+    async function freshRunner(): Promise<string> {
+      const runner = join(temp, "runner-temp");
+      await rm(runner, { recursive: true, force: true });
+      await mkdir(runner);
+      return runner;
+    }
+
+    /** The store the action uses for runs/, in this process, on a fresh runner. */
+    async function store() {
+      const runner = await freshRunner();
+      useCacheService(service, runner);
+      // archives hold paths relative to the workspace, as the action's do
+      process.env.GITHUB_WORKSPACE = sandbox.clone;
+      return actionsCacheStore({
+        dir: join(runner, "reconcile-usage-held"),
+        runsDir: "runs",
+        log: () => {},
+      });
+    }
+
+    async function actionPass() {
+      const runner = await freshRunner();
+      return runAction({
+        workspace: sandbox.clone,
+        temp: runner,
+        inputs: {
+          "admin-key": ADMIN_KEY,
+          "api-key-ids": FRAMEWORKS.map((f) => `${f}=${keyIdFor(f)}`).join("\n"),
+          "api-base-url": api.baseUrl,
+          "hold-identical-readings": "true",
+        },
+        env: service.env,
+      });
+    }
+
+    function expectProtocolSpoken() {
+      const talk = spoken(service);
+      if (protocol === "v2") {
+        expect(talk.v1).toBe(0);
+        expect(talk.twirp.length).toBeGreaterThan(0);
+        expect(talk.blobPuts.every((r) => r.blobType === "BlockBlob")).toBe(true);
+      } else {
+        expect(talk.twirp).toEqual([]);
+        expect(talk.v1).toBeGreaterThan(0);
+      }
+    }
+
+    it("holds an identical reading in the cache instead of committing it, where the next runner finds it", async () => {
+      await commitExperiment(65);
+      const before = await remoteHead(sandbox.bare);
+      const result = await actionPass();
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.outputs.pending).toBe(String(runs.length));
+      expect(result.outputs["commit-sha"]).toBe("");
+      expect(await remoteHead(sandbox.bare)).toBe(before);
+      expect(result.stdout).not.toMatch(/::(warning|error)::/);
+      expect(service.keys()).toHaveLength(1);
+
+      const held = await (await store()).restore();
+      expect(held).toBeDefined();
+      expect([...held!.keys()].sort()).toEqual(runs.map((r) => `${r.framework}/${r.runId}`).sort());
+      for (const run of runs) {
+        const [reading] = held!.get(`${run.framework}/${run.runId}`)!;
+        expect(reading!.total_tokens_in).toBe(run.totals.tokensIn);
+        expect(Date.parse(reading!.timestamp) / 1000).toBeGreaterThan(now - 60);
+      }
+      expectProtocolSpoken();
+    });
+
+    it("restores readings held an hour ago and commits the verified files with every reading", async () => {
+      await commitExperiment(125);
+      // a pass an hour ago, on another runner, held its identical readings in the cache
+      const http = createHttpPageSource({ baseUrl: api.baseUrl, adminKey: ADMIN_KEY });
+      const earlier = await runPass(testSettings(join(sandbox.clone, "runs"), FRAMEWORKS), {
+        files: nodeFiles,
+        now: now - 62 * 60,
+        prices: [builtinSource()],
+        source: http,
+        requestCount: () => http.stats.requests,
+        tool: TOOL,
+        version: VERSION,
+        held: undefined,
+        holdIdentical: true,
+      });
+      await http.close();
+      expect(earlier.changes).toEqual([]);
+      expect(heldCount(earlier.held)).toBe(runs.length);
+      await (await store()).save(earlier.held);
+      expect(service.keys()).toHaveLength(1);
+      process.env = { ...saved };
+
+      const result = await actionPass();
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.outputs.verified).toBe(String(runs.length));
+      expect(result.outputs["commit-sha"]).toBe(await remoteHead(sandbox.bare));
+      for (const run of runs) {
+        const file = MetricsFileSchema.parse(
+          JSON.parse((await remoteFile(sandbox.bare, `runs/${run.path}`))!),
+        );
+        expect(file.verification_status).toBe("verified");
+        const attempts = file.usage_api_reconciliation?.attempts ?? [];
+        // the committed reading, the one the cache held, and the verifying one
+        expect(attempts).toHaveLength(3);
+        expect(attempts.every((a) => a.total_tokens_in === run.totals.tokensIn)).toBe(true);
+      }
+      expectProtocolSpoken();
+    });
+  });
+}

@@ -254,28 +254,131 @@ describe("evaluateRun: statuses (SPEC §4)", () => {
     expect(e.message).toContain("500 in / 50 out in 2 shared minute(s)");
   });
 
-  it("no_usage after give-up-after-hours without usage; due again only when the key id changes", () => {
-    const attempts = [reading(T0 + HOUR, ZERO, { api_key_id: "key_old" })];
-    const now = T0 + 72 * HOUR;
-    expect(evaluateRun(facts(attempts, now - 1, { keyId: "key_old" }), SETTINGS).status).toBe(
+  it("no_usage needs two zero readings the interval apart, the newer past give-up-after-hours", () => {
+    const giveUp = T0 + 72 * HOUR;
+    // one empty page, however late, is not enough
+    const once = [reading(giveUp + 10 * HOUR, ZERO, { api_key_id: "key_old" })];
+    const single = evaluateRun(facts(once, giveUp + 11 * HOUR, { keyId: "key_old" }), SETTINGS);
+    expect(single).toMatchObject({ status: "data_not_available", due: true });
+    expect(single.message).toMatch(/no_usage only once zero readings at least 60 min apart/);
+    // two zero readings closer than the interval are not either
+    const close = [
+      reading(giveUp, ZERO, { api_key_id: "key_old" }),
+      reading(giveUp + HOUR - 1, ZERO, { api_key_id: "key_old" }),
+    ];
+    expect(evaluateRun(facts(close, giveUp + HOUR, { keyId: "key_old" }), SETTINGS).status).toBe(
       "data_not_available",
     );
-    const e = evaluateRun(facts(attempts, now, { keyId: "key_old" }), SETTINGS);
-    expect(e).toMatchObject({ status: "no_usage", due: false });
-    expect(e.message).toContain("key_old");
-    expect(evaluateRun(facts(attempts, now, { keyId: "key_new" }), SETTINGS)).toMatchObject({
-      status: "no_usage",
+    // two zero readings an hour apart, both before give-up: the run is read again past it first
+    const early = [reading(T0 + HOUR, ZERO), reading(T0 + 2 * HOUR, ZERO)];
+    expect(evaluateRun(facts(early, giveUp + HOUR), SETTINGS)).toMatchObject({
+      status: "data_not_available",
       due: true,
     });
+    const confirmed = [
+      reading(giveUp - HOUR, ZERO, { api_key_id: "key_old" }),
+      reading(giveUp, ZERO, { api_key_id: "key_old" }),
+    ];
+    const e = evaluateRun(facts(confirmed, giveUp + 60, { keyId: "key_old" }), SETTINGS);
+    expect(e).toMatchObject({ status: "no_usage", due: false });
+    expect(e.message).toContain("key_old");
+    expect(e.message).toContain("check the key id");
     expect(
-      evaluateRun(facts(attempts, now, { keyId: "key_old" }), { ...SETTINGS, force: true }).due,
+      evaluateRun(facts(confirmed, giveUp + 60, { keyId: "key_old" }), { ...SETTINGS, force: true })
+        .due,
     ).toBe(true);
+    // give-up-after-hours is a setting
+    const shortly = [reading(T0 + 9 * HOUR, ZERO), reading(T0 + 10 * HOUR, ZERO)];
+    const giveUpAt = (hours: number) =>
+      evaluateRun(facts(shortly, T0 + 10 * HOUR + 60), { ...SETTINGS, giveUpAfterHours: hours })
+        .status;
+    expect(giveUpAt(9.5)).toBe("no_usage");
+    expect(giveUpAt(10.5)).toBe("data_not_available");
+  });
+
+  it("no_usage is read again once a day, and at once when the key id changes", () => {
+    const giveUp = T0 + 72 * HOUR;
+    const confirmed = [
+      reading(giveUp - HOUR, ZERO, { api_key_id: "key_old" }),
+      reading(giveUp, ZERO, { api_key_id: "key_old" }),
+    ];
+    const at = (now: number, keyId = "key_old") =>
+      evaluateRun(facts(confirmed, now, { keyId }), SETTINGS);
+    expect(at(giveUp + 24 * HOUR - 1)).toMatchObject({ status: "no_usage", due: false });
+    expect(at(giveUp + 24 * HOUR)).toMatchObject({ status: "no_usage", due: true });
+    expect(at(giveUp + 24 * HOUR).message).toContain("read again once a day");
+    // another key now: the old zero readings vouch for nothing, the run is read at once
+    const changed = at(giveUp + 60, "key_new");
+    expect(changed).toMatchObject({ status: "pending", due: true });
+    expect(changed.message).toContain("taken with key key_old");
+  });
+
+  it("no_usage does not blame the key when other runs on it have usage", () => {
+    const giveUp = T0 + 72 * HOUR;
+    const confirmed = [
+      reading(giveUp - HOUR, ZERO, { api_key_id: "key_a" }),
+      reading(giveUp, ZERO, { api_key_id: "key_a" }),
+    ];
+    const e = evaluateRun(
+      facts(confirmed, giveUp + 60, { keyId: "key_a", keyUsage: "elsewhere" }),
+      SETTINGS,
+    );
+    expect(e.status).toBe("no_usage");
+    expect(e.message).not.toContain("check the key id");
+    expect(e.message).toContain("other runs on key key_a have usage");
+    expect(e.message).toContain("timestamps");
+  });
+});
+
+describe("evaluateRun: readings that do not vouch (SPEC §4)", () => {
+  const verified = [reading(T0 + HOUR, X), reading(T0 + 2 * HOUR, X), reading(T0 + 3 * HOUR, X)];
+  const otherWindow = () => "taken over another window";
+
+  it("a verified run whose readings no longer vouch is pending, has no numbers and is read at once", () => {
+    const e = evaluateRun(
+      facts(verified, T0 + 3 * HOUR + 60, { untrusted: otherWindow, wasVerified: true }),
+      SETTINGS,
+    );
+    expect(e).toMatchObject({ status: "pending", due: true, stableChecks: 0 });
+    expect(e.basis).toBeUndefined();
+    expect(e.message).toBe("no longer verified: taken over another window");
+  });
+
+  it("a fresh reading after stale ones counts alone: its numbers, and the walk starts again", () => {
+    const fresh = reading(T0 + 3 * HOUR + 120, Y);
+    const e = evaluateRun(
+      facts([...verified, fresh], T0 + 3 * HOUR + 180, {
+        untrusted: (a) => (a === fresh ? undefined : "taken over another window"),
+      }),
+      SETTINGS,
+    );
+    expect(e).toMatchObject({ status: "pending", stableChecks: 0, due: false });
+    expect(e.basis).toBe(fresh);
+    // a zero fresh reading is "no usage yet", never a warning about the stale numbers
+    const zero = reading(T0 + 3 * HOUR + 120, ZERO);
+    const z = evaluateRun(
+      facts([...verified, zero], T0 + 3 * HOUR + 180, {
+        untrusted: (a) => (a === zero ? undefined : "taken over another window"),
+      }),
+      SETTINGS,
+    );
+    expect(z.status).toBe("data_not_available");
+    expect(z.basis).toBeUndefined();
+  });
+
+  it("readings taken with another key than the one configured vouch for nothing", () => {
+    const withKey = verified.map((a) => ({ ...a, api_key_id: "key_swapped" }));
+    const e = evaluateRun(
+      facts(withKey, T0 + 3 * HOUR + 60, { keyId: "key_right", wasVerified: true }),
+      SETTINGS,
+    );
+    expect(e).toMatchObject({ status: "pending", due: true });
+    expect(e.basis).toBeUndefined();
+    expect(e.message).toContain("taken with key key_swapped");
+    // readings that name no key (the old script's) are not refused for it
     expect(
-      evaluateRun(facts(attempts, T0 + 10 * HOUR, { keyId: "key_old" }), {
-        ...SETTINGS,
-        giveUpAfterHours: 9.5,
-      }).status,
-    ).toBe("no_usage");
+      evaluateRun(facts(verified, T0 + 10 * HOUR, { keyId: "key_right" }), SETTINGS).status,
+    ).toBe("verified");
   });
 });
 

@@ -24,6 +24,7 @@ export const SHARED_INPUTS = [
   "force",
   "cross-check-costs",
   "cost-tolerance",
+  "pass-deadline-minutes",
 ] as const;
 
 export const ACTION_INPUTS = [

@@ -14,14 +14,18 @@ import { buildExport, frameworksCsv, runsCsv, toJson, toMarkdown } from "../expo
 import { nodeFiles } from "../fs/node.ts";
 import { loadPriceSources, PricingFileError } from "../pricing/load.ts";
 import { type PassOutcome, runPass, writeChanges } from "../reconcile/pass.ts";
+import { reportJson } from "../report/bounded.ts";
 import type { PassReport } from "../report/schema.ts";
 import { UsageApiError } from "../usage/errors.ts";
-import { createHttpPageSource, type HttpPageSource } from "../usage/http.ts";
+import { createHttpPageSource, duration, type HttpPageSource } from "../usage/http.ts";
 import type { PageSource } from "../usage/query.ts";
 import { recordingSource, replaySource } from "../usage/recording.ts";
+import { debugRequested, describeUnexpected, stackLines } from "../util/failure.ts";
+import { oneLine } from "../util/printable.ts";
 import { redact } from "../util/redact.ts";
 import { parseIsoSeconds } from "../util/time.ts";
 import { TOOL, VERSION } from "../version.ts";
+import { cliSecrets, guardedWriter } from "./output.ts";
 import { runTable, summaryLines } from "./table.ts";
 
 export interface CliIo {
@@ -83,7 +87,11 @@ function withSettingsOptions(cmd: Command): Command {
     .option("--api-base-url <url>", `Usage API base URL (default: ${DEFAULTS["api-base-url"]})`)
     .option(
       "--now <iso-time>",
-      "the pass's clock, for reproducible passes (default: the current time)",
+      "the pass's clock, for reproducible passes (default: the current time); refused when a pass would read the real Usage API: use it with --replay or --list",
+    )
+    .option(
+      "--debug",
+      "on an unexpected error, also print where it happened (or RECONCILE_USAGE_DEBUG=1)",
     );
 }
 
@@ -97,6 +105,10 @@ function withPassOptions(cmd: Command): Command {
     .option(
       "--cost-tolerance <percent>",
       `difference from the Costs API flagged as a warning (default: ${DEFAULTS["cost-tolerance"]}%)`,
+    )
+    .option(
+      "--pass-deadline-minutes <n>",
+      `longest time the pass reads the API; runs not read by then are error (default: ${DEFAULTS["pass-deadline-minutes"]})`,
     );
 }
 
@@ -214,6 +226,21 @@ function clockFrom(opts: Opts): number {
   return parsed;
 }
 
+/**
+ * `--now` against the real Usage API is refused (SPEC §11): the API answers with what it holds
+ * now, so a pass that pretends to be later would record readings seconds apart as hours apart
+ * and verify numbers that were still growing. Replayed pages and listing (no request) are fine.
+ */
+function refuseClockAgainstRealApi(opts: Opts, mode: string, apiBaseUrl: string): void {
+  if (typeof opts.now !== "string" || mode !== "reconcile" || typeof opts.replay === "string")
+    return;
+  if (new URL(apiBaseUrl).hostname.toLowerCase() !== new URL(DEFAULTS["api-base-url"]).hostname)
+    return;
+  throw new ConfigError(
+    `--now: refused against the real Usage API (${apiBaseUrl}): its answers are what it holds now, so readings taken under another clock would be recorded at the wrong time and could verify a run too early. Drop --now, or use it with --replay <dir> (pages saved by --record) or --list`,
+  );
+}
+
 /** Paths in reports relative to the working directory, as the user typed them. */
 function relativize(report: PassReport, cwd: string, secrets: Array<string | undefined>): void {
   const relative = (p: string) => (p.startsWith(`${cwd}/`) ? p.slice(cwd.length + 1) : p);
@@ -223,7 +250,14 @@ function relativize(report: PassReport, cwd: string, secrets: Array<string | und
 }
 
 /** Runs the CLI; returns the exit status. */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+export async function main(argv: readonly string[], rawIo: CliIo): Promise<number> {
+  // everything printed goes through one guard: no secret, no line the runner reads as a command
+  const secrets = cliSecrets(rawIo.env, rawIo.cwd);
+  const io: CliIo = {
+    ...rawIo,
+    stdout: guardedWriter(rawIo.stdout, () => secrets),
+    stderr: guardedWriter(rawIo.stderr, () => secrets),
+  };
   let invocation: Invocation | undefined;
   const cmd = program((i) => {
     invocation = i;
@@ -255,31 +289,51 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         force: opts.force ? "true" : "false",
         "cross-check-costs": opts.crossCheckCosts ? "true" : "false",
         "cost-tolerance": typeof opts.costTolerance === "string" ? opts.costTolerance : undefined,
+        "pass-deadline-minutes":
+          typeof opts.passDeadlineMinutes === "string" ? opts.passDeadlineMinutes : undefined,
       },
       env,
     );
     adminKey = resolved.adminKey;
     const settings = { ...resolved.pass, runsDir: resolve(io.cwd, resolved.pass.runsDir) };
     const now = clockFrom(opts);
+    refuseClockAgainstRealApi(opts, settings.mode, resolved.apiBaseUrl);
     const prices = await loadPriceSources(
       nodeFiles,
       settings.runsDir,
       resolved.pricingFile ? resolve(io.cwd, resolved.pricingFile) : undefined,
     );
 
+    const showProgress = io.interactive && !opts.json;
     let source: PageSource | undefined;
     if (settings.mode === "reconcile") {
       if (typeof opts.replay === "string")
         source = await replaySource(resolve(io.cwd, opts.replay));
       else if (adminKey) {
-        http = createHttpPageSource({ baseUrl: resolved.apiBaseUrl, adminKey, userAgent: TOOL });
+        http = createHttpPageSource({
+          baseUrl: resolved.apiBaseUrl,
+          adminKey,
+          userAgent: TOOL,
+          passDeadlineMs: resolved.passDeadlineMinutes * 60_000,
+          proxyEnv: env,
+          // a long wait is said on stderr (one line each time, or the progress line on a terminal)
+          onWaiting: ({ what, waitedMs, limitMs }) =>
+            io.stderr(
+              `${showProgress ? "\r\x1b[K" : ""}reconcile-usage: still waiting for the ${what}: ${duration(waitedMs)} so far, gives up at ${duration(limitMs)}${showProgress ? "" : "\n"}`,
+            ),
+          onRetry: showProgress
+            ? ({ attempt, delayMs, reason }) =>
+                io.stderr(
+                  `\r\x1b[Kreconcile-usage: ${redact(reason, [adminKey])}; retry ${attempt} in ${duration(delayMs)}\n`,
+                )
+            : undefined,
+        });
         source =
           typeof opts.record === "string"
             ? recordingSource(http, resolve(io.cwd, opts.record))
             : http;
       }
     }
-    const showProgress = io.interactive && !opts.json;
     const outcome = await runPass(settings, {
       files: nodeFiles,
       now,
@@ -292,7 +346,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         ? (p) =>
             p.spans > 1 &&
             io.stderr(
-              `\rreading usage: span ${p.spansDone}/${p.spans}, ${p.pages} page(s)${p.spansDone === p.spans ? "\n" : ""}`,
+              `\r\x1b[Kreading usage: span ${p.spansDone}/${p.spans}, ${p.pages} page(s)${p.spansDone === p.spans ? "\n" : ""}`,
             )
         : undefined,
     });
@@ -304,7 +358,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
     }
     relativize(report, io.cwd, [adminKey]);
-    if (opts.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    if (opts.json) io.stdout(reportJson(report, [adminKey, ...secrets]));
     else {
       io.stdout(
         `${runTable(report.runs, Boolean(opts.verbose))}\n\n${summaryLines(report).join("\n")}\n`,
@@ -318,12 +372,16 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       error instanceof PricingFileError ||
       (error instanceof UsageApiError && error.kind === "replay")
     ) {
-      io.stderr(`reconcile-usage: ${redact(error.message, [adminKey])}\n`);
+      io.stderr(`reconcile-usage: ${oneLine(redact(error.message, [adminKey]), 1000)}\n`);
       return 2;
     }
+    // one clear line; where it happened only on request (never minified source)
+    const known = [adminKey, ...secrets];
+    const debug = debugRequested(env, invocation.opts.debug);
     io.stderr(
-      `reconcile-usage: unexpected error: ${redact(error instanceof Error ? (error.stack ?? error.message) : String(error), [adminKey])}\n`,
+      `reconcile-usage: unexpected error: ${describeUnexpected(error, known)}${debug ? "" : " (--debug shows where)"}\n`,
     );
+    if (debug) for (const line of stackLines(error, known)) io.stderr(`  ${line}\n`);
     return 1;
   } finally {
     await http?.close();
@@ -364,7 +422,7 @@ async function exportTables(
     if (output) await writeFile(output, text);
     else io.stdout(text);
   }
-  for (const w of report.warnings) io.stderr(`warning: ${w}\n`);
+  for (const w of report.warnings) io.stderr(`warning: ${oneLine(w)}\n`);
   return report.errors > 0 ? 1 : 0;
 }
 
@@ -372,7 +430,9 @@ function verboseReadings(outcome: PassOutcome): string {
   const lines: string[] = [];
   for (const r of outcome.report.runs) {
     if (!r.window) continue;
-    lines.push(`\n${r.framework}/${r.run_id}  window ${r.window.start} – ${r.window.end}`);
+    lines.push(
+      `\n${oneLine(r.framework, 200)}/${oneLine(r.run_id, 200)}  window ${r.window.start} – ${r.window.end}`,
+    );
     const id = `${r.framework}/${r.run_id}`;
     const fresh = outcome.collected?.readings.get(id);
     const readings = outcome.readings.get(id) ?? [];

@@ -1,8 +1,13 @@
 import { int, share, signedPercent, usd } from "../report/format.ts";
 import type { PassReport, RunReport } from "../report/schema.ts";
+import { oneLine } from "../util/printable.ts";
 import { STATUSES } from "../verify/status.ts";
 
-/** Plain-text tables for a terminal; no colours, so they read the same in a log file. */
+/**
+ * Plain-text tables for a terminal; no colours, so they read the same in a log file. Every name
+ * and message is shown on one line (control characters escaped) and cut (`oneLine`): a run
+ * directory named with a line break cannot start a line of its own.
+ */
 
 function table(headers: string[], rows: string[][], rightAligned: ReadonlySet<number>): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -14,8 +19,14 @@ function table(headers: string[], rows: string[][], rightAligned: ReadonlySet<nu
   return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
-const shortId = (id: string): string => (id.length > 13 ? `${id.slice(0, 8)}…` : id);
-const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+const shortId = (id: string): string => {
+  const shown = oneLine(id, 200);
+  return shown.length > 13 ? `${shown.slice(0, 8)}…` : shown;
+};
+const clip = (s: string, n: number): string => {
+  const shown = oneLine(s);
+  return shown.length > n ? `${shown.slice(0, n - 1)}…` : shown;
+};
 
 export function runTable(runs: readonly RunReport[], verbose: boolean): string {
   const headers = [
@@ -31,8 +42,8 @@ export function runTable(runs: readonly RunReport[], verbose: boolean): string {
     "MESSAGE",
   ];
   const rows = runs.map((r) => [
-    r.framework,
-    verbose ? r.run_id : shortId(r.run_id),
+    oneLine(r.framework, 200),
+    verbose ? oneLine(r.run_id, 200) : shortId(r.run_id),
     r.status,
     int(r.tokens_in),
     int(r.tokens_out),
@@ -40,7 +51,7 @@ export function runTable(runs: readonly RunReport[], verbose: boolean): string {
     int(r.api_calls),
     usd(r.cost_usd),
     String(r.stable_checks),
-    verbose ? r.message : clip(r.message, 60),
+    verbose ? oneLine(r.message) : clip(r.message, 60),
   ]);
   return table(headers, rows, new Set([3, 4, 5, 6, 7, 8]));
 }
@@ -71,7 +82,7 @@ export function summaryLines(report: PassReport): string[] {
   }
   for (const u of report.unattributed) {
     lines.push(
-      `unattributed usage on ${u.api_key_id}${u.framework ? ` (${u.framework})` : ""}: ${int(u.tokens_in)} in, ${int(u.tokens_out)} out in ${u.minutes} minute(s), ${u.first_minute} – ${u.last_minute}${nearestText(u.nearest_run)}`,
+      `unattributed usage on ${oneLine(u.api_key_id, 200)}${u.framework ? ` (${oneLine(u.framework, 200)})` : ""}: ${int(u.tokens_in)} in, ${int(u.tokens_out)} out in ${u.minutes} minute(s), ${u.first_minute} – ${u.last_minute}${nearestText(u.nearest_run)}`,
     );
   }
   if (report.cost_check) {
@@ -79,13 +90,13 @@ export function summaryLines(report: PassReport): string[] {
     const headers = ["DAY", "FRAMEWORK", "OURS", "COSTS_API", "DIFF", "COVERAGE", "RUNS", "CHECK"];
     const body = rows.map((d) => [
       d.date,
-      d.framework ?? d.api_key_id,
+      oneLine(d.framework ?? d.api_key_id, 200),
       usd(d.ours_usd),
       usd(d.theirs_usd),
       signedPercent(d.difference_percent),
       share(d.coverage),
       String(d.runs),
-      !d.settled ? "not yet settled" : d.flagged ? "MISMATCH" : "ok",
+      d.error ? "ERROR" : !d.settled ? "not yet settled" : d.flagged ? "MISMATCH" : "ok",
     ]);
     lines.push(
       "",
@@ -93,6 +104,6 @@ export function summaryLines(report: PassReport): string[] {
       table(headers, body, new Set([2, 3, 4, 5, 6])),
     );
   }
-  for (const w of report.warnings) lines.push(`warning: ${w}`);
+  for (const w of report.warnings) lines.push(`warning: ${oneLine(w)}`);
   return lines;
 }

@@ -16,6 +16,8 @@ export interface ResolvedSettings {
   adminKey?: string;
   apiBaseUrl: string;
   pricingFile?: string;
+  /** Time a pass may spend reading the Usage and Costs APIs, in minutes. */
+  passDeadlineMinutes: number;
 }
 
 export const DEFAULTS = {
@@ -32,6 +34,7 @@ export const DEFAULTS = {
   force: "false",
   "cross-check-costs": "false",
   "cost-tolerance": "1",
+  "pass-deadline-minutes": "10",
 } as const;
 
 /** Old script's environment variables, read when the setting is not given. */
@@ -215,5 +218,9 @@ export function resolveSettings(raw: RawSettings, env: Env, label: Label): Resol
     adminKey,
     apiBaseUrl: apiBaseUrl.replace(/\/+$/, ""),
     pricingFile,
+    passDeadlineMinutes: positiveNumber(
+      labelOf("pass-deadline-minutes"),
+      get("pass-deadline-minutes"),
+    ),
   };
 }

@@ -3,8 +3,8 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import { isWithin, repositoryRoot, resolvesInside } from "../fs/repository.ts";
 import { describeReadError, type Files } from "../fs/types.ts";
 import { describeIssues } from "../runs/schema.ts";
-import { builtinSource, type PriceSource } from "./prices.ts";
-import { ExperimentPricingSchema, type ModelPrice } from "./schema.ts";
+import { builtinSources, type PriceSource } from "./prices.ts";
+import { ExperimentPricingSchema, fromConfigPrices, type ModelPrice } from "./schema.ts";
 
 export class PricingFileError extends Error {
   constructor(path: string, reason: string) {
@@ -28,8 +28,9 @@ function yamlProblem(error: unknown): string {
 }
 
 /**
- * Reads experiment prices (`pricing.models.<name>.{input_price,cached_price,output_price}`, USD per
- * 1M tokens) from a YAML or JSON file: the experiment's config.yaml or a pricing file. A pricing
+ * Reads experiment prices (`pricing.models.<name>.{input_price,cached_price,output_price,…}`, USD
+ * per 1M tokens, one key per token class) from a YAML or JSON file: the experiment's config.yaml or
+ * a pricing file. A pricing
  * file may also hold the `models` map at its top level. Returns undefined when the file has no
  * pricing section and `required` is false.
  */
@@ -65,20 +66,17 @@ export async function loadPricingFile(
   const parsed = ExperimentPricingSchema.safeParse(section);
   if (!parsed.success) throw new PricingFileError(path, `pricing: ${describeIssues(parsed.error)}`);
   const models: Record<string, ModelPrice> = {};
-  for (const [model, p] of Object.entries(parsed.data.models)) {
-    models[model] = {
-      input: p.input_price,
-      output: p.output_price,
-      ...(p.cached_price !== undefined ? { cached_input: p.cached_price } : {}),
-    };
-  }
+  for (const [model, p] of Object.entries(parsed.data.models)) models[model] = fromConfigPrices(p);
   return { name, models };
 }
 
 /**
- * Price sources in order of precedence (SPEC §5): the `pricing-file` input, the experiment's own
- * `config.yaml` (beside the runs directory), then the built-in dated table. `repository` (default:
- * see repositoryRoot) bounds where links may lead: a config.yaml outside it is not read.
+ * Price sources in order of precedence (SPEC §5, §12): the `pricing-file` input, the experiment's
+ * own `config.yaml` (beside the runs directory), then the built-in dated tables (OpenAI's, then
+ * Anthropic's). Precedence decides
+ * between entries under the same name; a more specific name wins whatever its source.
+ * `repository` (default: see repositoryRoot) bounds where links may lead: a config.yaml outside
+ * it is not read.
  */
 export async function loadPriceSources(
   files: Files,
@@ -106,7 +104,7 @@ export async function loadPriceSources(
     const fromConfig = await loadPricingFile(files, configYaml, "experiment config.yaml", false);
     if (fromConfig) sources.push(fromConfig);
   }
-  sources.push(builtinSource());
+  sources.push(...builtinSources());
   return sources;
 }
 

@@ -1,25 +1,55 @@
+import { BUILTIN_ANTHROPIC_PRICES } from "./builtin-anthropic-prices.ts";
 import { BUILTIN_PRICES } from "./builtin-prices.ts";
-import type { ModelPrice, PriceTable } from "./schema.ts";
+import { type ModelPrice, PRICE_KEYS, type PriceTable } from "./schema.ts";
 
-/** A named set of prices; the first source that knows a model wins. */
+/** A named set of prices, in order of precedence among the others. */
 export interface PriceSource {
   name: string;
+  /** The date of the prices, when the source has one (the built-in table does). */
+  as_of?: string;
   models: Record<string, ModelPrice>;
 }
 
-export interface ResolvedPrice {
+/** One source's entry for one of a model's names. */
+export interface PriceEntry {
   price: ModelPrice;
-  /** The table entry used (`gpt-4o-mini` for `gpt-4o-mini-2024-07-18`). */
+  /** The name the entry is under (`gpt-4o-mini` for `gpt-4o-mini-2024-07-18`). */
   pricedAs: string;
   source: string;
+  as_of?: string;
+}
+
+export interface ResolvedPrice extends PriceEntry {
+  /**
+   * Every entry that prices the model like the chosen one (the same figure for every rate both
+   * state), most specific first: where the chosen entry lacks a rate (a tier, a class), one of
+   * these may have it.
+   */
+  agreeing: PriceEntry[];
+  /** Entries of higher-precedence sources that lost to a more specific name and disagree. */
+  warnings: string[];
 }
 
 export const builtinSource = (table: PriceTable = BUILTIN_PRICES): PriceSource => ({
   name: `built-in price table (${table.as_of})`,
+  as_of: table.as_of,
   models: table.models,
 });
 
-const DATED_SUFFIX = /-(\d{4}-\d{2}-\d{2}|\d{4})$/;
+/** Claude's built-in prices: a table of their own, with their own date and source. */
+export const builtinAnthropicSource = (
+  table: PriceTable = BUILTIN_ANTHROPIC_PRICES,
+): PriceSource => ({
+  name: `built-in Anthropic price table (${table.as_of})`,
+  as_of: table.as_of,
+  models: table.models,
+});
+
+/** Every built-in table, in the order they are consulted (their model names do not overlap). */
+export const builtinSources = (): PriceSource[] => [builtinSource(), builtinAnthropicSource()];
+
+/** OpenAI's `-2024-07-18` and `-0613`, Anthropic's `-20250929`. */
+const DATED_SUFFIX = /-(\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$/;
 
 /**
  * Names to look a model up by, most specific first. Dated snapshots fall back to their base name;
@@ -34,16 +64,66 @@ export function candidateNames(model: string): string[] {
   return names;
 }
 
-/** Looks a model up in each source in order of precedence. */
+/** The rates two entries both state and price differently. */
+export function disagreements(
+  a: ModelPrice,
+  b: ModelPrice,
+): Array<{ key: (typeof PRICE_KEYS)[number]; a: number; b: number }> {
+  return PRICE_KEYS.filter(
+    (k) => a[k.rate] !== undefined && b[k.rate] !== undefined && a[k.rate] !== b[k.rate],
+  ).map((key) => ({ key, a: a[key.rate]!, b: b[key.rate]! }));
+}
+
+/** Same figure for every rate both state: the two entries price the same thing. */
+export const agree = (a: ModelPrice, b: ModelPrice): boolean => disagreements(a, b).length === 0;
+
+/**
+ * Looks a model up in every source (SPEC §12): the most specific name wins across all sources,
+ * and among sources with that name, the first in precedence. A higher-precedence source's entry
+ * under a less specific name (a config.yaml alias `gpt-4o` for `gpt-4o-2024-05-13`) only loses its
+ * say: when it agrees with the winner it is the one credited (the user's own prices, same figure),
+ * when it disagrees it is named in a warning.
+ */
 export function resolvePrice(
   model: string,
   sources: readonly PriceSource[],
 ): ResolvedPrice | undefined {
-  for (const source of sources) {
-    for (const name of candidateNames(model)) {
-      const price = source.models[name];
-      if (price) return { price, pricedAs: name, source: source.name };
-    }
+  const entries: Array<PriceEntry & { rank: number }> = [];
+  for (const name of candidateNames(model))
+    sources.forEach((source, rank) => {
+      // own keys only: a model named `constructor` is not priced by Object.prototype
+      const price = Object.hasOwn(source.models, name) ? source.models[name] : undefined;
+      if (price)
+        entries.push({
+          price,
+          pricedAs: name,
+          source: source.name,
+          ...(source.as_of !== undefined ? { as_of: source.as_of } : {}),
+          rank,
+        });
+    });
+  const best = entries[0];
+  if (!best) return undefined;
+
+  const warnings: string[] = [];
+  let chosen: (typeof entries)[number] | undefined;
+  // what each higher-precedence source would have priced the model as, on its own
+  for (let rank = 0; rank < best.rank; rank++) {
+    const own = entries.find((e) => e.rank === rank);
+    if (!own) continue;
+    const differ = disagreements(own.price, best.price);
+    if (differ.length === 0) chosen ??= own;
+    else
+      warnings.push(
+        `${model} is priced as ${best.pricedAs} from the ${best.source}, not as ${own.pricedAs} from the ${own.source}, which differs (${differ
+          .map((d) => `${d.key.config} ${d.a} there, ${d.b} here`)
+          .join("; ")}); list ${model} in the ${own.source} to price it otherwise`,
+      );
   }
-  return undefined;
+  const picked = chosen ?? best;
+  const strip = ({ rank: _, ...e }: PriceEntry & { rank: number }): PriceEntry => e;
+  const agreeing = entries
+    .filter((e) => e !== picked && agree(e.price, best.price) && agree(e.price, picked.price))
+    .map(strip);
+  return { ...strip(picked), agreeing, warnings };
 }

@@ -1,38 +1,134 @@
 import { z } from "zod";
 
+/** Rates apart from standard ones: batch, and the flex and priority service tiers. */
+export const TIERS = ["standard", "batch", "flex", "priority"] as const;
+export type Tier = (typeof TIERS)[number];
+
+/**
+ * The disjoint token classes a reading is priced by (SPEC §12). For each: `rate`, its key in a
+ * model's price entry (with a `batch_`, `flex_` or `priority_` prefix for those rates); `config`,
+ * its USD-per-1M key in config.yaml and pricing files (same prefixes); `label`, how a warning
+ * names it. The first three are today's classes, named as the old script named them.
+ */
+export const TOKEN_CLASSES = {
+  uncached_text_input: { rate: "input", config: "input_price", label: "input" },
+  cached_input: { rate: "cached_input", config: "cached_price", label: "cached input" },
+  cache_write_input: {
+    rate: "cache_write_input",
+    config: "cache_write_price",
+    label: "cache-write input",
+  },
+  cache_write_1h_input: {
+    rate: "cache_write_1h_input",
+    config: "cache_write_1h_price",
+    label: "1-hour cache-write input",
+  },
+  audio_input: { rate: "input_audio", config: "input_audio_price", label: "audio input" },
+  image_input: { rate: "input_image", config: "input_image_price", label: "image input" },
+  text_output: { rate: "output", config: "output_price", label: "output" },
+  audio_output: { rate: "output_audio", config: "output_audio_price", label: "audio output" },
+  image_output: { rate: "output_image", config: "output_image_price", label: "image output" },
+} as const;
+export type TokenClass = keyof typeof TOKEN_CLASSES;
+export const TOKEN_CLASS_NAMES = Object.keys(TOKEN_CLASSES) as TokenClass[];
+
+type Prefix<T extends Tier> = T extends "standard" ? "" : `${T}_`;
+type ClassInfo = (typeof TOKEN_CLASSES)[TokenClass];
+export type RateKey = `${Prefix<Tier>}${ClassInfo["rate"]}`;
+export type ConfigPriceKey = `${Prefix<Tier>}${ClassInfo["config"]}`;
+
+const prefix = (tier: Tier): string => (tier === "standard" ? "" : `${tier}_`);
+export const rateKey = (cls: TokenClass, tier: Tier): RateKey =>
+  `${prefix(tier)}${TOKEN_CLASSES[cls].rate}` as RateKey;
+export const configPriceKey = (cls: TokenClass, tier: Tier): ConfigPriceKey =>
+  `${prefix(tier)}${TOKEN_CLASSES[cls].config}` as ConfigPriceKey;
+
+/** Every rate key a price entry may hold, paired with its config.yaml key. */
+export const PRICE_KEYS: ReadonlyArray<{ rate: RateKey; config: ConfigPriceKey }> = TIERS.flatMap(
+  (tier) =>
+    TOKEN_CLASS_NAMES.map((cls) => ({
+      rate: rateKey(cls, tier),
+      config: configPriceKey(cls, tier),
+    })),
+);
+export const RATE_KEYS: readonly RateKey[] = PRICE_KEYS.map((k) => k.rate);
+
+/** USD per 1M tokens: finite (zod numbers are) and not negative. */
 const rate = z.number().nonnegative();
 
-/** Prices of one model in USD per 1M tokens. Absent rates are unknown, never zero. */
+type OptionalRates<K extends string> = Record<K, z.ZodOptional<typeof rate>>;
+const optionalRates = <K extends string>(keys: readonly K[]): OptionalRates<K> =>
+  Object.fromEntries(keys.map((k) => [k, rate.optional()])) as OptionalRates<K>;
+
+/**
+ * Prices of one model in USD per 1M tokens, one rate per token class and tier. Text input and
+ * output are always known; any other absent rate is unknown, never zero.
+ */
 export const ModelPriceSchema = z.object({
+  ...optionalRates(RATE_KEYS.filter((k) => k !== "input" && k !== "output")),
   input: rate,
-  cached_input: rate.optional(),
   output: rate,
-  batch_input: rate.optional(),
-  batch_output: rate.optional(),
-  flex_input: rate.optional(),
-  flex_cached_input: rate.optional(),
-  flex_output: rate.optional(),
-  priority_input: rate.optional(),
-  priority_cached_input: rate.optional(),
-  priority_output: rate.optional(),
 });
 export type ModelPrice = z.infer<typeof ModelPriceSchema>;
+
+/** A built-in table entry: prices plus the recorded reasons that explain them. */
+export const BuiltinModelPriceSchema = ModelPriceSchema.extend({
+  /** Why this dated snapshot is priced unlike its base name (a test requires one when it is). */
+  differs_from_base: z.string().min(1).optional(),
+  /** Why this entry's figures differ from the reference data it is derived from. */
+  corrected: z.string().min(1).optional(),
+});
+export type BuiltinModelPrice = z.infer<typeof BuiltinModelPriceSchema>;
 
 export const PriceTableSchema = z.object({
   as_of: z.string(),
   source: z.string(),
-  models: z.record(z.string(), ModelPriceSchema),
+  models: z.record(z.string(), BuiltinModelPriceSchema),
 });
 export type PriceTable = z.infer<typeof PriceTableSchema>;
 
-/** An experiment's `config.yaml` pricing section (and the `pricing-file` input): USD per 1M tokens. */
+const CONFIG_KEYS = PRICE_KEYS.map((k) => k.config);
+const knownConfigKeys = new Set<string>(CONFIG_KEYS);
+
+/**
+ * One model in an experiment's `config.yaml` pricing section (and the `pricing-file` input), USD
+ * per 1M tokens. Other keys are allowed (experiments note things beside prices), except a
+ * `…_price` key we do not know: a misspelt price would otherwise be dropped without a word.
+ */
+const ConfigModelPriceSchema = z
+  .looseObject({
+    ...optionalRates(CONFIG_KEYS.filter((k) => k !== "input_price" && k !== "output_price")),
+    input_price: rate,
+    output_price: rate,
+  })
+  .superRefine((entry, ctx) => {
+    for (const key of Object.keys(entry)) {
+      if (key.endsWith("_price") && !knownConfigKeys.has(key))
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: `unknown price key (the class keys are ${TOKEN_CLASS_NAMES.map((c) => TOKEN_CLASSES[c].config).join(", ")}, each also with a batch_, flex_ or priority_ prefix)`,
+        });
+    }
+  });
+
 export const ExperimentPricingSchema = z.object({
-  models: z.record(
-    z.string(),
-    z.object({
-      input_price: rate,
-      cached_price: rate.optional(),
-      output_price: rate,
-    }),
-  ),
+  models: z.record(z.string(), ConfigModelPriceSchema),
 });
+
+/** The internal price entry of a config.yaml / pricing-file model. */
+export function fromConfigPrices(entry: Record<string, unknown>): ModelPrice {
+  const price: Record<string, number> = {};
+  for (const k of PRICE_KEYS) {
+    const v = entry[k.config];
+    if (typeof v === "number") price[k.rate] = v;
+  }
+  return price as ModelPrice;
+}
+
+/** The rates of a price entry, without the notes a built-in entry carries. */
+export function ratesOf(price: ModelPrice): Partial<Record<RateKey, number>> {
+  const rates: Partial<Record<RateKey, number>> = {};
+  for (const k of RATE_KEYS) if (price[k] !== undefined) rates[k] = price[k];
+  return rates;
+}

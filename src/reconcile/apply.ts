@@ -8,7 +8,7 @@ import type { Discovery, FileProblem } from "../runs/discover.ts";
 import type { Attempt, ModelUsage } from "../runs/schema.ts";
 import { formatIsoSeconds } from "../util/time.ts";
 import { type Evaluation, evaluateRun } from "../verify/evaluate.ts";
-import { chronological, sameReading, totalsOf } from "../verify/reading.ts";
+import { chronological, isZero, sameReading, type Totals, totalsOf } from "../verify/reading.ts";
 import { PERSISTED_STATUSES } from "../verify/status.ts";
 import type { HeldReadings } from "./held.ts";
 import type { PassSettings } from "./settings.ts";
@@ -46,6 +46,8 @@ export interface ApplyInput {
   held?: HeldReadings;
   /** Hold a new reading back when it is identical to the file's last and changes nothing else. */
   holdIdentical?: boolean;
+  /** Usage fetched this pass per key read (see Collected.keyTotals). */
+  keyTotals?: ReadonlyMap<string, Totals>;
 }
 
 /** Adds readings the file does not hold yet (a pass re-applied on another writer's head holds them). */
@@ -115,6 +117,7 @@ export function applyReadings(input: ApplyInput): Applied {
   const readings = new Map<string, Attempt[]>();
   const held: HeldReadings = new Map(input.held ?? []);
   const unpriced = new Map<string, { reason: string; runs: number }>();
+  const priceWarnings = new Set<string>();
   const reconcile = settings.mode === "reconcile";
   const inScope = (framework?: string, runId?: string) =>
     (settings.runIds.length === 0 || (runId !== undefined && settings.runIds.includes(runId))) &&
@@ -126,6 +129,22 @@ export function applyReadings(input: ApplyInput): Applied {
     if (p.runId === undefined) otherProblems.push(p);
     else if (inScope(p.framework, p.runId)) runs.push(errorRow(p));
   }
+
+  // Every run's readings after this pass, first: whether other runs on a key have usage decides
+  // what a run without any is told (SPEC §11).
+  const merged = new Map<string, { attempts: Attempt[]; added: Attempt[]; fresh?: Attempt }>();
+  for (const state of states) {
+    if (!state.selected || state.windowError || input.failures.has(state.id)) continue;
+    const fresh = input.readings.get(state.id);
+    merged.set(state.id, {
+      ...withReadings(state.attempts, [
+        ...(input.held?.get(state.id) ?? []),
+        ...(fresh ? [fresh] : []),
+      ]),
+      fresh,
+    });
+  }
+  const keyUsageOf = keyUsage(states, merged, input.keyTotals);
 
   for (const state of states) {
     if (!state.selected || state.windowError) continue;
@@ -142,11 +161,7 @@ export function applyReadings(input: ApplyInput): Applied {
       });
       continue;
     }
-    const fresh = input.readings.get(state.id);
-    const { attempts, added } = withReadings(state.attempts, [
-      ...(input.held?.get(state.id) ?? []),
-      ...(fresh ? [fresh] : []),
-    ]);
+    const { attempts, added, fresh } = merged.get(state.id)!;
     readings.set(state.id, attempts);
     held.delete(state.id);
     const evaluation = evaluateRun(
@@ -157,6 +172,8 @@ export function applyReadings(input: ApplyInput): Applied {
         keyId: state.keyId,
         sharesWith: state.sharesWith,
         untrusted: state.untrusted,
+        wasVerified: state.run.file.usage_api_reconciliation?.verification_status === "verified",
+        keyUsage: keyUsageOf(state, attempts),
       },
       settings,
     );
@@ -173,6 +190,7 @@ export function applyReadings(input: ApplyInput): Applied {
         });
       for (const u of cost?.unknown ?? [])
         unpriced.set(u.model, { reason: u.reason, runs: (unpriced.get(u.model)?.runs ?? 0) + 1 });
+      for (const w of cost?.warnings ?? []) priceWarnings.add(w);
     }
 
     let after = state.run.text;
@@ -250,9 +268,39 @@ export function applyReadings(input: ApplyInput): Applied {
       ([model, u]) =>
         `no cost for ${u.runs} run(s) using ${model}: ${u.reason}; COST_USD is left null, not 0 (add the model to config.yaml pricing or a pricing file)`,
     ),
+    ...priceWarnings,
     ...otherProblems.map((p) => `${p.path}: ${p.reason}`),
   ];
   return { runs: sortRuns(runs), changes, warnings, otherProblems, readings, held, states };
+}
+
+/**
+ * What is known of a run's key beyond the run: `none` when this pass read the key and it had no
+ * usage anywhere in the fetched minutes; `elsewhere` when another run of the same framework has a
+ * non-zero reading taken with the key this run's newest reading used.
+ */
+function keyUsage(
+  states: readonly RunState[],
+  merged: ReadonlyMap<string, { attempts: Attempt[] }>,
+  keyTotals: ReadonlyMap<string, Totals> | undefined,
+): (state: RunState, attempts: readonly Attempt[]) => "elsewhere" | "none" | undefined {
+  const withUsage = new Map<string, Set<string>>();
+  for (const s of states) {
+    for (const a of merged.get(s.id)?.attempts ?? s.attempts) {
+      const key = a.api_key_id ?? s.keyId;
+      if (key === undefined || isZero(totalsOf(a))) continue;
+      const id = `${s.run.framework}\u0000${key}`;
+      withUsage.set(id, (withUsage.get(id) ?? new Set()).add(s.id));
+    }
+  }
+  return (state, attempts) => {
+    const key = attempts.at(-1)?.api_key_id ?? state.keyId;
+    if (key === undefined) return undefined;
+    const fetched = keyTotals?.get(key);
+    if (fetched && isZero(fetched)) return "none";
+    const runs = withUsage.get(`${state.run.framework}\u0000${key}`);
+    return runs && [...runs].some((id) => id !== state.id) ? "elsewhere" : undefined;
+  };
 }
 
 /** verified_at as the file says it after this pass (a settled verification keeps its recorded time). */

@@ -2,10 +2,11 @@ import { makeAttempt } from "../runs/attempt.ts";
 import type { Attempt } from "../runs/schema.ts";
 import { attribute, type RunOnKey, type UnattributedUsage } from "../usage/attribute.ts";
 import { UsageApiError } from "../usage/errors.ts";
-import { fetchSpan, type UsageRow } from "../usage/pages.ts";
+import { fetchSpan, sumGuard, type UsageRow } from "../usage/pages.ts";
 import { planSpans, requestLowerBound, type Span } from "../usage/plan.ts";
 import { MAX_MINUTE_BUCKETS, type PageSource } from "../usage/query.ts";
 import { floorMinute } from "../util/time.ts";
+import type { Totals } from "../verify/reading.ts";
 import type { PassSettings } from "./settings.ts";
 import type { RunState } from "./state.ts";
 
@@ -21,9 +22,22 @@ export interface Collected {
   /** Runs whose reading failed this pass, with the reason; nothing is written for them. */
   failures: Map<string, string>;
   unattributed: UnattributedUsage[];
+  /**
+   * All usage fetched this pass per key read (attributed or not; zero for a key with none), so a
+   * key with no usage at all, or far more outside the runs than inside, can be named.
+   */
+  keyTotals: Map<string, Totals>;
   spans: Span[];
   pages: number;
   lowerBound: number;
+  /** Problems of the pass as a whole (the API deadline ran out), for the report's warnings. */
+  warnings: string[];
+}
+
+interface FailedSpan {
+  span: Span;
+  message: string;
+  kind: string;
 }
 
 async function mapLimit<T, R>(
@@ -47,6 +61,8 @@ const messageOf = (error: unknown): string =>
   error instanceof UsageApiError
     ? error.message
     : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+const kindOf = (error: unknown): string =>
+  error instanceof UsageApiError ? error.kind : "unexpected";
 
 /** Errors another request might not meet; an auth or quota error would only repeat. */
 const SPLITTABLE = new Set([
@@ -68,24 +84,29 @@ async function fetchOrSplit(
   span: Span,
   keyIds: readonly string[],
   onPage: () => void,
-): Promise<{ rows: UsageRow[]; failed: Array<{ span: Span; message: string }> }> {
+): Promise<{ rows: UsageRow[]; failed: FailedSpan[] }> {
   try {
     return { rows: (await fetchSpan(source, span, keyIds, onPage)).rows, failed: [] };
   } catch (error) {
     const page = MAX_MINUTE_BUCKETS * 60;
-    const kind = error instanceof UsageApiError ? error.kind : "unexpected";
+    const kind = kindOf(error);
     if (span.end - span.start <= page || !SPLITTABLE.has(kind))
-      return { rows: [], failed: [{ span, message: messageOf(error) }] };
+      return { rows: [], failed: [{ span, message: messageOf(error), kind }] };
     const rows: UsageRow[] = [];
-    const failed: Array<{ span: Span; message: string }> = [];
+    const failed: FailedSpan[] = [];
     for (let start = span.start; start < span.end; start += page) {
       const piece = { start, end: Math.min(start + page, span.end) };
       try {
         rows.push(...(await fetchSpan(source, piece, keyIds, onPage)).rows);
       } catch (pieceError) {
-        failed.push({ span: piece, message: messageOf(pieceError) });
+        failed.push({ span: piece, message: messageOf(pieceError), kind: kindOf(pieceError) });
       }
     }
+    // each piece was checked alone; a run's window may cross pieces, so check their sum again
+    const guard = sumGuard();
+    const unsafe = rows.map(guard).find(Boolean);
+    if (unsafe)
+      return { rows: [], failed: [{ span, message: `${unsafe}; refused`, kind: "protocol" }] };
     return { rows, failed };
   }
 }
@@ -114,7 +135,7 @@ export async function collectReadings(args: {
   );
   const keyIds = [...new Set(due.map((s) => s.keyId!))].sort();
   const rows: UsageRow[] = [];
-  const failedSpans: Array<{ span: Span; message: string }> = [];
+  const failedSpans: FailedSpan[] = [];
   const progress: Progress = { spansDone: 0, spans: spans.length, pages: 0 };
   const onPage = () => {
     progress.pages++;
@@ -134,6 +155,16 @@ export async function collectReadings(args: {
     );
     if (failed) failures.set(s.id, `Usage API: ${failed.message}`);
   }
+  const warnings: string[] = [];
+  const late = due.filter((s) =>
+    failedSpans.some(
+      (f) => f.kind === "deadline" && f.span.start < s.window!.end && s.window!.start < f.span.end,
+    ),
+  );
+  if (late.length > 0)
+    warnings.push(
+      `Usage API: the pass's time for the API ran out (pass-deadline-minutes); ${late.length} run(s) not read are error for this pass and the next pass reads them again`,
+    );
   // Only rows of spans that succeeded exist; a failed span's runs are failures, so no run is read
   // from a partial window.
   const onKeys: RunOnKey[] = states.flatMap((s) =>
@@ -141,6 +172,17 @@ export async function collectReadings(args: {
   );
   const targets = new Set(due.filter((s) => !failures.has(s.id)).map((s) => s.id));
   const { perRun, unattributed } = attribute(onKeys, targets, rows);
+  const keyTotals = new Map<string, Totals>(
+    keyIds.map((k) => [k, { tokensIn: 0, tokensOut: 0, cachedTokens: 0, requests: 0 }]),
+  );
+  for (const r of rows) {
+    const t = keyTotals.get(r.apiKeyId);
+    if (!t) continue;
+    t.tokensIn += r.inputTokens;
+    t.tokensOut += r.outputTokens;
+    t.cachedTokens += r.cachedTokens;
+    t.requests += r.requests;
+  }
   const readings = new Map<string, Attempt>();
   for (const s of due) {
     const usage = perRun.get(s.id);
@@ -154,8 +196,10 @@ export async function collectReadings(args: {
     readings,
     failures,
     unattributed,
+    keyTotals,
     spans,
     pages: progress.pages,
     lowerBound: requestLowerBound(spans),
+    warnings,
   };
 }

@@ -31,6 +31,8 @@ export interface CostCheckRow {
   settled: boolean;
   flagged: boolean;
   causes: string[];
+  /** Why the day could not be checked (an amount that is not a plain, finite number); null when it was. */
+  error: string | null;
 }
 
 const dayOf = (t: number): number => Math.floor(t / DAY) * DAY;
@@ -73,6 +75,7 @@ export async function crossCheckCosts(args: {
 
   const usage = new Map<string, Map<string, ModelUsage>>();
   const theirs = new Map<string, { pico: bigint; lines: Set<string> }>();
+  const unreadable = new Map<string, string[]>();
   for (const range of dayRanges([...days])) {
     const [daily, costs] = await Promise.all([
       fetchSpan(source, range, keys, undefined, "1d"),
@@ -98,7 +101,11 @@ export async function crossCheckCosts(args: {
       u.api_calls += r.requests;
       byModel.set(m, u);
     }
-    for (const c of costs) {
+    for (const p of costs.problems) {
+      const key = `${p.apiKeyId}|${p.day}`;
+      unreadable.set(key, [...(unreadable.get(key) ?? []), p.problem]);
+    }
+    for (const c of costs.rows) {
       const key = `${c.apiKeyId}|${c.day}`;
       const t = theirs.get(key) ?? { pico: 0n, lines: new Set<string>() };
       t.pico += c.amountPico;
@@ -115,11 +122,13 @@ export async function crossCheckCosts(args: {
       const models = [...(usage.get(`${keyId}|${day}`)?.values() ?? [])];
       const cost: CostResult = costOf(models, args.prices);
       const ours = cost.uncachedInputCost + cost.cachedInputCost + cost.outputCost;
-      const them = theirs.get(`${keyId}|${day}`);
+      const problems = unreadable.get(`${keyId}|${day}`);
+      // one unreadable line makes the day's total unknown: no amount, and never "ok"
+      const them = problems ? undefined : theirs.get(`${keyId}|${day}`);
       const theirsUsd = them ? picoToUsd(them.pico) : null;
       const mine = selected.filter((s) => s.keyId === keyId && dayOf(s.window!.start) === day);
       const runCost = mine.reduce((sum, s) => sum + (reportById.get(s.id)?.cost_usd ?? 0), 0);
-      if (models.length === 0 && !them && mine.length === 0) continue;
+      if (models.length === 0 && !them && !problems && mine.length === 0) continue;
       const difference = theirsUsd === null ? null : ours - theirsUsd;
       const differencePercent =
         difference === null
@@ -147,7 +156,7 @@ export async function crossCheckCosts(args: {
         differencePercent === null
           ? theirsUsd === null && ours > 0
           : Math.abs(differencePercent) > args.tolerancePercent;
-      const flagged = settled && (off || cost.unknown.length > 0);
+      const flagged = !problems && settled && (off || cost.unknown.length > 0);
       if (flagged && causes.length === 0)
         causes.push("the price table differs from what was billed (check its date)");
       rows.push({
@@ -164,6 +173,9 @@ export async function crossCheckCosts(args: {
         settled,
         flagged,
         causes: flagged ? causes : [],
+        error: problems
+          ? `the Costs API's ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more line(s))` : ""}; the day is not checked`
+          : null,
       });
     }
   }

@@ -14,6 +14,7 @@ import { type Applied, applyReadings, type FileChange } from "./apply.ts";
 import { type Collected, collectReadings, type Progress } from "./collect.ts";
 import { crossCheckCosts } from "./costcheck.ts";
 import type { HeldReadings } from "./held.ts";
+import { keyWarnings } from "./keys.ts";
 import type { PassSettings } from "./settings.ts";
 import { buildRunStates, type RunState } from "./state.ts";
 
@@ -124,7 +125,9 @@ export async function runPass(settings: PassSettings, deps: PassDeps): Promise<P
     failures: collected?.failures ?? new Map(),
     held: deps.held,
     holdIdentical: deps.holdIdentical,
+    keyTotals: collected?.keyTotals,
   });
+  applied.warnings.push(...keyWarnings(settings, discovery, collected));
   const report = buildReport(settings, deps, applied, collected);
   if (settings.mode === "reconcile" && settings.crossCheckCosts) {
     await addCostCheck(report, settings, deps, applied.states);
@@ -219,7 +222,7 @@ export function buildReport(
         })),
       };
     }),
-    warnings: applied.warnings,
+    warnings: [...(collected?.warnings ?? []), ...applied.warnings],
     changed_files: applied.changes.map((c) => c.path),
     errors: byStatus.error + applied.otherProblems.length,
   };
@@ -262,8 +265,13 @@ async function addCostCheck(
         settled: r.settled,
         flagged: r.flagged,
         causes: r.causes,
+        error: r.error,
       })),
     };
+    for (const r of rows.filter((x) => x.error !== null)) {
+      report.warnings.push(`costs ${r.date} ${r.framework ?? r.apiKeyId}: ${r.error}`);
+      report.errors++;
+    }
     for (const r of rows.filter((x) => x.flagged)) {
       report.warnings.push(
         `costs ${r.date} ${r.framework ?? r.apiKeyId}: ours $${r.oursUsd.toFixed(4)}, Costs API ${r.theirsUsd === null ? "nothing" : `$${r.theirsUsd.toFixed(4)}`} (${r.differencePercent === null ? "no amount" : `${r.differencePercent > 0 ? "+" : ""}${r.differencePercent.toFixed(2)}%`}, tolerance ${tolerance}%); likely: ${r.causes.join("; ")}`,
@@ -298,6 +306,7 @@ export async function reapplyPass(
     failures: collected?.failures ?? new Map(),
     held: deps.held,
     holdIdentical: deps.holdIdentical,
+    keyTotals: collected?.keyTotals,
   });
 }
 

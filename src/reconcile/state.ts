@@ -29,7 +29,10 @@ export interface RunState {
   manifestEntry?: ManifestEntry;
   /** Run ids on the same key whose windows share a minute with this one. */
   sharesWith: string[];
-  /** Why a recorded reading cannot vouch for the run's tokens (its window overlapped another run). */
+  /**
+   * Why a recorded reading cannot vouch for the run's tokens as the run is now (see
+   * markUntrustedReadings); undefined when it can.
+   */
   untrusted: (a: Attempt) => string | undefined;
 }
 
@@ -216,6 +219,15 @@ function containingWindows(
   return found;
 }
 
+/**
+ * Marks the readings that cannot vouch for a run as it is now (SPEC §4): a reading counts only
+ * when it names a query window, that window covers the run's current window (for this tool's own
+ * readings: is exactly that window), and it overlaps no other run's window on the same key.
+ * Anything else was read over another window (steps corrected since, a run directory copied to a
+ * new id) or took in a neighbour's minutes (the old script's ±300 s padding did, in 14 of 300 real
+ * runs). Readings taken with another key are refused by evaluateRun, which knows the key
+ * configured now. Runs in error that still hold minutes (see buildRunStates) count as neighbours.
+ */
 function markUntrustedReadings(occupants: readonly Occupant[]): void {
   const byKey = new Map<string, Occupant[]>();
   for (const o of occupants) {
@@ -233,10 +245,9 @@ function markUntrustedReadings(occupants: readonly Occupant[]): void {
     for (const o of list) {
       const s = o.state;
       if (!s?.window || s.sharesWith.length > 0) continue;
+      const own = s.window;
       const reasons = new Map<string, string | undefined>();
-      const check = (a: Attempt): string | undefined => {
-        const w = recordedMinutes(a);
-        if (!w) return undefined;
+      const overlapReason = (a: Attempt, w: QueryWindow): string | undefined => {
         const cacheKey = `${w.start}-${w.end}`;
         if (reasons.has(cacheKey)) return reasons.get(cacheKey);
         let reason: string | undefined;
@@ -252,7 +263,23 @@ function markUntrustedReadings(occupants: readonly Occupant[]): void {
         reasons.set(cacheKey, reason);
         return reason;
       };
-      s.untrusted = check;
+      s.untrusted = (a: Attempt): string | undefined => {
+        const w = recordedMinutes(a);
+        // A reading that does not say which minutes it summed cannot vouch for any of them.
+        if (!w)
+          return `the reading of ${a.timestamp} does not record the window it was taken over, so it cannot vouch for ${formatMinute(own.start)} to ${formatMinute(own.end)}; reading again`;
+        // This tool's readings (they record their tail) were taken over the run's exact window:
+        // any other window means the run's window changed since, and a wider reading would count
+        // minutes that are no longer the run's. The old script's (±buffer, no tail) were always
+        // wider than the run; they vouch while they cover it.
+        const exact = a.query_window?.tail_seconds !== undefined;
+        const mismatch = exact
+          ? w.start !== own.start || w.end !== own.end
+          : w.start > own.start || w.end < own.end;
+        if (mismatch)
+          return `readings up to ${a.timestamp} were taken over ${formatMinute(w.start)} to ${formatMinute(w.end)}, which is not the run's window now, ${formatMinute(own.start)} to ${formatMinute(own.end)} (its steps changed, the file was copied from another run, or the window settings changed); reading again over the current window`;
+        return overlapReason(a, w);
+      };
     }
   }
 }

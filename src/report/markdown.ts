@@ -1,16 +1,19 @@
+import { escapeControl } from "../util/printable.ts";
 import { mean, sd } from "./stats.ts";
 
 /**
  * Markdown that is safe to fill with values from files and the API: a run id, a model name or an
- * API message can hold `|`, `<script>`, backticks or line breaks; none may reshape the summary.
+ * API message can hold `|`, `<script>`, backticks, line breaks or other control characters; none
+ * may reshape the summary or the comment. An `@name` gets a zero-width space after the `@`, so a
+ * hostile name cannot notify a person or a team (GitHub links mentions in comments).
  */
 export function escapeCell(value: unknown): string {
-  return String(value ?? "")
-    .replace(/[\r\n\t]+/g, " ")
+  return escapeControl(String(value ?? "").replace(/[\r\n\t]+/g, " "))
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
     .replace(/([\\`*_{}[\]()#+!|~])/g, "\\$1")
+    .replace(/@(?=[A-Za-z0-9])/g, "@&#8203;")
     .trim();
 }
 

@@ -103,6 +103,8 @@ export const CostCheckSchema = z.object({
       flagged: z.boolean(),
       /** Likely causes of a flagged difference. */
       causes: z.array(z.string()),
+      /** Why the day could not be checked (a Costs API amount that is not plain and finite); null when it was. */
+      error: z.string().nullable(),
     }),
   ),
 });

@@ -1,3 +1,4 @@
+import { cutMessage, escapeControl } from "../util/printable.ts";
 import { formatMinute, parseIsoSeconds } from "../util/time.ts";
 import { ATTENTION_STATUSES, STATUSES, type Status } from "../verify/status.ts";
 import { int, share, signedPercent, usd } from "./format.ts";
@@ -106,7 +107,9 @@ function chart(
   perFramework: Array<{ framework: string; meanTokens: number; cost: number }>,
 ): string {
   if (perFramework.length === 0) return "";
-  const names = perFramework.map((p) => `"${p.framework.replace(/["\\]/g, "")}"`).join(", ");
+  const names = perFramework
+    .map((p) => `"${escapeControl(p.framework).replace(/["\\`]/g, "")}"`)
+    .join(", ");
   const block = (title: string, axis: string, values: number[]) =>
     [
       "```mermaid",
@@ -131,18 +134,34 @@ function chart(
   ].join("\n\n");
 }
 
+/**
+ * A URL safe inside `[…](…)`: a `)` or a space in a run's path must not end the link early, an
+ * `@` is encoded like the rest, and a path that cannot be encoded is shown without a link.
+ */
+function linkTarget(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return encodeURI(url).replace(
+      /[()@]/g,
+      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+    );
+  } catch {
+    return undefined;
+  }
+}
+
 function runRows(runs: readonly RunReport[], ctx: SummaryContext): string[][] {
   return runs.map((r) => {
-    const url = ctx.fileUrl?.(r.path);
+    const url = linkTarget(ctx.fileUrl?.(r.path));
     const id = escapeCell(r.run_id || r.path);
     return [
       escapeCell(r.framework),
-      url ? `[${id}](${encodeURI(url)})` : id,
+      url ? `[${id}](${url})` : id,
       `\`${r.status}\``,
       int(r.tokens_in),
       int(r.tokens_out),
       usd(r.cost_usd),
-      escapeCell(r.message),
+      escapeCell(cutMessage(r.message)),
     ];
   });
 }
@@ -250,11 +269,13 @@ export function renderSummary(report: PassReport, ctx: SummaryContext = {}): str
           signedPercent(d.difference_percent),
           share(d.coverage),
           int(d.runs),
-          !d.settled
-            ? "not yet settled"
-            : d.flagged
-              ? `**mismatch**: ${escapeCell(d.causes.join("; "))}`
-              : "ok",
+          d.error
+            ? `**error**: ${escapeCell(cutMessage(d.error))}`
+            : !d.settled
+              ? "not yet settled"
+              : d.flagged
+                ? `**mismatch**: ${escapeCell(cutMessage(d.causes.join("; ")))}`
+                : "ok",
         ]),
         ["l", "l", "r", "r", "r", "r", "r", "l"],
       ),
@@ -266,7 +287,7 @@ export function renderSummary(report: PassReport, ctx: SummaryContext = {}): str
       "### Warnings",
       report.warnings
         .slice(0, 50)
-        .map((w) => `- ${escapeCell(w)}`)
+        .map((w) => `- ${escapeCell(cutMessage(w))}`)
         .join("\n"),
     );
 

@@ -258,10 +258,11 @@ export async function discoverRuns(
     for (const e of entries) {
       if (e.name.startsWith(".")) continue;
       if (hasControlCharacter(e.name) && (e.kind === "dir" || e.kind === "symlink")) {
+        // the report keeps the exact name (printing escapes it); the message shows it escaped
         problems.push({
-          path: join(dir, shown(e.name), "metrics.json"),
+          path: join(dir, e.name, "metrics.json"),
           framework,
-          runId: shown(e.name),
+          runId: e.name,
           reason: `run directory name "${shown(e.name)}" holds a control character (shown escaped); rename the directory`,
         });
         continue;
@@ -292,8 +293,9 @@ export async function discoverRuns(
 }
 
 /**
- * A framework directory whose name holds a control character: each run in it is an error, named
- * with the name escaped (printed raw, a newline would start a line of its own in the log).
+ * A framework directory whose name holds a control character: each run in it is an error. The
+ * report keeps the exact names (everything printed is escaped on the way out); the message shows
+ * the name escaped.
  */
 async function refuseControlFramework(
   files: Files,
@@ -301,16 +303,15 @@ async function refuseControlFramework(
   name: string,
   problems: FileProblem[],
 ): Promise<void> {
-  const framework = shown(name);
-  const reason = `framework directory name "${framework}" holds a control character (shown escaped); rename the directory`;
+  const reason = `framework directory name "${shown(name)}" holds a control character (shown escaped); rename the directory`;
   const listed = await listDir(files, join(runsDir, name));
   const runDirs = "error" in listed ? [] : listed.filter((e) => e.kind === "dir");
-  if (runDirs.length === 0) problems.push({ path: join(runsDir, framework), framework, reason });
+  if (runDirs.length === 0) problems.push({ path: join(runsDir, name), framework: name, reason });
   for (const e of runDirs)
     problems.push({
-      path: join(runsDir, framework, shown(e.name), "metrics.json"),
-      framework,
-      runId: shown(e.name),
+      path: join(runsDir, name, e.name, "metrics.json"),
+      framework: name,
+      runId: e.name,
       reason,
     });
 }

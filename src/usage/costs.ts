@@ -1,10 +1,11 @@
 import { z } from "zod";
-import { parsePico } from "../util/decimal.ts";
+import { parseAmount } from "../util/decimal.ts";
 import { formatMinute } from "../util/time.ts";
 import { UsageApiError } from "./errors.ts";
 import { paginate } from "./pages.ts";
 import type { Span } from "./plan.ts";
 import { MAX_COST_BUCKETS, type PageSource } from "./query.ts";
+import { apiName } from "./schema.ts";
 
 /**
  * `GET /organization/costs` (day buckets, grouped by key and line item), after the OpenAPI
@@ -16,9 +17,9 @@ export const CostsResultSchema = z.looseObject({
     value: z.union([z.number(), z.string()]),
     currency: z.string().optional(),
   }),
-  line_item: z.string().nullable().optional(),
-  api_key_id: z.string().nullable().optional(),
-  project_id: z.string().nullable().optional(),
+  line_item: apiName.nullable().optional(),
+  api_key_id: apiName.nullable().optional(),
+  project_id: apiName.nullable().optional(),
 });
 
 export const CostsPageSchema = z.looseObject({
@@ -44,14 +45,26 @@ export interface CostRow {
   amountPico: bigint;
 }
 
-/** Every cost line of the span's days for the given keys. A non-USD amount or an unreadable value throws. */
+/** A cost line whose amount is not a plain, finite number: that key's day cannot be checked. */
+export interface CostProblem {
+  day: number;
+  apiKeyId: string;
+  problem: string;
+}
+
+/**
+ * Every cost line of the span's days for the given keys. A non-USD amount or a result without a
+ * key throws (the page is wrong); an amount that is not plain and finite is that day's problem,
+ * never a number.
+ */
 export async function fetchCosts(
   source: PageSource,
   span: Span,
   apiKeyIds: readonly string[],
   onPage?: () => void,
-): Promise<CostRow[]> {
+): Promise<{ rows: CostRow[]; problems: CostProblem[] }> {
   const rows: CostRow[] = [];
+  const problems: CostProblem[] = [];
   const request = {
     endpoint: "costs" as const,
     startTime: span.start,
@@ -68,26 +81,33 @@ export async function fetchCosts(
         const where = `cost bucket ${formatMinute(bucket.start_time)}`;
         const currency = (r.amount.currency ?? "usd").toLowerCase();
         if (currency !== "usd")
-          throw new UsageApiError("protocol", `${where} is in ${currency}, not USD`);
-        const amountPico = parsePico(r.amount.value);
-        if (amountPico === undefined)
           throw new UsageApiError(
-            "malformed",
-            `${where} has an amount that is not a number: ${JSON.stringify(r.amount.value).slice(0, 40)}`,
+            "protocol",
+            `${where} is in ${JSON.stringify(currency.slice(0, 20))}, not USD`,
           );
         if (!r.api_key_id)
           throw new UsageApiError(
             "protocol",
             `${where} has a result without api_key_id although the query groups by it`,
           );
+        const lineItem = r.line_item ?? "(no line item)";
+        const amount = parseAmount(r.amount.value);
+        if ("problem" in amount) {
+          problems.push({
+            day: bucket.start_time,
+            apiKeyId: r.api_key_id,
+            problem: `line ${JSON.stringify(lineItem.slice(0, 80))}: ${amount.problem}`,
+          });
+          continue;
+        }
         rows.push({
           day: bucket.start_time,
           apiKeyId: r.api_key_id,
-          lineItem: r.line_item ?? "(no line item)",
-          amountPico,
+          lineItem,
+          amountPico: amount.pico,
         });
       }
     }
   }
-  return rows;
+  return { rows, problems };
 }

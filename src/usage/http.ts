@@ -1,14 +1,27 @@
-import { Agent, errors, request } from "undici";
+import { EnvHttpProxyAgent, errors, request } from "undici";
+import { ConfigError } from "../config/errors.ts";
 import { redact } from "../util/redact.ts";
-import { isRetryable, UsageApiError } from "./errors.ts";
+import { formatMinute } from "../util/time.ts";
+import { isRetryable, quoteApiText, UsageApiError } from "./errors.ts";
 import { type PageRequest, type PageSource, pathOf, toSearchParams } from "./query.ts";
 import { ApiErrorBodySchema } from "./schema.ts";
 
 export interface HttpSourceOptions {
   baseUrl: string;
   adminKey: string;
-  /** Limit for the response headers and for each gap in the body. */
+  /**
+   * Time the pass may spend reading the API, counted from the source's creation. Past it no
+   * request is sent, requests in flight are abandoned, and every page still wanted fails with a
+   * `deadline` error (its runs are `error` for this pass and read again by the next).
+   */
+  passDeadlineMs?: number;
+  /**
+   * Overall deadline of one try: connecting, the headers and the whole body (a server dripping
+   * one byte at a time cannot stretch it). Never longer than what is left of the pass deadline.
+   */
   timeoutMs?: number;
+  /** Largest body read, counted while it streams, whatever Content-Length says. */
+  maxBodyBytes?: number;
   /** Tries per page, the first included. */
   maxAttempts?: number;
   backoffBaseMs?: number;
@@ -16,9 +29,20 @@ export interface HttpSourceOptions {
   /** A Retry-After longer than this ends the retries: a scheduled job should not sleep for an hour. */
   maxRetryAfterMs?: number;
   userAgent?: string;
+  /**
+   * Where HTTPS_PROXY, HTTP_PROXY and NO_PROXY (or their lower-case forms) are read from: the
+   * environment the CLI or action was started with. Without it, requests go direct.
+   */
+  proxyEnv?: Record<string, string | undefined>;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Milliseconds on a monotonic-enough clock (deadlines). */
+  clock?: () => number;
   onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
+  /** How often a request still waiting is reported through onWaiting. */
+  waitingNoticeMs?: number;
+  /** A request has waited `waitedMs` so far and gives up at `limitMs`: for a progress line. */
+  onWaiting?: (info: { what: string; waitedMs: number; limitMs: number }) => void;
 }
 
 export interface HttpPageSource extends PageSource {
@@ -27,7 +51,37 @@ export interface HttpPageSource extends PageSource {
   close(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/**
+ * Defaults, and why:
+ * - a pass reads the API for at most 10 minutes: a normal pass needs seconds (a page per day of
+ *   runs, four at a time); a backlog of a year is a few minutes; anything left is read by the
+ *   next pass, and a scheduled job never sits out GitHub's 6-hour limit on a stalled server;
+ * - one try gets at most 60 s, headers and body together (a full page of 1440 minute buckets
+ *   arrives in a few seconds), and at most a quarter of the pass deadline, so one stalled
+ *   connection cannot use the whole budget and a retry still has time;
+ * - a body is capped at 64 MiB: the largest real page (1440 buckets × every model, tier and key)
+ *   is a few MiB, and 64 MiB still parses comfortably in memory;
+ * - a request still waiting after 15 s is reported, then every 15 s, so a long wait shows in the
+ *   action log and on the terminal instead of looking like a hang.
+ */
+export const DEFAULT_PASS_DEADLINE_MS = 10 * 60_000;
+const MAX_TRY_MS = 60_000;
+const MIN_TRY_MS = 1_000;
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+const WAITING_NOTICE_MS = 15_000;
+
+/** The default deadline of one try for a given pass deadline. */
+export const tryTimeoutFor = (passDeadlineMs: number): number =>
+  Math.min(MAX_TRY_MS, Math.max(MIN_TRY_MS, Math.round(passDeadlineMs / 4)));
+
+/** "750 ms", "12 s", "10 min": how long, for messages. */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 100) / 10} s`;
+  return `${Math.round(ms / 6000) / 10} min`;
+}
+
+const mib = (bytes: number): string => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
 
 /** Seconds or an HTTP date, as RFC 9110 allows; undefined when absent or unreadable. */
 export function parseRetryAfter(
@@ -41,25 +95,26 @@ export function parseRetryAfter(
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
-function apiMessage(text: string): { message: string; code?: string } {
+/** The API's own message from an error body, quoted safely (cut, one line, no secrets). */
+function apiMessage(text: string, secrets: readonly string[]): { message: string; code?: string } {
   try {
     const body = ApiErrorBodySchema.safeParse(JSON.parse(text));
     if (body.success) {
       const e = body.data.error;
-      if (typeof e === "string") return { message: e };
+      if (typeof e === "string") return { message: quoteApiText(e, secrets) || "(no message)" };
       return {
-        message: e.message ?? e.type ?? "(no message)",
-        code: e.code ?? e.type ?? undefined,
+        message: quoteApiText(e.message ?? e.type ?? "", secrets) || "(no message)",
+        code: (e.code ?? e.type ?? undefined)?.slice(0, 100),
       };
     }
   } catch {
     // not JSON: fall through to the raw text
   }
-  return { message: text.slice(0, 200) || "(empty body)" };
+  return { message: quoteApiText(text, secrets) || "(empty body)" };
 }
 
-function classifyStatus(status: number, text: string): UsageApiError {
-  const { message, code } = apiMessage(text);
+function classifyStatus(status: number, text: string, secrets: readonly string[]): UsageApiError {
+  const { message, code } = apiMessage(text, secrets);
   if (status === 401) {
     return new UsageApiError(
       "auth",
@@ -84,32 +139,75 @@ function classifyStatus(status: number, text: string): UsageApiError {
   return new UsageApiError("bad_request", `${status}: ${message}`, status);
 }
 
-function classifyThrown(error: unknown): UsageApiError {
+function classifyThrown(error: unknown, secrets: readonly string[]): UsageApiError {
   if (error instanceof UsageApiError) return error;
   if (
     error instanceof errors.HeadersTimeoutError ||
     error instanceof errors.BodyTimeoutError ||
     error instanceof errors.ConnectTimeoutError
   ) {
-    return new UsageApiError("timeout", `timed out: ${error.message}`);
+    return new UsageApiError("timeout", `timed out: ${quoteApiText(error.message, secrets)}`);
   }
   const message =
     error instanceof Error
       ? `${error.message}${"code" in error && error.code ? ` (${String(error.code)})` : ""}`
       : String(error);
-  return new UsageApiError("network", `network error: ${message}`);
+  return new UsageApiError("network", `network error: ${quoteApiText(message, secrets)}`);
 }
 
+/** A proxy variable's value as a URL; curl's habit of a bare `host:port` is taken as http. */
+function proxyUrl(name: string, value: string | undefined): string {
+  const text = value?.trim() ?? "";
+  if (text === "") return "";
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+  try {
+    const url = new URL(withScheme);
+    if (["http:", "https:", "socks:", "socks5:"].includes(url.protocol)) return url.href;
+  } catch {
+    // reported below
+  }
+  throw new ConfigError(
+    `${name}: expected a proxy URL such as http://proxy.example:3128, got "${redact(text)}"`,
+  );
+}
+
+/** The dispatcher: direct, or through the proxy the environment names (NO_PROXY honoured). */
+function dispatcherFor(env: Record<string, string | undefined>, timeoutMs: number) {
+  const pick = (lower: string, upper: string) =>
+    env[lower] !== undefined ? ([lower, env[lower]] as const) : ([upper, env[upper]] as const);
+  const [httpName, http] = pick("http_proxy", "HTTP_PROXY");
+  const [httpsName, https] = pick("https_proxy", "HTTPS_PROXY");
+  const [, noProxy] = pick("no_proxy", "NO_PROXY");
+  return new EnvHttpProxyAgent({
+    // explicit values (never process.env behind our back): "" means no proxy
+    httpProxy: proxyUrl(httpName, http),
+    httpsProxy: proxyUrl(httpsName, https),
+    noProxy: noProxy ?? "",
+    connections: 8,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connectTimeout: timeoutMs,
+  });
+}
+
+const pageName = (req: PageRequest): string =>
+  `${(req.endpoint ?? "completions") === "costs" ? "Costs" : "Usage"} API page ${formatMinute(req.startTime)} – ${formatMinute(req.endTime)}`;
+
+type Outcome = { value: unknown } | { error: UsageApiError; retryAfterMs?: number };
+
 /**
- * The Usage API over HTTP (undici), with timeouts and retries: exponential backoff with full
- * jitter on 429, 5xx, network errors, timeouts and unparsable bodies, never sooner than the
- * server's Retry-After. 401, 403, insufficient_quota and other 4xx are final. Messages are
- * redacted: the admin key never appears in an error.
+ * The Usage API over HTTP (undici), with deadlines, a size cap and retries: exponential backoff
+ * with full jitter on 429, 5xx, network errors, timeouts and unparsable bodies, never sooner than
+ * the server's Retry-After. 401, 403, insufficient_quota, other 4xx, an oversized body and the
+ * pass deadline are final. Messages are redacted and cut: the admin key never appears in an
+ * error, and nothing the server sends can make one longer than a few hundred characters.
  */
 export function createHttpPageSource(options: HttpSourceOptions): HttpPageSource {
   const {
     adminKey,
-    timeoutMs = 30_000,
+    passDeadlineMs = DEFAULT_PASS_DEADLINE_MS,
+    timeoutMs = tryTimeoutFor(passDeadlineMs),
+    maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
     maxAttempts = 6,
     backoffBaseMs = 500,
     backoffMaxMs = 30_000,
@@ -117,41 +215,96 @@ export function createHttpPageSource(options: HttpSourceOptions): HttpPageSource
     userAgent = "reconcile-usage",
     sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     random = Math.random,
+    clock = Date.now,
+    waitingNoticeMs = WAITING_NOTICE_MS,
   } = options;
+  const secrets = [adminKey];
   const base = options.baseUrl.replace(/\/+$/, "");
-  const dispatcher = new Agent({
-    connections: 8,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    connectTimeout: timeoutMs,
-  });
+  const dispatcher = dispatcherFor(options.proxyEnv ?? {}, timeoutMs);
   const stats = { requests: 0, retries: 0 };
 
-  async function once(
-    req: PageRequest,
-  ): Promise<{ value: unknown } | { error: UsageApiError; retryAfterMs?: number }> {
+  const passEndsAt = clock() + passDeadlineMs;
+  const pass = new AbortController();
+  // setTimeout fires at once past 2^31 - 1 ms (24.8 days): no pass deadline is that long anyway
+  const passTimer = setTimeout(() => pass.abort(), Math.min(passDeadlineMs, 2 ** 31 - 1));
+  passTimer.unref();
+  const deadlineError = () =>
+    new UsageApiError(
+      "deadline",
+      `the pass's time for the API (${duration(passDeadlineMs)}, pass-deadline-minutes) ran out before this page was read; the next pass reads it again`,
+    );
+  const passOver = () => pass.signal.aborted || clock() >= passEndsAt;
+
+  /** The body, counted while it streams; past the cap, the connection is dropped. */
+  async function readBody(body: AsyncIterable<Buffer> & { destroy(): void }, status: number) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of body) {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        body.destroy();
+        throw new UsageApiError(
+          "too_large",
+          `the ${status === 200 ? "response" : `${status} error`} body passed ${mib(maxBodyBytes)} while it was read; stopped (a page is a few MiB at most)`,
+          status === 200 ? undefined : status,
+        );
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks, size).toString("utf8");
+  }
+
+  async function once(req: PageRequest): Promise<Outcome> {
+    const limitMs = Math.min(timeoutMs, passEndsAt - clock());
+    if (passOver() || limitMs <= 0) return { error: deadlineError() };
     stats.requests++;
+    const controller = new AbortController();
+    let why: UsageApiError | undefined;
+    const abort = (reason: UsageApiError) => {
+      why ??= reason;
+      controller.abort(reason);
+    };
+    const tryTimer = setTimeout(
+      () =>
+        abort(
+          new UsageApiError(
+            "timeout",
+            `timed out: no complete answer within ${duration(limitMs)} (connection, headers and body)`,
+          ),
+        ),
+      limitMs,
+    );
+    const onPassOver = () => abort(deadlineError());
+    pass.signal.addEventListener("abort", onPassOver, { once: true });
+    const started = clock();
+    const waiting = options.onWaiting
+      ? setInterval(
+          () => options.onWaiting?.({ what: pageName(req), waitedMs: clock() - started, limitMs }),
+          waitingNoticeMs,
+        )
+      : undefined;
     try {
       const res = await request(`${base}${pathOf(req)}?${toSearchParams(req)}`, {
         method: "GET",
         dispatcher,
+        signal: controller.signal,
         headers: {
           authorization: `Bearer ${adminKey}`,
           accept: "application/json",
           "user-agent": userAgent,
         },
       });
-      const length = Number(res.headers["content-length"] ?? 0);
-      if (length > MAX_BODY_BYTES) {
+      const declared = Number(res.headers["content-length"]);
+      if (Number.isFinite(declared) && declared > maxBodyBytes) {
         res.body.destroy();
         return {
           error: new UsageApiError(
-            "protocol",
-            `response of ${length} bytes is larger than expected`,
+            "too_large",
+            `the response announces ${mib(declared)}, more than the ${mib(maxBodyBytes)} a page may be; not read`,
           ),
         };
       }
-      const text = await res.body.text();
+      const text = await readBody(res.body, res.statusCode);
       if (res.statusCode === 200) {
         try {
           return { value: JSON.parse(text) };
@@ -165,11 +318,16 @@ export function createHttpPageSource(options: HttpSourceOptions): HttpPageSource
         }
       }
       return {
-        error: classifyStatus(res.statusCode, text),
+        error: classifyStatus(res.statusCode, text, secrets),
         retryAfterMs: parseRetryAfter(res.headers["retry-after"], Date.now()),
       };
     } catch (error) {
-      return { error: classifyThrown(error) };
+      // an abort surfaces as undici's own error; the reason we aborted for is the truth
+      return { error: why ?? classifyThrown(error, secrets) };
+    } finally {
+      clearTimeout(tryTimer);
+      clearInterval(waiting);
+      pass.signal.removeEventListener("abort", onPassOver);
     }
   }
 
@@ -181,7 +339,7 @@ export function createHttpPageSource(options: HttpSourceOptions): HttpPageSource
       // a fresh error carrying only the redacted text: nothing of the key survives in its stack
       const error = new UsageApiError(
         outcome.error.kind,
-        redact(outcome.error.message, [adminKey]),
+        redact(outcome.error.message, secrets),
         outcome.error.status,
       );
       if (!isRetryable(error) || attempt >= maxAttempts) {
@@ -197,11 +355,21 @@ export function createHttpPageSource(options: HttpSourceOptions): HttpPageSource
       }
       const exponential = Math.min(backoffMaxMs, backoffBaseMs * 2 ** (attempt - 1));
       const delayMs = Math.max(retryAfterMs ?? 0, Math.round(random() * exponential));
+      // a wait that outlasts the pass would only end in the deadline: say so now
+      if (clock() + delayMs >= passEndsAt)
+        throw new UsageApiError("deadline", `${deadlineError().message} (last: ${error.message})`);
       stats.retries++;
       options.onRetry?.({ attempt, delayMs, reason: error.message });
       await sleep(delayMs);
     }
   }
 
-  return { fetchPage, stats, close: () => dispatcher.close() };
+  return {
+    fetchPage,
+    stats,
+    close: () => {
+      clearTimeout(passTimer);
+      return dispatcher.close();
+    },
+  };
 }

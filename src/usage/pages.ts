@@ -120,9 +120,39 @@ export async function* paginate<S extends z.ZodType<Bucketed>>(
   }
 }
 
+/** The four counts of a row, by the name the API gives them (for messages). */
+const COUNTS = [
+  ["inputTokens", "input_tokens"],
+  ["cachedTokens", "input_cached_tokens"],
+  ["outputTokens", "output_tokens"],
+  ["requests", "num_model_requests"],
+] as const;
+
+/**
+ * Sums of each count per API key, kept as rows come in: the first key whose sum passes 2^53 − 1
+ * is named (a run's or a key's total could then no longer be exact, nor be written as a JSON
+ * number every reader takes the same way). Every run's window lies inside one span, so a span
+ * whose per-key sums are safe has safe per-run sums too.
+ */
+export function sumGuard(): (row: UsageRow) => string | undefined {
+  const sums = new Map<string, number[]>();
+  return (r) => {
+    const s = sums.get(r.apiKeyId) ?? [0, 0, 0, 0];
+    sums.set(r.apiKeyId, s);
+    for (let i = 0; i < COUNTS.length; i++) {
+      s[i]! += r[COUNTS[i]![0]];
+      if (s[i]! > Number.MAX_SAFE_INTEGER)
+        return `the ${COUNTS[i]![1]} of ${r.apiKeyId} add up past 2^53 − 1, more than can be counted exactly`;
+    }
+    return undefined;
+  };
+}
+
 /**
  * Fetches the usage of one span for the given keys, grouped by key, model, batch and service
- * tier, in minute buckets (attribution) or day buckets (cost cross-check).
+ * tier, in minute buckets (attribution) or day buckets (cost cross-check). A page means one thing
+ * (SPEC §11): besides what paginate checks, a group twice in one bucket (adding them up would
+ * double a reading), more cached than input tokens, or per-key sums past 2^53 refuse it.
  */
 export async function fetchSpan(
   source: PageSource,
@@ -132,6 +162,7 @@ export async function fetchSpan(
   bucketWidth: "1m" | "1d" = "1m",
 ): Promise<SpanFetch> {
   const rows: UsageRow[] = [];
+  const guard = sumGuard();
   let pages = 0;
   const request = {
     startTime: span.start,
@@ -146,6 +177,7 @@ export async function fetchSpan(
     onPage?.();
     for (const bucket of page.data) {
       const where = `bucket ${bucket.start_time} (${formatMinute(bucket.start_time)})`;
+      const groups = new Set<string>();
       for (const r of bucket.results) {
         if (!r.api_key_id || !r.model) {
           throw new UsageApiError(
@@ -153,6 +185,19 @@ export async function fetchSpan(
             `${where} has a result without api_key_id or model although the query groups by them`,
           );
         }
+        const group = JSON.stringify([
+          r.api_key_id,
+          r.model,
+          r.batch ?? null,
+          r.service_tier ?? null,
+        ]);
+        if (groups.has(group)) {
+          throw new UsageApiError(
+            "protocol",
+            `${where} has two results for the same group (${r.api_key_id}, ${r.model}, batch ${r.batch ?? null}, tier ${r.service_tier ?? null}); a page that says two things is refused`,
+          );
+        }
+        groups.add(group);
         const cached = r.input_cached_tokens ?? 0;
         if (cached > r.input_tokens) {
           throw new UsageApiError(
@@ -160,7 +205,7 @@ export async function fetchSpan(
             `${where} reports more cached tokens (${cached}) than input tokens (${r.input_tokens})`,
           );
         }
-        rows.push({
+        const row: UsageRow = {
           minute: bucket.start_time,
           apiKeyId: r.api_key_id,
           model: r.model,
@@ -170,7 +215,10 @@ export async function fetchSpan(
           cachedTokens: cached,
           outputTokens: r.output_tokens,
           requests: r.num_model_requests,
-        });
+        };
+        const unsafe = guard(row);
+        if (unsafe) throw new UsageApiError("protocol", `${where}: ${unsafe}; the page is refused`);
+        rows.push(row);
       }
     }
   }

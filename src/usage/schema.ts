@@ -6,7 +6,19 @@ import { z } from "zod";
  * never break a pass. Only what attribution needs is required.
  */
 
+/** A count: a non-negative safe integer (z.int() refuses anything past 2^53 - 1). */
 const count = z.int().nonnegative();
+/**
+ * Names the API returns are short (`gpt-4o-mini-2024-07-18`, `key_…`) and printable; a longer
+ * one, or one with a line break or other control character, is not a name, and would travel into
+ * files, tables, messages and the runner's log.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+export const apiName = z
+  .string()
+  .max(200)
+  .refine((s) => !CONTROL.test(s), "a control character");
 
 export const CompletionsResultSchema = z.looseObject({
   object: z.string().optional(),
@@ -14,11 +26,11 @@ export const CompletionsResultSchema = z.looseObject({
   output_tokens: count,
   num_model_requests: count,
   input_cached_tokens: count.nullable().optional(),
-  api_key_id: z.string().nullable().optional(),
-  model: z.string().nullable().optional(),
+  api_key_id: apiName.nullable().optional(),
+  model: apiName.nullable().optional(),
   batch: z.boolean().nullable().optional(),
-  service_tier: z.string().nullable().optional(),
-  project_id: z.string().nullable().optional(),
+  service_tier: apiName.nullable().optional(),
+  project_id: apiName.nullable().optional(),
 });
 export type CompletionsResult = z.infer<typeof CompletionsResultSchema>;
 

@@ -3,21 +3,202 @@
  * in some errors), GitHub tokens, and credentials inside URLs.
  */
 const SECRET_PATTERNS: Array<[RegExp, string]> = [
-  [/sk-[A-Za-z0-9_*-]{4,}/g, "sk-***"],
+  [/\bsk-[A-Za-z0-9_*-]{4,}/g, "sk-***"],
   [/\bgh[pousr]_[A-Za-z0-9]{16,}/g, "gh*_***"],
   [/\bgithub_pat_[A-Za-z0-9_]{16,}/g, "github_pat_***"],
   [/(\/\/)[^/\s:@]+:[^/\s@]+@/g, "$1***@"],
 ];
 
 /**
- * Removes secrets from text that may reach a log, a summary or an error message: the given
- * values wherever they appear, and anything shaped like a key or token.
+ * A secret counts as shown when this many consecutive characters of it, or of one of its
+ * encodings, appear: a key cut in two (a line break, a proxy splitting a header) still shows
+ * its halves, and each half must go.
+ */
+export const SECRET_RUN = 12;
+
+const MASK = "***";
+
+const base64url = (b64: string): string => b64.replace(/\+/g, "-").replace(/\//g, "_");
+
+/**
+ * The parts of `secret`'s base64 encoding that come from the secret alone, for each of the three
+ * byte offsets it can start at inside a longer encoded text (`Bearer sk-…`, `user:token`): the
+ * characters that a neighbouring byte also feeds are dropped.
+ */
+function base64Cores(bytes: Buffer): string[] {
+  const out: string[] = [];
+  for (let shift = 0; shift < 3; shift++) {
+    const padded = Buffer.concat([Buffer.alloc(shift), bytes]);
+    const b64 = padded.toString("base64").replace(/=+$/, "");
+    // the first ceil(shift * 4 / 3) characters carry the padding bytes' bits
+    const head = Math.ceil((shift * 4) / 3);
+    // unless the bytes fill whole groups, the last character mixes the secret's final bits with
+    // the next byte's
+    const tail = padded.length % 3 === 0 ? 0 : 1;
+    out.push(b64.slice(head, b64.length - tail));
+  }
+  return out;
+}
+
+/** Every spelling of `secret` that a log, a proxy or an API could print. */
+export function secretEncodings(secret: string): string[] {
+  const bytes = Buffer.from(secret, "utf8");
+  const hex = bytes.toString("hex");
+  const percent = [...bytes].map((b) => `%${b.toString(16).padStart(2, "0")}`).join("");
+  const b64 = base64Cores(bytes);
+  const whole64 = bytes.toString("base64").replace(/=+$/, "");
+  const variants = [
+    secret,
+    encodeURIComponent(secret),
+    percent,
+    percent.toUpperCase(),
+    hex,
+    hex.toUpperCase(),
+    whole64,
+    base64url(whole64),
+    ...b64,
+    ...b64.map(base64url),
+  ];
+  return [...new Set(variants.filter((v) => v.length > 0))];
+}
+
+// A rolling hash over SECRET_RUN characters (32-bit, wrapping): one pass over the text, whatever
+// its length; a hit is confirmed by comparing the characters.
+const B = 131;
+const B_TOP = (() => {
+  let x = 1;
+  for (let i = 1; i < SECRET_RUN; i++) x = Math.imul(x, B);
+  return x;
+})();
+/** Bits of a quick first filter on the hash, so most positions cost no map lookup. */
+const FILTER_BITS = 16;
+const FILTER_MASK = (1 << FILTER_BITS) - 1;
+
+function hashOf(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, B) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+interface Grams {
+  byHash: Map<number, Set<string>>;
+  filter: Uint8Array;
+}
+
+export type Redactor = (text: string) => string;
+
+/**
+ * Builds a redactor for these secrets (building is the costly part; use it for every line). It
+ * replaces each secret in every encoding of `secretEncodings` and any run of `SECRET_RUN` or
+ * more consecutive characters of one of them, then (unless `patterns` is false) anything shaped
+ * like a key or a token.
+ * Secrets shorter than `SECRET_RUN` are replaced only whole (and only from 4 characters: a
+ * shorter value would blank ordinary words).
+ */
+export function makeRedactor(
+  secrets: readonly (string | undefined)[],
+  options: { patterns?: boolean } = {},
+): Redactor {
+  const patterns = options.patterns ?? true;
+  const grams: Grams = { byHash: new Map(), filter: new Uint8Array(1 << (FILTER_BITS - 3)) };
+  const whole: string[] = [];
+  for (const secret of new Set(secrets)) {
+    if (!secret || secret.length < 4) continue;
+    if (secret.length < SECRET_RUN) {
+      const bytes = Buffer.from(secret, "utf8");
+      whole.push(
+        secret,
+        encodeURIComponent(secret),
+        bytes.toString("hex"),
+        bytes.toString("hex").toUpperCase(),
+      );
+      const b64 = bytes.toString("base64").replace(/=+$/, "");
+      if (b64.length >= 8) whole.push(b64, base64url(b64));
+      continue;
+    }
+    for (const v of secretEncodings(secret)) {
+      for (let i = 0; i + SECRET_RUN <= v.length; i++) {
+        const gram = v.slice(i, i + SECRET_RUN);
+        const h = hashOf(gram);
+        const set = grams.byHash.get(h) ?? new Set<string>();
+        grams.byHash.set(h, set);
+        set.add(gram);
+        grams.filter[(h & FILTER_MASK) >> 3]! |= 1 << (h & 7);
+      }
+    }
+  }
+  const shortOnes = [...new Set(whole)].sort((a, b) => b.length - a.length);
+
+  return (text: string): string => {
+    let out = text;
+    if (grams.byHash.size > 0 && out.length >= SECRET_RUN) out = maskRuns(out, grams);
+    for (const s of shortOnes) if (out.includes(s)) out = out.split(s).join(MASK);
+    if (patterns)
+      for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
+    return out;
+  };
+}
+
+/** Replaces every stretch of text covered by a known SECRET_RUN-gram with one mask. */
+function maskRuns(text: string, grams: Grams): string {
+  const { byHash, filter } = grams;
+  const n = text.length;
+  // intervals [start, end) to mask, merged as they are found (windows arrive in order)
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let h = 0;
+  for (let i = 0; i < n; i++) {
+    if (i >= SECRET_RUN) h = (h - Math.imul(text.charCodeAt(i - SECRET_RUN), B_TOP)) | 0;
+    h = (Math.imul(h, B) + text.charCodeAt(i)) | 0;
+    if (i < SECRET_RUN - 1) continue;
+    if ((filter[(h & FILTER_MASK) >> 3]! & (1 << (h & 7))) === 0) continue;
+    const set = byHash.get(h);
+    if (!set) continue;
+    const start = i - SECRET_RUN + 1;
+    if (!set.has(text.slice(start, i + 1))) continue;
+    const last = ends.length - 1;
+    if (last >= 0 && start <= ends[last]!) ends[last] = i + 1;
+    else {
+      starts.push(start);
+      ends.push(i + 1);
+    }
+  }
+  if (starts.length === 0) return text;
+  let out = "";
+  let from = 0;
+  for (let k = 0; k < starts.length; k++) {
+    out += text.slice(from, starts[k]) + MASK;
+    from = ends[k]!;
+  }
+  return out + text.slice(from);
+}
+
+const cache = new Map<string, Redactor>();
+
+function cached(secrets: readonly (string | undefined)[], patterns: boolean): Redactor {
+  const key = `${patterns ? "p" : "s"}\u0000${secrets.filter(Boolean).join("\u0000")}`;
+  let r = cache.get(key);
+  if (!r) {
+    if (cache.size > 16) cache.clear();
+    r = makeRedactor(secrets, { patterns });
+    cache.set(key, r);
+  }
+  return r;
+}
+
+/**
+ * Removes secrets from a message that may reach a log, a summary, a file or an error: the given
+ * values in every encoding and in part (see `makeRedactor`), and anything shaped like a key or
+ * token. The redactor for a set of secrets is built once and reused.
  */
 export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
-  let out = text;
-  for (const s of secrets) {
-    if (s && s.length >= 4) out = out.split(s).join("***");
-  }
-  for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
-  return out;
+  return cached(secrets, true)(text);
+}
+
+/**
+ * Removes only the given secrets (every encoding, any run of SECRET_RUN characters): for whole
+ * outputs (a log, a report, a summary) where a name that merely looks like a key must stay.
+ */
+export function redactSecrets(text: string, secrets: readonly (string | undefined)[]): string {
+  return cached(secrets, false)(text);
 }

@@ -29,8 +29,20 @@ export interface RunFacts {
   keyId?: string;
   /** Runs on the same key whose windows share a minute with this one. */
   sharesWith: readonly string[];
-  /** Readings that must not vouch for a value (see walkReadings); reason for the message. */
+  /**
+   * Why a reading cannot vouch for the run as it is now (taken over another window or with another
+   * key, or over a neighbour's minutes); undefined when it can. Such readings end the walk, never
+   * give the run its numbers, and, when the newest is one, make the run due at once.
+   */
   untrusted?: (a: Attempt) => string | undefined;
+  /** The file said `verified` before this pass. */
+  wasVerified?: boolean;
+  /**
+   * What is known of the key's usage beyond this run: `elsewhere` when other runs on the same key
+   * have usage (so a zero here is not the key's fault), `none` when this pass read the key and found
+   * no usage anywhere in the minutes it fetched (a mistyped key id).
+   */
+  keyUsage?: "elsewhere" | "none";
 }
 
 export interface Evaluation {
@@ -49,6 +61,9 @@ const fmt = (n: number): string => n.toLocaleString("en-US");
 const describe = (t: Totals): string =>
   `${fmt(t.tokensIn)} in, ${fmt(t.tokensOut)} out, ${fmt(t.requests)} requests`;
 
+/** A `no_usage` run is read again this long after its last reading (SPEC §11). */
+export const NO_USAGE_RECHECK_SECONDS = 24 * 3600;
+
 /**
  * Decides a run's verification status from its readings (SPEC §4). Pure: the same facts always
  * give the same answer, so a pass can be re-applied on top of another writer's changes.
@@ -59,8 +74,18 @@ export function evaluateRun(facts: RunFacts, settings: VerifySettings): Evaluati
   const endedAgo = now - facts.endedAt;
   const latest = attempts.at(-1);
   const intervalElapsed = latest === undefined || now - attemptTime(latest) >= interval;
-  const untrustedReason = (a: Attempt) => facts.untrusted?.(a);
-  const walk = walkReadings(attempts, interval, (a) => untrustedReason(a) !== undefined);
+  // A reading taken with another key than the one configured now (a swapped or mistyped key id,
+  // fixed since) vouches for nothing: every run of the framework is read again at once.
+  const untrustedReason = (a: Attempt) =>
+    facts.keyId !== undefined && a.api_key_id !== undefined && a.api_key_id !== facts.keyId
+      ? `readings up to ${a.timestamp} were taken with key ${a.api_key_id}, but this framework is now configured with ${facts.keyId}; reading again with that key`
+      : facts.untrusted?.(a);
+  const vouches = (a: Attempt) => untrustedReason(a) === undefined;
+  const vouching = attempts.filter(vouches);
+  // The newest reading was taken over another window or key: it says nothing of the run as it is
+  // now, so the run is read again at once, whatever the interval.
+  const lostCover = latest !== undefined && !vouches(latest);
+  const walk = walkReadings(attempts, interval, (a) => !vouches(a));
   const stableChecks = walk.stablePairs;
   const settled = stableChecks >= settings.stableChecks;
   const nextReading = latest
@@ -77,7 +102,8 @@ export function evaluateRun(facts: RunFacts, settings: VerifySettings): Evaluati
     };
   }
 
-  const basis = [...attempts].reverse().find((a) => !isZero(totalsOf(a)));
+  // Only a reading that vouches for the run's current window gives it numbers.
+  const basis = [...vouching].reverse().find((a) => !isZero(totalsOf(a)));
 
   if (facts.sharesWith.length > 0) {
     const shared = latest?.shared;
@@ -92,46 +118,33 @@ export function evaluateRun(facts: RunFacts, settings: VerifySettings): Evaluati
     };
   }
 
-  if (!latest) {
+  const current = vouching.at(-1);
+  if (!latest || !current) {
+    const why = latest ? untrustedReason(latest) : undefined;
     return {
       status: "pending",
-      message: "no reading yet",
+      message: !why
+        ? "no reading yet"
+        : `${facts.wasVerified ? "no longer verified" : "no reading vouches for this run's window yet"}: ${why}`,
       stableChecks: 0,
       due: true,
-      basis,
     };
   }
+  const readAgain = lostCover ? `; ${untrustedReason(latest)}` : "";
 
-  const latestTotals = totalsOf(latest);
+  const latestTotals = totalsOf(current);
   if (isZero(latestTotals)) {
     const earlier = basis;
     if (earlier) {
       return {
         status: "warning",
-        message: `the Usage API reported no usage for a window that had ${describe(totalsOf(earlier))} at ${earlier.timestamp}; the earlier values are kept and verification starts over`,
+        message: `the Usage API reported no usage for a window that had ${describe(totalsOf(earlier))} at ${earlier.timestamp}; the earlier values are kept and verification starts over${readAgain}`,
         stableChecks,
-        due: settings.force || intervalElapsed,
+        due: settings.force || intervalElapsed || lostCover,
         basis,
       };
     }
-    const keyChanged =
-      facts.keyId !== undefined &&
-      latest.api_key_id !== undefined &&
-      latest.api_key_id !== facts.keyId;
-    if (endedAgo >= settings.giveUpAfterHours * 3600) {
-      return {
-        status: "no_usage",
-        message: `no usage ${settings.giveUpAfterHours} h after the run ended on key ${latest.api_key_id ?? facts.keyId ?? "(unknown)"}: check the key id configured for this framework`,
-        stableChecks: 0,
-        due: settings.force || keyChanged,
-      };
-    }
-    return {
-      status: "data_not_available",
-      message: `the Usage API has no usage in the window yet;${nextReading}`,
-      stableChecks: 0,
-      due: settings.force || intervalElapsed,
-    };
+    return noUsageYet(facts, settings, vouching, { lostCover, readAgain, nextReading });
   }
 
   if (settled) {
@@ -141,16 +154,11 @@ export function evaluateRun(facts: RunFacts, settings: VerifySettings): Evaluati
       stableChecks,
       due: settings.force,
       basis,
-      verifiedAt: verifiedAt(
-        attempts,
-        interval,
-        settings.stableChecks,
-        (a) => untrustedReason(a) !== undefined,
-      ),
+      verifiedAt: verifiedAt(attempts, interval, settings.stableChecks, (a) => !vouches(a)),
     };
   }
 
-  const previous = attempts.at(-2);
+  const previous = vouching.at(-2);
   const decrease =
     previous && !isZero(totalsOf(previous))
       ? firstDecrease(totalsOf(previous), latestTotals)
@@ -158,9 +166,9 @@ export function evaluateRun(facts: RunFacts, settings: VerifySettings): Evaluati
   if (decrease) {
     return {
       status: "warning",
-      message: `${decrease.field} decreased from ${fmt(decrease.from)} to ${fmt(decrease.to)} since the previous reading; verification starts over;${nextReading}`,
+      message: `${decrease.field} decreased from ${fmt(decrease.from)} to ${fmt(decrease.to)} since the previous reading; verification starts over${readAgain};${nextReading}`,
       stableChecks,
-      due: settings.force || intervalElapsed,
+      due: settings.force || intervalElapsed || lostCover,
       basis,
     };
   }
@@ -169,10 +177,67 @@ export function evaluateRun(facts: RunFacts, settings: VerifySettings): Evaluati
     walk.stoppedBy === "untrusted" ? untrustedReasonBefore(attempts, untrustedReason) : undefined;
   return {
     status: "pending",
-    message: `${stableChecks} of ${settings.stableChecks} stable checks (${describe(latestTotals)})${reason ? `; ${reason}` : ""};${nextReading}`,
+    message: `${stableChecks} of ${settings.stableChecks} stable checks (${describe(latestTotals)})${reason ? `; ${reason}` : ""};${lostCover ? " read again this pass" : nextReading}`,
     stableChecks,
-    due: settings.force || intervalElapsed,
+    due: settings.force || intervalElapsed || lostCover,
     basis,
+  };
+}
+
+/**
+ * A run whose every vouching reading is zero (SPEC §11, "giving up is not for ever"): `no_usage`
+ * only on two zero readings at least the interval apart, the newer taken give-up-after-hours after
+ * the run ended, so one empty page cannot give up on a run; a `no_usage` run is read again once a
+ * day, and at once when its key id changes (its readings then no longer vouch).
+ */
+function noUsageYet(
+  facts: RunFacts,
+  settings: VerifySettings,
+  zeros: readonly Attempt[],
+  ctx: {
+    lostCover: boolean;
+    readAgain: string;
+    nextReading: string;
+  },
+): Evaluation {
+  const interval = settings.verificationIntervalMinutes * 60;
+  const first = zeros[0]!;
+  const last = zeros.at(-1)!;
+  const latest = facts.attempts.at(-1)!;
+  const giveUpAt = facts.endedAt + settings.giveUpAfterHours * 3600;
+  const key = last.api_key_id ?? facts.keyId ?? "(unknown)";
+  const confirmed =
+    attemptTime(last) - attemptTime(first) >= interval && attemptTime(last) >= giveUpAt;
+  if (confirmed) {
+    const recheck = ` next reading after ${formatMinute(attemptTime(latest) + NO_USAGE_RECHECK_SECONDS)}`;
+    const readings = `zero readings from ${first.timestamp} to ${last.timestamp}`;
+    const cause =
+      facts.keyUsage === "elsewhere"
+        ? `although other runs on key ${key} have usage: check this run's timestamps (a copied or corrected file?)`
+        : `on key ${key}: check the key id configured for this framework`;
+    return {
+      status: "no_usage",
+      message: `no usage in the window ${settings.giveUpAfterHours} h after the run ended (${readings}), ${cause}; read again once a day, and at once when the key id changes${ctx.readAgain};${recheck}`,
+      stableChecks: 0,
+      due:
+        settings.force ||
+        ctx.lostCover ||
+        facts.now - attemptTime(latest) >= NO_USAGE_RECHECK_SECONDS,
+    };
+  }
+  const keyText =
+    facts.keyUsage === "none"
+      ? `; key ${key} had no usage anywhere this pass read it: check the key id configured for this framework`
+      : "";
+  const waiting =
+    facts.now >= giveUpAt
+      ? `; no_usage only once zero readings at least ${settings.verificationIntervalMinutes} min apart, the later one taken ${settings.giveUpAfterHours} h or more after the run ended, agree`
+      : "";
+  return {
+    status: "data_not_available",
+    message: `the Usage API has no usage in the window yet${keyText}${waiting}${ctx.readAgain};${ctx.nextReading}`,
+    stableChecks: 0,
+    due: settings.force || ctx.lostCover || facts.now - attemptTime(latest) >= interval,
   };
 }
 

@@ -715,7 +715,7 @@ describe("links out of the repository, and file content in errors (SPEC §11)", 
     const outside = await tempDir("reconcile-usage-outside-");
     cleanups.push(() => rm(outside, { recursive: true, force: true }));
     const prices =
-      "models:\n  gpt-4o-mini:\n    input_price: 1.0\n    cached_price: 0.5\n    output_price: 2.0\n";
+      "models:\n  gpt-4o-mini-2024-07-18:\n    input_price: 1.0\n    cached_price: 0.5\n    output_price: 2.0\n";
     await writeFile(join(outside, "prices.yaml"), prices);
     await symlink(join(outside, "prices.yaml"), join(exp.root, "prices.yaml"));
     const linked = await runCli(
@@ -756,7 +756,7 @@ describe("links out of the repository, and file content in errors (SPEC §11)", 
     await mkdir(join(repo, "shared"));
     await writeFile(
       join(repo, "shared", "prices.yaml"),
-      "pricing:\n  models:\n    gpt-4o-mini:\n      input_price: 3.0\n      cached_price: 1.5\n      output_price: 5.0\n",
+      "pricing:\n  models:\n    gpt-4o-mini-2024-07-18:\n      input_price: 3.0\n      cached_price: 1.5\n      output_price: 5.0\n",
     );
     await symlink(join("..", "..", "shared", "prices.yaml"), join(experimentDir, "config.yaml"));
     const api = await startFakeUsageApi({ adminKey: ADMIN_KEY, events: allEvents(runs) });
@@ -829,14 +829,15 @@ describe("names with control characters are refused (SPEC §11)", () => {
       cr: "run\\r::add-mask::0",
       esc: "run\\u001b[31mred",
     };
-    for (const e of Object.values(escaped)) {
-      const row = rowOf(p, "baes", e);
+    for (const key of Object.keys(names) as Array<keyof typeof names>) {
+      // the report names the run exactly (JSON escapes it); the message shows the name escaped
+      const row = rowOf(p, "baes", names[key]);
       expect(row.status).toBe("error");
       expect(row.message).toBe(
-        `run directory name "${e}" holds a control character (shown escaped); rename the directory`,
+        `run directory name "${escaped[key]}" holds a control character (shown escaped); rename the directory`,
       );
     }
-    const fwRow = rowOf(p, "evil\\n::stop-commands::x", "some-run");
+    const fwRow = rowOf(p, framework, "some-run");
     expect(fwRow.message).toMatch(
       /^framework directory name "evil\\n::stop-commands::x" holds a control character/,
     );

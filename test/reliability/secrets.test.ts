@@ -36,13 +36,38 @@ import { isolateGitConfig, makeSandbox, remoteHead, sh } from "../support/git.ts
 
 const KEY = "sk-admin-LEAKCHECK-0123456789abcdef";
 const GITHUB_TOKEN = "ghs_LEAKCHECK0123456789abcdefABCDEFghij";
-/** Anything that would betray either secret, whole, cut, or base64-encoded (as in a Basic header). */
+const b64 = (text: string) => Buffer.from(text).toString("base64");
+const b64url = (text: string) => b64(text).replace(/\+/g, "-").replace(/\//g, "_");
+const hex = (text: string) => Buffer.from(text).toString("hex");
+/** Every byte percent-encoded, as some proxies log a header. */
+const percent = (text: string) =>
+  [...Buffer.from(text)].map((b) => `%${b.toString(16).padStart(2, "0").toUpperCase()}`).join("");
+
+/**
+ * The ways a secret can be spelled: plain, URL-encoded, hex in either case, and base64 or base64url
+ * wherever it starts in a longer encoded text (`Basic user:token`, `Bearer sk-…`): for each of the
+ * three byte offsets, the middle of the encoding, which depends on the secret's bytes alone.
+ */
+function spellings(secret: string): string[] {
+  const out = [secret, hex(secret), hex(secret).toUpperCase(), percent(secret)];
+  for (const prefix of ["", "a", "ab"]) {
+    const middle = (encoded: string) => encoded.slice(4, -4);
+    out.push(middle(b64(prefix + secret)), middle(b64url(prefix + secret)));
+  }
+  return out;
+}
+
+/** The spec's rule: any run of 12 or more characters of a secret (in any spelling) shows it. */
+const windows = (text: string) =>
+  Array.from({ length: Math.max(0, text.length - 11) }, (_, i) => text.slice(i, i + 12));
+
+/** Anything that would betray either secret: whole, cut, or in any encoding. */
 const NEEDLES = [
-  "LEAKCHECK",
-  "0123456789abcdef",
-  Buffer.from(KEY).toString("base64").slice(0, 24),
-  Buffer.from(`Bearer ${KEY}`).toString("base64").slice(0, 24),
-  Buffer.from(`x-access-token:${GITHUB_TOKEN}`).toString("base64").slice(0, 24),
+  ...new Set([
+    "LEAKCHECK",
+    "0123456789abcdef",
+    ...[KEY, GITHUB_TOKEN].flatMap(spellings).flatMap(windows),
+  ]),
 ];
 const FRAMEWORKS = ["baes", "chatdev"];
 const HOUR = 3600;
@@ -158,6 +183,68 @@ const SCENARIOS: Scenario[] = [
       body: `Bad gateway. Upstream request headers: Authorization: Bearer ${KEY}`,
     },
     message: /502 server error: Bad gateway/,
+  },
+  {
+    name: "401 quoting the key base64-encoded in a Basic header",
+    fault: {
+      kind: "status",
+      status: 401,
+      body: errorBody(
+        `Invalid credentials in Authorization: Basic ${b64(`admin:${KEY}`)}`,
+        "invalid_request_error",
+        "invalid_api_key",
+      ),
+    },
+    message: /401 Unauthorized: Invalid credentials in Authorization: Basic/,
+  },
+  {
+    name: "401 quoting the key base64url-encoded, from each byte offset",
+    fault: {
+      kind: "status",
+      status: 401,
+      body: errorBody(
+        `Unknown token ${b64url(KEY)}, ${b64url(`x${KEY}`)}, ${b64url(`xy${KEY}`)}`,
+        "invalid_request_error",
+      ),
+    },
+    message: /401 Unauthorized: Unknown token/,
+  },
+  {
+    name: "403 quoting the key in hex, lower and upper case, and URL-encoded",
+    fault: {
+      kind: "status",
+      status: 403,
+      body: errorBody(
+        `Key ${hex(KEY)} (${hex(KEY).toUpperCase()}) from ?key=${percent(KEY)} lacks api.usage.read`,
+        "invalid_request_error",
+      ),
+    },
+    message: /403 Forbidden: Key .* lacks api\.usage\.read/,
+  },
+  {
+    name: "401 quoting the key split in two by a line break",
+    fault: {
+      kind: "status",
+      status: 401,
+      body: errorBody(
+        `Incorrect API key provided: ${KEY.slice(0, 17)}\n${KEY.slice(17)}.`,
+        "invalid_request_error",
+        "invalid_api_key",
+      ),
+    },
+    message: /401 Unauthorized: Incorrect API key provided/,
+  },
+  {
+    name: "401 quoting 14 characters of the key inside a longer word",
+    fault: {
+      kind: "status",
+      status: 401,
+      body: errorBody(
+        `Key fingerprint ref${KEY.slice(6, 20)}xyz is not an admin key.`,
+        "invalid_request_error",
+      ),
+    },
+    message: /401 Unauthorized: Key fingerprint ref/,
   },
   {
     name: "a page that breaks the schema",
@@ -436,8 +523,8 @@ describe.concurrent("secrets never leak", () => {
           for (const f of await filesUnder(root)) texts.push([f.path, f.text]);
           const found = texts.flatMap(([where, text]) => leaks(where, text));
           expect(found).toEqual([]);
-          // and the check would have seen it: the fault's own body carries the key
-          if (s.fault.kind === "status" && s.fault.body?.includes(KEY))
+          // and the check would have seen it: the fault's own body carries the key, in some spelling
+          if (s.fault.kind === "status" && s.fault.body)
             expect(leaks("fault body", s.fault.body)).not.toEqual([]);
           // faults that the schema check (not HTTP) catches answer the direct request fine
           if (s.fault.kind !== "schema-violation") expect(thrown).toBeInstanceOf(Error);

@@ -2,11 +2,13 @@
  * A fake OpenAI Usage API (`GET /v1/organization/usage/completions`) and Costs API
  * (`GET /v1/organization/costs`, the same events priced per line item) served over real HTTP on
  * 127.0.0.1, with scripted events, late data, revised buckets, late and restated costs and
- * injectable faults.
+ * injectable faults, hostile ones included (a dripping body, a body without end, a huge error
+ * message, a connection cut mid-body, a page that says one thing twice).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { CostBook, type CostsPage, costsPage } from "./fake-usage-api/costs.ts";
+import { drip, duplicateFirstRow, hugeBody, resetMidBody } from "./fake-usage-api/hostile.ts";
 import { encodeCursor, parseCostsQuery, parseQuery, QueryError } from "./fake-usage-api/query.ts";
 import { defaultStatusBody, errorBody, isJson, violateSchema } from "./fake-usage-api/responses.ts";
 import { EventStore, type UsagePage } from "./fake-usage-api/store.ts";
@@ -154,6 +156,17 @@ export async function startFakeUsageApi(options: FakeUsageApiOptions = {}): Prom
         record.status = 0;
         req.socket.destroy();
         return;
+      case "huge-error":
+        send(
+          res,
+          record,
+          fault.status ?? 400,
+          errorBody("e".repeat(fault.chars), "invalid_request_error", null, "huge"),
+        );
+        return;
+      case "huge-body":
+        hugeBody(res, record, fault.bytes, fault.status ?? 200);
+        return;
     }
 
     if (url.pathname !== COMPLETIONS_PATH && url.pathname !== COSTS_PATH) {
@@ -238,6 +251,18 @@ export async function startFakeUsageApi(options: FakeUsageApiOptions = {}): Prom
       }
       case "schema-violation":
         send(res, record, 200, JSON.stringify(violateSchema(page, fault.variant)));
+        return;
+      case "drip":
+        drip(res, record, JSON.stringify(page), fault.intervalMs, timers);
+        return;
+      case "reset-mid-body":
+        resetMidBody(res, record, JSON.stringify(page));
+        return;
+      case "duplicate-row":
+        send(res, record, 200, JSON.stringify(duplicateFirstRow(page)));
+        return;
+      case "rewrite":
+        send(res, record, 200, JSON.stringify(fault.rewrite(page)));
         return;
       case "repeat-cursor":
         send(

@@ -1,4 +1,6 @@
 /** Public types of the fake Usage API server (re-exported by ../fake-usage-api.ts). */
+import type { CostsPage } from "./costs.ts";
+import type { UsagePage } from "./store.ts";
 
 /** One completed model call (or a pre-aggregated group of calls) the fake server reports. */
 export interface UsageEvent {
@@ -58,7 +60,28 @@ export type Fault =
    */
   | { kind: "schema-violation"; variant?: "string-tokens" | "data-not-array" }
   /** 200 with a correct page whose next_page repeats the cursor just sent (or the first page's). */
-  | { kind: "repeat-cursor" };
+  | { kind: "repeat-cursor" }
+  /**
+   * Hostile network: 200 headers at once (chunked, no Content-Length), then the correct page one
+   * byte every `intervalMs`; a client that only bounds the gap between bytes waits for ever.
+   */
+  | { kind: "drip"; intervalMs: number }
+  /**
+   * A body of `bytes` bytes, chunked without Content-Length, streamed as fast as the client reads
+   * (status 200 unless given): `{"padding":"xxxx…"}`. RecordedRequest.bytesSent says how much left.
+   */
+  | { kind: "huge-body"; bytes: number; status?: number }
+  /** An OpenAI-style error (status 400 unless given) whose error.message is `chars` characters long. */
+  | { kind: "huge-error"; chars: number; status?: number }
+  /** Headers and half of the correct page, then the connection is destroyed. */
+  | { kind: "reset-mid-body" }
+  /** The correct page with the first result of its first non-empty bucket sent twice. */
+  | { kind: "duplicate-row" }
+  /**
+   * The correct page passed through `rewrite`, sent as JSON: whatever a test needs the API to
+   * say (a bucket outside the span, a negative count, an amount of "1e400").
+   */
+  | { kind: "rewrite"; rewrite: (page: UsagePage | CostsPage) => unknown };
 
 export interface FaultContext {
   requestIndex: number;
@@ -147,6 +170,8 @@ export interface RecordedRequest {
   fault?: Fault["kind"];
   /** Status sent; 0 when the connection was reset without a response. */
   status: number;
+  /** Body bytes written for a streamed fault (drip, huge-body) before it ended or the client left. */
+  bytesSent?: number;
 }
 
 export interface FakeUsageApi {
