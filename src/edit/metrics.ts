@@ -67,8 +67,9 @@ function inChronologicalPlaces(
 
 /**
  * Edits a metrics.json text to match the target (SPEC §6): the old script's keys are updated in
- * place, new keys are added beside them, legacy step-level token fields are dropped when the file
- * is rewritten anyway. Returns the same text when nothing would change.
+ * place, new keys are added beside them, legacy step-level token fields that are only zero
+ * placeholders are dropped when the file is rewritten anyway. Returns the same text when nothing
+ * would change.
  */
 export function applyMetricsTarget(text: string, file: MetricsFile, target: MetricsTarget): string {
   const set: Array<{ path: JsonPath; value: unknown }> = [];
@@ -98,7 +99,9 @@ export function applyMetricsTarget(text: string, file: MetricsFile, target: Metr
       settled && typeof rec.verified_at === "string" && target.verifiedAt !== null;
     if (!keepVerifiedAt && (target.verifiedAt !== null || rec.verified_at !== undefined))
       set.push({ path: [REC, "verified_at"], value: target.verifiedAt });
-    if (rec.attempts) append.push(...inChronologicalPlaces(rec.attempts, target.newAttempts));
+    if (rec.attempts)
+      for (const place of inChronologicalPlaces(rec.attempts, target.newAttempts))
+        append.push(place);
     else set.push({ path: [REC, "attempts"], value: target.newAttempts });
   }
 
@@ -131,11 +134,7 @@ export function applyMetricsTarget(text: string, file: MetricsFile, target: Metr
 
   const edited = editJsonText(text, { set, append });
   if (edited === text) return text;
-  const remove: JsonPath[] = [];
-  (file.steps ?? []).forEach((step, i) => {
-    for (const field of LEGACY_STEP_TOKEN_FIELDS)
-      if (field in step) remove.push(["steps", i, field]);
-  });
+  const remove = zeroStepPlaceholders(file);
   return remove.length > 0 ? editJsonText(text, { set, append, remove }) : edited;
 }
 
@@ -229,4 +228,19 @@ export function unreadableEdit(text: string): string | undefined {
   return parsed.success
     ? undefined
     : `the edited file would not validate (${describeIssues(parsed.error)})`;
+}
+
+/**
+ * Legacy step-level token fields that are only placeholders: a step whose counts are all 0 (a
+ * framework that did not count them). A step with any non-zero count is data the framework
+ * measured and stays whole (SPEC §11, "data already in a file stays"), its zeros included.
+ */
+function zeroStepPlaceholders(file: MetricsFile): JsonPath[] {
+  const remove: JsonPath[] = [];
+  (file.steps ?? []).forEach((step, i) => {
+    const present = LEGACY_STEP_TOKEN_FIELDS.filter((field) => field in step);
+    if (present.length > 0 && present.every((field) => step[field] === 0))
+      for (const field of present) remove.push(["steps", i, field]);
+  });
+  return remove;
 }

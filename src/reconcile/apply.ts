@@ -1,3 +1,4 @@
+import { JsonEditError } from "../edit/json-text.ts";
 import { applyManifestUpdates, type ManifestUpdate } from "../edit/manifest.ts";
 import {
   applyMetricsTarget,
@@ -216,21 +217,24 @@ export function applyReadings(input: ApplyInput): Applied {
         cost,
       };
       // Nothing invalid is written (SPEC §11): a value the file cannot hold makes the run an
-      // error, its file untouched and its manifest entry left as it is.
+      // error, its file untouched and its manifest entry left as it is. Text the editor cannot
+      // edit safely (a key twice) is likewise this run's error.
       const unwritable = unwritableValue(target);
-      after = unwritable
-        ? state.run.text
-        : applyMetricsTarget(state.run.text, state.run.file, target);
-      const unreadable =
-        unwritable ?? (after === state.run.text ? undefined : unreadableEdit(after));
-      if (unreadable) {
+      let refused: string | undefined;
+      try {
+        after = unwritable
+          ? state.run.text
+          : applyMetricsTarget(state.run.text, state.run.file, target);
+        const unreadable =
+          unwritable ?? (after === state.run.text ? undefined : unreadableEdit(after));
+        if (unreadable) refused = `not written: ${unreadable}; the file is left as it was`;
+      } catch (error) {
+        if (!(error instanceof JsonEditError)) throw error;
+        refused = error.message;
+      }
+      if (refused) {
         runs.push({
-          ...errorRow({
-            path: state.run.path,
-            framework: state.run.framework,
-            runId: state.run.runId,
-            reason: `not written: ${unreadable}; the file is left as it was`,
-          }),
+          ...errorRow({ path: state.run.path, ...idOf(state), reason: refused }),
           window: windowOf(state),
         });
         continue;
@@ -275,9 +279,15 @@ export function applyReadings(input: ApplyInput): Applied {
 
   const manifest = discovery.manifest;
   if (manifest && manifestUpdates.length > 0) {
-    const after = applyManifestUpdates(manifest.text, manifest.entries, manifestUpdates);
-    if (after !== manifest.text)
-      changes.push({ path: manifest.path, before: manifest.text, after, manifestUpdates });
+    try {
+      const after = applyManifestUpdates(manifest.text, manifest.entries, manifestUpdates);
+      if (after !== manifest.text)
+        changes.push({ path: manifest.path, before: manifest.text, after, manifestUpdates });
+    } catch (error) {
+      // a manifest that cannot be edited safely is reported and left as it is; runs go on
+      if (!(error instanceof JsonEditError)) throw error;
+      otherProblems.push({ path: manifest.path, reason: `not updated: ${error.message}` });
+    }
   }
   const warnings = [
     ...[...unpriced].map(
@@ -360,6 +370,8 @@ function onlyRepeatsTheFile(
   });
   return rest === state.run.text;
 }
+
+const idOf = (s: RunState) => ({ framework: s.run.framework, runId: s.run.runId });
 
 const windowOf = (s: RunState) =>
   s.window
