@@ -5,8 +5,7 @@ import { type EventInfo, isPullRequestEvent, readEvent } from "./action/event.ts
 import { actionsCacheStore, type HeldStore } from "./action/held-cache.ts";
 import { type ActionInputs, readInputs } from "./action/inputs.ts";
 import { type ActionProgress, actionLog, publishFailure, publishReport } from "./action/publish.ts";
-import { ConfigError } from "./config/errors.ts";
-import { RunsLockHeldError } from "./fs/lock.ts";
+import { ConfigError, UserError } from "./errors.ts";
 import { nodeFiles } from "./fs/node.ts";
 import type { Files } from "./fs/types.ts";
 import { beginWriting, type WritingSession } from "./fs/writing.ts";
@@ -16,7 +15,7 @@ import { commitViaApi } from "./github/api-commit.ts";
 import { upsertStickyComment } from "./github/comment.ts";
 import { githubClient } from "./github/octokit.ts";
 import { pullRequestRunFiles } from "./github/pr-files.ts";
-import { loadPriceSources, PricingFileError } from "./pricing/load.ts";
+import { loadPriceSources } from "./pricing/load.ts";
 import type { Applied } from "./reconcile/apply.ts";
 import type { HeldReadings } from "./reconcile/held.ts";
 import { type PassDeps, reapplyPass, runPass, writeChanges } from "./reconcile/pass.ts";
@@ -294,11 +293,7 @@ export async function run(
       secrets,
     );
     publishFailure(
-      error instanceof ConfigError ||
-        error instanceof PricingFileError ||
-        error instanceof RunsLockHeldError
-        ? message
-        : `reconcile-usage failed: ${message}`,
+      error instanceof UserError ? message : `reconcile-usage failed: ${message}`,
       progress,
       env,
     );

@@ -526,9 +526,15 @@ describe("exit codes", () => {
       message: /no admin key to read the Usage API with: set OPENAI_ADMIN_KEY/,
     },
     {
+      // every user error names paths as the user typed them, relative to the working directory
       name: "a missing runs dir",
       args: ["--runs-dir", "nowhere"],
-      message: /runs directory .*nowhere does not exist/,
+      message: /^reconcile-usage: runs directory nowhere does not exist \(runs-dir\)\n$/,
+    },
+    {
+      name: "a replay directory that cannot be read",
+      args: ["--replay", "no-recording"],
+      message: /^reconcile-usage: replay directory no-recording cannot be read\n$/,
     },
   ];
   for (const c of usage) {

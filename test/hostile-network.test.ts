@@ -1,9 +1,9 @@
 import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
+import { UsageApiError } from "../src/errors.ts";
 import { nodeFiles } from "../src/fs/node.ts";
 import { builtinSource } from "../src/pricing/prices.ts";
 import { runPass } from "../src/reconcile/pass.ts";
-import { UsageApiError } from "../src/usage/errors.ts";
 import { createHttpPageSource, type HttpSourceOptions } from "../src/usage/http.ts";
 import { fetchSpan } from "../src/usage/pages.ts";
 import type { Span } from "../src/usage/plan.ts";

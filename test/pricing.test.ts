@@ -12,10 +12,11 @@ import {
   snapshotPairs,
   tableProblems,
 } from "../scripts/price-table.ts";
+import { PricingFileError } from "../src/errors.ts";
 import { nodeFiles } from "../src/fs/node.ts";
 import { BUILTIN_PRICES } from "../src/pricing/builtin-prices.ts";
 import { costOf, costOfClasses } from "../src/pricing/cost.ts";
-import { loadPriceSources, loadPricingFile, PricingFileError } from "../src/pricing/load.ts";
+import { loadPriceSources, loadPricingFile } from "../src/pricing/load.ts";
 import {
   builtinSource,
   candidateNames,

@@ -1,6 +1,6 @@
 import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { ConfigError } from "../src/config/errors.ts";
+import { ConfigError } from "../src/errors.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
 import { fetchSpan } from "../src/usage/pages.ts";
 import { runCliProcess } from "./support/cli-process.ts";

@@ -1,7 +1,7 @@
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { UsageApiError } from "../src/usage/errors.ts";
+import { UsageApiError } from "../src/errors.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
 import { fetchSpan } from "../src/usage/pages.ts";
 import type { Span } from "../src/usage/plan.ts";

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../src/config/errors.ts";
 import {
   type Env,
   parseKeyIds,
   type RawSettings,
   resolveSettings,
 } from "../src/config/settings.ts";
+import { ConfigError } from "../src/errors.ts";
 
 /** How the action names its inputs. */
 const label = (name: string) => `input "${name}"`;

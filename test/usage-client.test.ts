@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { UsageApiError } from "../src/usage/errors.ts";
+import { UsageApiError } from "../src/errors.ts";
 import { createHttpPageSource, type HttpSourceOptions } from "../src/usage/http.ts";
 import { fetchSpan, type UsageRow } from "../src/usage/pages.ts";
 import type { Span } from "../src/usage/plan.ts";

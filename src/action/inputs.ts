@@ -1,5 +1,5 @@
-import { ConfigError } from "../config/errors.ts";
 import { type RawSettings, type ResolvedSettings, resolveSettings } from "../config/settings.ts";
+import { ConfigError } from "../errors.ts";
 
 /**
  * The action's inputs (action.yml), read through a getter so this stays free of @actions/core.

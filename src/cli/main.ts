@@ -3,22 +3,20 @@ import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { Command, CommanderError, Option } from "commander";
-import { ConfigError } from "../config/errors.ts";
 import {
   DEFAULTS,
   type RawSettings,
   type ResolvedSettings,
   resolveSettings,
 } from "../config/settings.ts";
+import { ConfigError, UserError } from "../errors.ts";
 import { buildExport, frameworksCsv, runsCsv, toJson, toMarkdown } from "../export/export.ts";
-import { RunsLockHeldError } from "../fs/lock.ts";
 import { nodeFiles } from "../fs/node.ts";
 import { beginWriting, type WritingSession } from "../fs/writing.ts";
-import { loadPriceSources, PricingFileError } from "../pricing/load.ts";
+import { loadPriceSources } from "../pricing/load.ts";
 import { type PassOutcome, reapplyPass, runPass, writeChanges } from "../reconcile/pass.ts";
 import { reportJson } from "../report/bounded.ts";
 import type { PassReport } from "../report/schema.ts";
-import { UsageApiError } from "../usage/errors.ts";
 import { createHttpPageSource, duration, type HttpPageSource } from "../usage/http.ts";
 import type { PageSource } from "../usage/query.ts";
 import { recordingSource, replaySource } from "../usage/recording.ts";
@@ -375,17 +373,10 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
     }
     return report.errors > 0 ? 1 : 0;
   } catch (error) {
-    if (error instanceof RunsLockHeldError) {
-      io.stderr(`reconcile-usage: ${error.message.replaceAll(`${io.cwd}/`, "")}\n`);
-      return 3;
-    }
-    if (
-      error instanceof ConfigError ||
-      error instanceof PricingFileError ||
-      (error instanceof UsageApiError && error.kind === "replay")
-    ) {
-      io.stderr(`reconcile-usage: ${oneLine(redact(error.message, [adminKey]), 1000)}\n`);
-      return 2;
+    if (error instanceof UserError) {
+      const message = redact(error.message.replaceAll(`${io.cwd}/`, ""), [adminKey]);
+      io.stderr(`reconcile-usage: ${oneLine(message, 1000)}\n`);
+      return error.exitCode;
     }
     // one clear line; where it happened only on request (never minified source)
     const known = [adminKey, ...secrets];

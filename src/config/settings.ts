@@ -1,6 +1,6 @@
+import { ConfigError } from "../errors.ts";
 import type { PassSettings } from "../reconcile/settings.ts";
 import { redact } from "../util/redact.ts";
-import { ConfigError } from "./errors.ts";
 
 /**
  * Settings shared by the action and the CLI (SPEC §8). Both hand in raw strings keyed by the

@@ -5,7 +5,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { z } from "zod";
-import { ConfigError } from "../config/errors.ts";
+import { ConfigError, RunsLockHeldError } from "../errors.ts";
 import { asWrite, trackTempFile } from "./node.ts";
 import { processIsAlive } from "./process.ts";
 
@@ -44,22 +44,6 @@ export const STALE_LOCK_AGE_MS = 6 * 60 * 60 * 1000;
 const TAKEOVER_GUARD_STALE_MS = 5_000;
 /** How long to keep trying while locks come and go (longer than a guard can stand in the way). */
 const TRYING_MS = 10_000;
-
-export class RunsLockHeldError extends Error {
-  override name = "RunsLockHeldError";
-  readonly holder: LockHolder | undefined;
-  readonly lockPath: string;
-  constructor(runsDir: string, lockPath: string, holder: LockHolder | undefined) {
-    const who = holder
-      ? `pid ${holder.pid} on ${holder.host === hostname() ? "this machine" : `host ${holder.host}`}, started ${holder.started_at}`
-      : "a process that is still creating the lock file";
-    super(
-      `another pass is already writing to ${runsDir} (${who}; lock file ${lockPath}). Wait for it to finish, then run again. If no pass is running (it ran on another machine, or this one restarted), delete the lock file.`,
-    );
-    this.holder = holder;
-    this.lockPath = lockPath;
-  }
-}
 
 export interface RunsLock {
   path: string;

@@ -1,17 +1,11 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
+import { PricingFileError } from "../errors.ts";
 import { isWithin, repositoryRoot, resolvesInside } from "../fs/repository.ts";
 import { describeReadError, type Files } from "../fs/types.ts";
 import { describeIssues } from "../runs/schema.ts";
 import { builtinSources, type PriceSource } from "./prices.ts";
 import { ExperimentPricingSchema, fromConfigPrices, type ModelPrice } from "./schema.ts";
-
-export class PricingFileError extends Error {
-  constructor(path: string, reason: string) {
-    super(`${path}: ${reason}`);
-    this.name = "PricingFileError";
-  }
-}
 
 /** Price files are small; a larger one is a mistake (a data file named by accident). */
 const MAX_PRICING_BYTES = 4 * 1024 * 1024;

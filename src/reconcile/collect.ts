@@ -1,7 +1,7 @@
+import { UsageApiError } from "../errors.ts";
 import { makeAttempt } from "../runs/attempt.ts";
 import type { Attempt } from "../runs/schema.ts";
 import { attribute, type RunOnKey, type UnattributedUsage } from "../usage/attribute.ts";
-import { UsageApiError } from "../usage/errors.ts";
 import { fetchSpan, sumGuard, type UsageRow } from "../usage/pages.ts";
 import { planSpans, requestLowerBound, type Span } from "../usage/plan.ts";
 import { MAX_MINUTE_BUCKETS, type PageSource } from "../usage/query.ts";

@@ -1,4 +1,4 @@
-import { ConfigError } from "../config/errors.ts";
+import { ConfigError } from "../errors.ts";
 import type { Files } from "../fs/types.ts";
 import type { PriceSource } from "../pricing/prices.ts";
 import type { PassReport } from "../report/schema.ts";

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
-import { ConfigError } from "../config/errors.ts";
 import { findDuplicateKey, formatJsonPath, scanJsonShape } from "../edit/json-text.ts";
+import { ConfigError } from "../errors.ts";
 import { repositoryRoot, resolvesInside } from "../fs/repository.ts";
 import { type DirEntry, describeReadError, type Files, FileTooLargeError } from "../fs/types.ts";
 import { escapeControl, hasControlCharacter } from "../util/control-chars.ts";

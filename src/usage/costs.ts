@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { UsageApiError } from "../errors.ts";
 import { parseAmount } from "../util/decimal.ts";
 import { formatMinute } from "../util/time.ts";
-import { UsageApiError } from "./errors.ts";
 import { paginate } from "./pages.ts";
 import type { Span } from "./plan.ts";
 import { MAX_COST_BUCKETS, type PageSource } from "./query.ts";

@@ -1,20 +1,5 @@
+import { head } from "../util/printable.ts";
 import { redact } from "../util/redact.ts";
-
-/** Why a page could not be had. `retryable` errors were already retried as far as allowed. */
-export type UsageErrorKind =
-  | "auth"
-  | "forbidden"
-  | "quota"
-  | "rate_limited"
-  | "server"
-  | "network"
-  | "timeout"
-  | "malformed"
-  | "protocol"
-  | "too_large"
-  | "deadline"
-  | "bad_request"
-  | "replay";
 
 /**
  * Longest text quoted from the API (an error message, a raw body) in an error. A few hundred
@@ -24,20 +9,6 @@ export type UsageErrorKind =
  * allows a message (util/printable.ts), so the hint after a quote is never the part cut off.
  */
 export const MAX_QUOTED_CHARS = 200;
-/** A backstop for a whole message: our words around at most one quote. */
-const MAX_MESSAGE_CHARS = 1000;
-
-/** The first `max` characters, without splitting a surrogate pair. */
-function head(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const code = text.charCodeAt(max - 1);
-  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
-}
-
-/** Cuts text to `max` characters, saying how long it was. */
-const cut = (text: string, max: number): string =>
-  text.length <= max ? text : `${head(text, max)}… (${text.length} characters in all)`;
-
 /** Only this much of a text from the API is ever looked at: the cost never grows with its size. */
 const LOOKED_AT = 8 * MAX_QUOTED_CHARS;
 
@@ -54,22 +25,3 @@ export function quoteApiText(text: string, secrets: readonly (string | undefined
   if (text.length <= LOOKED_AT && clean.length <= MAX_QUOTED_CHARS) return clean;
   return `${head(clean, MAX_QUOTED_CHARS)}… (${text.length} characters in all)`;
 }
-
-export class UsageApiError extends Error {
-  readonly kind: UsageErrorKind;
-  readonly status: number | undefined;
-  constructor(kind: UsageErrorKind, message: string, status?: number) {
-    super(cut(message, MAX_MESSAGE_CHARS));
-    this.name = "UsageApiError";
-    this.kind = kind;
-    this.status = status;
-  }
-}
-
-/** Errors that another try may cure. */
-export const isRetryable = (e: UsageApiError): boolean =>
-  e.kind === "rate_limited" ||
-  e.kind === "server" ||
-  e.kind === "network" ||
-  e.kind === "timeout" ||
-  e.kind === "malformed";

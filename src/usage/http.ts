@@ -1,8 +1,8 @@
 import { EnvHttpProxyAgent, errors, request } from "undici";
-import { ConfigError } from "../config/errors.ts";
+import { ConfigError, isRetryable, UsageApiError } from "../errors.ts";
 import { redact } from "../util/redact.ts";
 import { formatMinute } from "../util/time.ts";
-import { isRetryable, quoteApiText, UsageApiError } from "./errors.ts";
+import { quoteApiText } from "./errors.ts";
 import { type PageRequest, type PageSource, pathOf, toSearchParams } from "./query.ts";
 import { ApiErrorBodySchema } from "./schema.ts";
 

@@ -1,7 +1,7 @@
 import type { z } from "zod";
+import { UsageApiError } from "../errors.ts";
 import { describeIssues } from "../runs/schema.ts";
 import { formatMinute, MINUTE } from "../util/time.ts";
-import { UsageApiError } from "./errors.ts";
 import type { Span } from "./plan.ts";
 import {
   GROUP_BY,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { UsageApiError } from "./errors.ts";
+import { ReplayError, UsageApiError } from "../errors.ts";
 import { type PageRequest, type PageSource, recordingKey } from "./query.ts";
 
 /**
@@ -35,7 +35,7 @@ export async function replaySource(dir: string): Promise<PageSource> {
   try {
     names = (await readdir(dir)).filter((n) => n.endsWith(".json")).sort();
   } catch {
-    throw new UsageApiError("replay", `replay directory ${dir} cannot be read`);
+    throw new ReplayError(`replay directory ${dir} cannot be read`);
   }
   const pages = new Map<string, unknown>();
   for (const name of names) {
@@ -44,8 +44,7 @@ export async function replaySource(dir: string): Promise<PageSource> {
       response?: unknown;
     };
     if (typeof saved.query !== "string" || saved.response === undefined) {
-      throw new UsageApiError(
-        "replay",
+      throw new ReplayError(
         `${join(dir, name)} is not a recorded page (expected {query, response})`,
       );
     }

@@ -7,6 +7,13 @@
 /** Longest message quoted anywhere (terminal, JSON report, summary, annotations, comment). */
 export const MESSAGE_MAX_CHARS = 400;
 
+/** The first `max` characters, without splitting a surrogate pair. */
+export function head(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
+
 /**
  * Cuts a quoted message to `max` characters (never inside a surrogate pair) and says how much was
  * left out. The one function every output path cuts messages with.

@@ -1,12 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyMetricsTarget } from "../../src/edit/metrics.ts";
+import { UsageApiError } from "../../src/errors.ts";
 import { collectReadings } from "../../src/reconcile/collect.ts";
 import type { PassSettings } from "../../src/reconcile/settings.ts";
 import { buildRunStates } from "../../src/reconcile/state.ts";
 import type { Discovery } from "../../src/runs/discover.ts";
 import { type Attempt, MetricsFileSchema } from "../../src/runs/schema.ts";
-import { UsageApiError } from "../../src/usage/errors.ts";
 import { requestLowerBound } from "../../src/usage/plan.ts";
 import type { PageRequest, PageSource } from "../../src/usage/query.ts";
 import { formatIsoSeconds } from "../../src/util/time.ts";
