@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { editJsonText } from "../src/edit/json-text.ts";
 import { nodeFiles } from "../src/fs/node.ts";
 import {
   BOT_AUTHOR,
@@ -17,6 +16,7 @@ import { commitMessage } from "../src/git/message.ts";
 import { loadPriceSources } from "../src/pricing/load.ts";
 import { reapplyPass, runPass } from "../src/reconcile/pass.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
+import { editJsonText } from "../src/util/json-text.ts";
 import { TOOL, VERSION } from "../src/version.ts";
 import {
   allEvents,

@@ -3,7 +3,6 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { editJsonText } from "../src/edit/json-text.ts";
 import { nodeFiles } from "../src/fs/node.ts";
 import type { Files } from "../src/fs/types.ts";
 import { commitMessage } from "../src/git/message.ts";
@@ -15,6 +14,7 @@ import { pullRequestRunFiles } from "../src/github/pr-files.ts";
 import { loadPriceSources } from "../src/pricing/load.ts";
 import { reapplyPass, runPass } from "../src/reconcile/pass.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
+import { editJsonText } from "../src/util/json-text.ts";
 import { TOOL, VERSION } from "../src/version.ts";
 import {
   allEvents,

@@ -11,7 +11,7 @@ import {
   PyFloat,
   render,
   scanJsonShape,
-} from "../src/edit/json-text.ts";
+} from "../src/util/json-text.ts";
 
 /** A file the way Python's json.dump(indent=2) writes the real metrics.json files. */
 const METRICS = `{

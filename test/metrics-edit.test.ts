@@ -2,7 +2,6 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Node, parseTree } from "jsonc-parser";
 import { describe, expect, it } from "vitest";
-import { editJsonText, type JsonPath } from "../src/edit/json-text.ts";
 import { applyManifestUpdates } from "../src/edit/manifest.ts";
 import { applyMetricsTarget, type MetricsTarget } from "../src/edit/metrics.ts";
 import { costOf } from "../src/pricing/cost.ts";
@@ -15,6 +14,7 @@ import {
   MetricsFileSchema,
   type ModelUsage,
 } from "../src/runs/schema.ts";
+import { editJsonText, type JsonPath } from "../src/util/json-text.ts";
 import { chronological, totalsOf } from "../src/verify/reading.ts";
 import {
   type GeneratedRun,

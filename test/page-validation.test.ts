@@ -2,11 +2,11 @@ import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { UsageApiError } from "../src/errors.ts";
 import { nodeFiles } from "../src/fs/node.ts";
+import type { Span } from "../src/model.ts";
 import { builtinSource } from "../src/pricing/prices.ts";
 import { runPass, writeChanges } from "../src/reconcile/pass.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
 import { fetchSpan } from "../src/usage/pages.ts";
-import type { Span } from "../src/usage/plan.ts";
 import { TOOL, VERSION } from "../src/version.ts";
 import { allEvents, generateExperiment, tempDir, writeExperiment } from "./support/experiment.ts";
 import {

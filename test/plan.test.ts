@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { QueryWindow } from "../src/runs/window.ts";
-import { pagesFor, planSpans, requestLowerBound, type Span, unionOf } from "../src/usage/plan.ts";
+import type { QueryWindow, Span } from "../src/model.ts";
+import { pagesFor, planSpans, requestLowerBound, unionOf } from "../src/usage/plan.ts";
 
 /** 2025-10-30T00:00:00Z */
 const T0 = 1_761_782_400;

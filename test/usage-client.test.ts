@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { UsageApiError } from "../src/errors.ts";
+import type { Span } from "../src/model.ts";
 import { createHttpPageSource, type HttpSourceOptions } from "../src/usage/http.ts";
 import { fetchSpan, type UsageRow } from "../src/usage/pages.ts";
-import type { Span } from "../src/usage/plan.ts";
 import { GROUP_BY, MAX_MINUTE_BUCKETS } from "../src/usage/query.ts";
 import {
   type FakeUsageApi,

@@ -2,11 +2,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { Totals } from "../src/model.ts";
 import { type Attempt, MetricsFileSchema, type ModelUsage } from "../src/runs/schema.ts";
 import { activityWindow } from "../src/runs/window.ts";
 import { formatIsoSeconds, parseIsoSeconds } from "../src/util/time.ts";
 import { evaluateRun, type RunFacts, type VerifySettings } from "../src/verify/evaluate.ts";
-import { attemptTime, chronological, sameReading, type Totals } from "../src/verify/reading.ts";
+import { attemptTime, chronological, sameReading } from "../src/verify/reading.ts";
 import { walkReadings } from "../src/verify/walk.ts";
 import { onSharedData, SHARED_DATA, sharedDataPresent } from "./support/experiment.ts";
 

@@ -17,6 +17,7 @@ import { loadPriceSources } from "../pricing/load.ts";
 import { type PassOutcome, reapplyPass, runPass, writeChanges } from "../reconcile/pass.ts";
 import { reportJson } from "../report/bounded.ts";
 import type { PassReport } from "../report/schema.ts";
+import { runTable, summaryLines } from "../report/table.ts";
 import { createHttpPageSource, duration, type HttpPageSource } from "../usage/http.ts";
 import type { PageSource } from "../usage/query.ts";
 import { recordingSource, replaySource } from "../usage/recording.ts";
@@ -26,7 +27,6 @@ import { redact } from "../util/redact.ts";
 import { parseIsoSeconds } from "../util/time.ts";
 import { TOOL, VERSION } from "../version.ts";
 import { cliSecrets, guardedWriter } from "./output.ts";
-import { runTable, summaryLines } from "./table.ts";
 
 export interface CliIo {
   stdout: (text: string) => void;

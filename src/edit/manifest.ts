@@ -1,5 +1,5 @@
 import type { ManifestEntry } from "../runs/schema.ts";
-import { editJsonText, type JsonPath } from "./json-text.ts";
+import { editJsonText, type JsonPath } from "../util/json-text.ts";
 
 export interface ManifestUpdate {
   framework: string;

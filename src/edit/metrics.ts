@@ -1,3 +1,4 @@
+import type { Totals } from "../model.ts";
 import type { CostResult } from "../pricing/cost.ts";
 import {
   type Attempt,
@@ -6,9 +7,9 @@ import {
   type MetricsFile,
   MetricsFileSchema,
 } from "../runs/schema.ts";
-import { attemptTime, type Totals } from "../verify/reading.ts";
+import { editJsonText, type JsonEdits, type JsonPath, PyFloat } from "../util/json-text.ts";
+import { attemptTime } from "../verify/reading.ts";
 import type { Status } from "../verify/status.ts";
-import { editJsonText, type JsonEdits, type JsonPath, PyFloat } from "./json-text.ts";
 
 /** What a pass wants a metrics.json to say; everything else in the file stays byte for byte. */
 export interface MetricsTarget {

@@ -1,4 +1,3 @@
-import { JsonEditError } from "../edit/json-text.ts";
 import { applyManifestUpdates, type ManifestUpdate } from "../edit/manifest.ts";
 import {
   applyMetricsTarget,
@@ -6,14 +5,16 @@ import {
   unreadableEdit,
   unwritableValue,
 } from "../edit/metrics.ts";
+import type { Totals } from "../model.ts";
 import { type CostResult, costOf } from "../pricing/cost.ts";
 import type { PriceSource } from "../pricing/prices.ts";
 import type { RunReport } from "../report/schema.ts";
 import type { Discovery, FileProblem } from "../runs/discover.ts";
 import type { Attempt, ModelUsage } from "../runs/schema.ts";
+import { JsonEditError } from "../util/json-text.ts";
 import { formatIsoSeconds } from "../util/time.ts";
 import { type Evaluation, evaluateRun } from "../verify/evaluate.ts";
-import { chronological, isZero, sameReading, type Totals, totalsOf } from "../verify/reading.ts";
+import { chronological, isZero, sameReading, totalsOf } from "../verify/reading.ts";
 import { PERSISTED_STATUSES } from "../verify/status.ts";
 import type { HeldReadings } from "./held.ts";
 import type { PassSettings } from "./settings.ts";

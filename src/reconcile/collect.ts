@@ -1,12 +1,12 @@
 import { UsageApiError } from "../errors.ts";
-import { makeAttempt } from "../runs/attempt.ts";
+import type { RunOnKey, Span, Totals } from "../model.ts";
 import type { Attempt } from "../runs/schema.ts";
-import { attribute, type RunOnKey, type UnattributedUsage } from "../usage/attribute.ts";
+import { makeAttempt } from "../usage/attempt.ts";
+import { attribute, type UnattributedUsage } from "../usage/attribute.ts";
 import { fetchSpan, sumGuard, type UsageRow } from "../usage/pages.ts";
-import { planSpans, requestLowerBound, type Span } from "../usage/plan.ts";
+import { planSpans, requestLowerBound } from "../usage/plan.ts";
 import { MAX_MINUTE_BUCKETS, type PageSource } from "../usage/query.ts";
 import { floorMinute } from "../util/time.ts";
-import type { Totals } from "../verify/reading.ts";
 import type { PassSettings } from "./settings.ts";
 import type { RunState } from "./state.ts";
 

@@ -1,10 +1,10 @@
+import type { Span } from "../model.ts";
 import { type CostResult, costOf } from "../pricing/cost.ts";
 import type { PriceSource } from "../pricing/prices.ts";
 import type { RunReport } from "../report/schema.ts";
 import type { ModelUsage } from "../runs/schema.ts";
 import { fetchCosts } from "../usage/costs.ts";
 import { fetchSpan } from "../usage/pages.ts";
-import type { Span } from "../usage/plan.ts";
 import type { PageSource } from "../usage/query.ts";
 import { picoToUsd } from "../util/decimal.ts";
 import type { RunState } from "./state.ts";

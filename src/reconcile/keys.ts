@@ -1,6 +1,6 @@
+import type { Totals } from "../model.ts";
 import type { Discovery } from "../runs/discover.ts";
 import { formatMinute } from "../util/time.ts";
-import type { Totals } from "../verify/reading.ts";
 import type { Collected } from "./collect.ts";
 import type { PassSettings } from "./settings.ts";
 

@@ -1,12 +1,7 @@
+import type { QueryWindow } from "../model.ts";
 import type { DiscoveredRun, Discovery, FileProblem } from "../runs/discover.ts";
 import type { Attempt, ManifestEntry } from "../runs/schema.ts";
-import {
-  type ActivityWindow,
-  activityWindow,
-  overlaps,
-  type QueryWindow,
-  queryWindow,
-} from "../runs/window.ts";
+import { type ActivityWindow, activityWindow, overlaps, queryWindow } from "../runs/window.ts";
 import { findSharing } from "../usage/attribute.ts";
 import { ceilMinute, floorMinute, formatMinute } from "../util/time.ts";
 import { chronological } from "../verify/reading.ts";

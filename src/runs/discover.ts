@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
-import { findDuplicateKey, formatJsonPath, scanJsonShape } from "../edit/json-text.ts";
 import { ConfigError } from "../errors.ts";
 import { repositoryRoot, resolvesInside } from "../fs/repository.ts";
 import { type DirEntry, describeReadError, type Files, FileTooLargeError } from "../fs/types.ts";
 import { escapeControl, hasControlCharacter } from "../util/control-chars.ts";
+import { findDuplicateKey, formatJsonPath, scanJsonShape } from "../util/json-text.ts";
 import {
   describeIssues,
   type ManifestEntry,

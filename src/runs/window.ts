@@ -1,3 +1,4 @@
+import type { QueryWindow } from "../model.ts";
 import { ceilMinute, floorMinute, MINUTE, parseIsoSeconds } from "../util/time.ts";
 import type { ManifestEntry, MetricsFile } from "./schema.ts";
 
@@ -6,12 +7,6 @@ export interface ActivityWindow {
   start: number;
   end: number;
   source: "steps" | "timestamps" | "manifest";
-}
-
-/** The minutes whose usage belongs to a run: `[start, end)`, both multiples of 60. */
-export interface QueryWindow {
-  start: number;
-  end: number;
 }
 
 export interface WindowSettings {

@@ -1,16 +1,8 @@
+import type { RunOnKey, Totals } from "../model.ts";
 import type { ModelUsage } from "../runs/schema.ts";
-import type { QueryWindow } from "../runs/window.ts";
 import { MINUTE } from "../util/time.ts";
-import type { Totals } from "../verify/reading.ts";
 import type { UsageRow } from "./pages.ts";
 import { summarizeUnattributed, type UnattributedUsage } from "./unattributed.ts";
-
-/** A run as attribution sees it: the key its framework uses and the minutes it owns. */
-export interface RunOnKey {
-  id: string;
-  keyId: string;
-  window: QueryWindow;
-}
 
 export interface SharedMinutes {
   withRuns: string[];

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { UsageApiError } from "../errors.ts";
+import type { Span } from "../model.ts";
 import { parseAmount } from "../util/decimal.ts";
 import { formatMinute } from "../util/time.ts";
 import { paginate } from "./pages.ts";
-import type { Span } from "./plan.ts";
 import { MAX_COST_BUCKETS, type PageSource } from "./query.ts";
 import { apiName } from "./schema.ts";
 

@@ -1,8 +1,8 @@
 import type { z } from "zod";
 import { UsageApiError } from "../errors.ts";
+import type { Span } from "../model.ts";
 import { describeIssues } from "../runs/schema.ts";
 import { formatMinute, MINUTE } from "../util/time.ts";
-import type { Span } from "./plan.ts";
 import {
   GROUP_BY,
   MAX_DAY_BUCKETS,

@@ -1,12 +1,6 @@
-import type { QueryWindow } from "../runs/window.ts";
+import type { QueryWindow, Span } from "../model.ts";
 import { MINUTE } from "../util/time.ts";
 import { MAX_MINUTE_BUCKETS } from "./query.ts";
-
-/** A stretch of whole minutes fetched with one paginated query: `[start, end)`. */
-export interface Span {
-  start: number;
-  end: number;
-}
 
 /** Sorted, disjoint union of the windows. */
 export function unionOf(windows: readonly QueryWindow[]): Span[] {

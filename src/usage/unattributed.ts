@@ -1,6 +1,5 @@
+import type { RunOnKey, Totals } from "../model.ts";
 import { MINUTE } from "../util/time.ts";
-import type { Totals } from "../verify/reading.ts";
-import type { RunOnKey } from "./attribute.ts";
 
 /** Minutes of unattributed usage this close together are one cluster. */
 const CLUSTER_GAP_SECONDS = 5 * MINUTE;

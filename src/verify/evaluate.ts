@@ -1,13 +1,7 @@
+import type { Totals } from "../model.ts";
 import type { Attempt } from "../runs/schema.ts";
 import { formatMinute } from "../util/time.ts";
-import {
-  attemptTime,
-  firstDecrease,
-  isZero,
-  sameReading,
-  type Totals,
-  totalsOf,
-} from "./reading.ts";
+import { attemptTime, firstDecrease, isZero, sameReading, totalsOf } from "./reading.ts";
 import type { Status } from "./status.ts";
 import { walkReadings } from "./walk.ts";
 

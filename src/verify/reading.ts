@@ -1,13 +1,6 @@
+import type { Totals } from "../model.ts";
 import type { Attempt, ModelUsage } from "../runs/schema.ts";
 import { parseIsoSeconds } from "../util/time.ts";
-
-/** The totals of one reading, the unit the verification walk compares. */
-export interface Totals {
-  tokensIn: number;
-  tokensOut: number;
-  cachedTokens: number;
-  requests: number;
-}
 
 export const totalsOf = (a: Attempt): Totals => ({
   tokensIn: a.total_tokens_in,

@@ -1,7 +1,8 @@
-import type { RunUsage } from "../usage/attribute.ts";
+import type { QueryWindow } from "../model.ts";
+import type { Attempt } from "../runs/schema.ts";
+import type { WindowSettings } from "../runs/window.ts";
 import { formatIsoSeconds } from "../util/time.ts";
-import type { Attempt } from "./schema.ts";
-import type { QueryWindow, WindowSettings } from "./window.ts";
+import type { RunUsage } from "./attribute.ts";
 
 /**
  * A new reading in the old script's attempt shape, with our fields beside its keys: the key

@@ -1,7 +1,7 @@
-import { int, share, signedPercent, usd } from "../report/format.ts";
-import type { PassReport, RunReport } from "../report/schema.ts";
 import { oneLine } from "../util/printable.ts";
 import { STATUSES } from "../verify/status.ts";
+import { int, share, signedPercent, usd } from "./format.ts";
+import type { PassReport, RunReport } from "./schema.ts";
 
 /**
  * Plain-text tables for a terminal; no colours, so they read the same in a log file. Every name

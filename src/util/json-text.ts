@@ -6,7 +6,7 @@ import {
   type ParseError,
   parseTree,
 } from "jsonc-parser";
-import { escapeControl } from "../util/control-chars.ts";
+import { escapeControl } from "./control-chars.ts";
 
 /**
  * Minimal-diff edits of JSON text (SPEC §6). jsonc-parser locates the nodes; we write only the
