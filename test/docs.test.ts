@@ -1,11 +1,18 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readActionYml, withTables } from "../scripts/docs.ts";
-import { ACTION_INPUTS, SHARED_INPUTS } from "../src/action/inputs.ts";
+import {
+  actionDefault,
+  actionRows,
+  readActionYml,
+  withInputs,
+  withTables,
+} from "../scripts/docs.ts";
+import { ACTION_INPUT_NAMES } from "../src/action/inputs.ts";
 import { outputsOf } from "../src/action/outputs.ts";
-import { DEFAULTS } from "../src/config/settings.ts";
 import { PassReportSchema } from "../src/report/schema.ts";
+import { readSettings } from "../src/settings/resolve.ts";
+import { SETTING_ROWS } from "../src/settings/table.ts";
 import { VERSION } from "../src/version.ts";
 import { reportOf } from "./support/report.ts";
 
@@ -14,18 +21,31 @@ const readme = readFileSync(join(ROOT, "README.md"), "utf8");
 const action = readActionYml();
 
 describe("docs and behaviour agree", () => {
-  it("README's inputs and outputs tables are the ones action.yml gives (run node scripts/docs.ts)", () => {
+  it("README's inputs, outputs and CLI options tables are made from the settings table and action.yml (run node scripts/docs.ts)", () => {
     expect(readme).toBe(withTables(readme, action));
   });
 
-  it("every input in action.yml is read by the action, and the action reads no other", () => {
-    expect(Object.keys(action.inputs).sort()).toEqual([...SHARED_INPUTS, ...ACTION_INPUTS].sort());
+  it("action.yml's inputs are the settings table's action rows, in its order, with its descriptions and defaults (run node scripts/docs.ts)", () => {
+    const text = readFileSync(join(ROOT, "action.yml"), "utf8");
+    expect(text).toBe(withInputs(text));
+    expect(Object.keys(action.inputs)).toEqual(actionRows().map((r) => r.name));
+    for (const row of actionRows()) {
+      expect(action.inputs[row.name]?.description, `description of ${row.name}`).toBe(
+        row.description,
+      );
+      expect(action.inputs[row.name]?.default, `default of ${row.name}`).toBe(actionDefault(row));
+    }
   });
 
-  it("action.yml defaults are the defaults the code applies", () => {
-    for (const [name, value] of Object.entries(DEFAULTS)) {
-      expect(action.inputs[name]?.default, `default of ${name}`).toBe(value);
-    }
+  it("the action reads exactly the inputs action.yml declares", () => {
+    expect([...ACTION_INPUT_NAMES]).toEqual(Object.keys(action.inputs));
+  });
+
+  it("every default in the table is a value its own parser accepts", () => {
+    // the defaults are the table's texts, read as if nothing were given
+    expect(() => readSettings({}, {}, (name) => name)).not.toThrow();
+    for (const row of SETTING_ROWS)
+      expect(() => row.parse(row.default, { label: row.name, env: {} }), row.name).not.toThrow();
   });
 
   it("every output in action.yml is set, and no other", () => {

@@ -1,11 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  type Env,
-  parseKeyIds,
-  type RawSettings,
-  resolveSettings,
-} from "../src/config/settings.ts";
 import { ConfigError } from "../src/errors.ts";
+import { parseKeyIds } from "../src/settings/parse.ts";
+import { type Env, type RawSettings, resolveSettings } from "../src/settings/resolve.ts";
 
 /** How the action names its inputs. */
 const label = (name: string) => `input "${name}"`;

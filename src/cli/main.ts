@@ -2,13 +2,7 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
-import { Command, CommanderError, Option } from "commander";
-import {
-  DEFAULTS,
-  type RawSettings,
-  type ResolvedSettings,
-  resolveSettings,
-} from "../config/settings.ts";
+import { CommanderError } from "commander";
 import { ConfigError, UserError } from "../errors.ts";
 import { buildExport, frameworksCsv, runsCsv, toJson, toMarkdown } from "../export/export.ts";
 import { nodeFiles } from "../fs/node.ts";
@@ -18,15 +12,17 @@ import { type PassOutcome, reapplyPass, runPass, writeChanges } from "../reconci
 import { reportJson } from "../report/bounded.ts";
 import type { PassReport } from "../report/schema.ts";
 import { runTable, summaryLines } from "../report/table.ts";
+import { type ResolvedSettings, resolveSettings } from "../settings/resolve.ts";
+import { SETTINGS, type SettingValues } from "../settings/table.ts";
 import { createHttpPageSource, duration, type HttpPageSource } from "../usage/http.ts";
 import type { PageSource } from "../usage/query.ts";
 import { recordingSource, replaySource } from "../usage/recording.ts";
 import { debugRequested, describeUnexpected, stackLines } from "../util/failure.ts";
 import { oneLine } from "../util/printable.ts";
 import { redact } from "../util/redact.ts";
-import { parseIsoSeconds } from "../util/time.ts";
 import { TOOL, VERSION } from "../version.ts";
 import { cliSecrets, guardedWriter } from "./output.ts";
+import { cliName, type Invocation, program } from "./program.ts";
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -35,141 +31,6 @@ export interface CliIo {
   cwd: string;
   /** Whether stderr is a terminal: progress is shown only there. */
   interactive: boolean;
-}
-
-type Opts = Record<string, string | boolean | string[] | undefined>;
-
-const collect = (value: string, previous: string[] | undefined): string[] => [
-  ...(previous ?? []),
-  value,
-];
-
-/** Options that shape a pass, shared by the reconcile command and `export`. */
-function withSettingsOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      "--runs-dir <dir>",
-      `directory holding {framework}/{run_id}/metrics.json (default: ${DEFAULTS["runs-dir"]})`,
-    )
-    .option(
-      "--api-key-id <framework=key_id>",
-      "API key id a framework's runs used (repeatable); falls back to OPENAI_API_KEY_{FRAMEWORK}_ID",
-      collect,
-    )
-    .option(
-      "--min-age-minutes <n>",
-      `read a run only this long after it ended (default: ${DEFAULTS["min-age-minutes"]})`,
-    )
-    .option(
-      "--verification-interval-minutes <n>",
-      `least time between two readings of a run (default: ${DEFAULTS["verification-interval-minutes"]}; env RECONCILIATION_VERIFICATION_INTERVAL_MIN)`,
-    )
-    .option(
-      "--stable-checks <n>",
-      `stable pairs of identical readings that verify a run (default: ${DEFAULTS["stable-checks"]}; env RECONCILIATION_MIN_STABLE_VERIFICATIONS)`,
-    )
-    .option(
-      "--give-up-after-hours <n>",
-      `no usage this long after a run ended means no_usage (default: ${DEFAULTS["give-up-after-hours"]})`,
-    )
-    .option(
-      "--window-tail-seconds <n>",
-      `seconds after a run's last minute still attributed to it (default: ${DEFAULTS["window-tail-seconds"]})`,
-    )
-    .option(
-      "--window-padding-seconds <n>",
-      `widen both ends of every window; the old script used 300 (default: ${DEFAULTS["window-padding-seconds"]})`,
-    )
-    .option(
-      "--pricing-file <file>",
-      "YAML or JSON prices (pricing.models.<model>.input_price/cached_price/output_price, USD per 1M tokens) overriding config.yaml and the built-in table",
-    )
-    .option("--api-base-url <url>", `Usage API base URL (default: ${DEFAULTS["api-base-url"]})`)
-    .option(
-      "--now <iso-time>",
-      "the pass's clock, for reproducible passes (default: the current time); refused when a pass would read the real Usage API: use it with --replay or --list",
-    )
-    .option(
-      "--debug",
-      "on an unexpected error, also print where it happened (or RECONCILE_USAGE_DEBUG=1)",
-    );
-}
-
-/** Options of a reconciling pass only. */
-function withPassOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      "--cross-check-costs",
-      "compare our cost of each day's usage, per key, with the Costs API",
-    )
-    .option(
-      "--cost-tolerance <percent>",
-      `difference from the Costs API flagged as a warning (default: ${DEFAULTS["cost-tolerance"]}%)`,
-    )
-    .option(
-      "--pass-deadline-minutes <n>",
-      `longest time the pass reads the API; runs not read by then are error (default: ${DEFAULTS["pass-deadline-minutes"]})`,
-    );
-}
-
-const ENVIRONMENT_HELP = `
-Environment (a .env file in the working directory is read too; real variables win):
-  OPENAI_ADMIN_KEY                admin key with the api.usage.read scope (fallback: OPENAI_API_KEY_USAGE_TRACKING)
-  OPENAI_API_KEY_{FRAMEWORK}_ID   key id per framework, e.g. OPENAI_API_KEY_BAES_ID=key_…
-
-Exit status: 0 when no run errored, 1 when any run errored, 2 for bad usage or configuration,
-3 when another pass is writing to the same runs directory (nothing was done).`;
-
-type Invocation =
-  | { kind: "pass"; framework?: string; runId?: string; opts: Opts }
-  | { kind: "export"; opts: Opts };
-
-function program(onInvoke: (i: Invocation) => void): Command {
-  const root = withPassOptions(
-    withSettingsOptions(
-      new Command("reconcile-usage")
-        .description(
-          "Reconcile LLM experiment runs (runs/{framework}/{run_id}/metrics.json) with the OpenAI Usage API: read exact token usage, verify it by repeated readings, price it, and write it back.",
-        )
-        .version(VERSION, "-V, --version")
-        // options after `export` belong to export, not to the reconcile command
-        .enablePositionalOptions()
-        .argument("[framework]", "reconcile only this framework's runs")
-        .argument("[run-id]", "reconcile only this run"),
-    ),
-  )
-    .option("--list", "list runs and their status without calling the API")
-    .option("--verbose", "with --list (or a pass): full run ids, messages and every reading")
-    .option("--dry-run", "do everything but write files")
-    .option("--force", "read runs again even when verified, no_usage or read recently")
-    .option("--record <dir>", "save every raw Usage API page of the pass in this directory")
-    .addOption(
-      new Option(
-        "--replay <dir>",
-        "answer from pages saved by --record instead of the network (no admin key needed)",
-      ).conflicts("record"),
-    )
-    .option("--json", "print the pass's JSON report instead of tables")
-    .addHelpText("after", ENVIRONMENT_HELP)
-    .action((framework: string | undefined, runId: string | undefined, opts: Opts) =>
-      onInvoke({ kind: "pass", framework, runId, opts }),
-    );
-  withSettingsOptions(
-    root
-      .command("export")
-      .description(
-        "Write paper-ready tables from the files (no API calls): one row per run, and per framework the mean ± sd and median of verified runs only; other runs are counted and excluded.",
-      ),
-  )
-    .addOption(
-      new Option("--format <format>", "output format").choices(["csv", "md", "json"]).default("md"),
-    )
-    .option(
-      "--output <file>",
-      "write to this file instead of standard output (csv: the per-framework table goes to <file>.frameworks.csv)",
-    )
-    .action((opts: Opts) => onInvoke({ kind: "export", opts }));
-  return root;
 }
 
 function loadDotEnv(
@@ -185,57 +46,16 @@ function loadDotEnv(
   return { ...fromFile, ...env };
 }
 
-/** How the CLI spells a setting in messages: its option, argument or variable. */
-const CLI_NAMES: Record<string, string> = {
-  "api-key-ids": "--api-key-id",
-  frameworks: "<framework>",
-  "run-ids": "<run-id>",
-  mode: "--list",
-  "admin-key": "OPENAI_ADMIN_KEY",
-};
-const cliName = (name: string): string => CLI_NAMES[name] ?? `--${name}`;
-
-function settingsFrom(
-  opts: Opts,
-  extra: RawSettings,
-  env: Record<string, string | undefined>,
-): ResolvedSettings {
-  const text = (v: Opts[string]) => (typeof v === "string" ? v : undefined);
-  const raw: RawSettings = {
-    "runs-dir": text(opts.runsDir),
-    "api-key-ids": ((opts.apiKeyId as string[] | undefined) ?? []).join("\n"),
-    "min-age-minutes": text(opts.minAgeMinutes),
-    "verification-interval-minutes": text(opts.verificationIntervalMinutes),
-    "stable-checks": text(opts.stableChecks),
-    "give-up-after-hours": text(opts.giveUpAfterHours),
-    "window-tail-seconds": text(opts.windowTailSeconds),
-    "window-padding-seconds": text(opts.windowPaddingSeconds),
-    "pricing-file": text(opts.pricingFile),
-    "api-base-url": text(opts.apiBaseUrl),
-    ...extra,
-  };
-  return resolveSettings(raw, env, cliName);
-}
-
-function clockFrom(opts: Opts): number {
-  if (typeof opts.now !== "string") return Date.now() / 1000;
-  const parsed = parseIsoSeconds(opts.now);
-  if (parsed === undefined)
-    throw new ConfigError(
-      `--now: expected an ISO-8601 time such as 2025-11-01T12:00:00Z, got "${opts.now}"`,
-    );
-  return parsed;
-}
-
 /**
  * `--now` against the real Usage API is refused (SPEC §11): the API answers with what it holds
  * now, so a pass that pretends to be later would record readings seconds apart as hours apart
  * and verify numbers that were still growing. Replayed pages and listing (no request) are fine.
  */
-function refuseClockAgainstRealApi(opts: Opts, mode: string, apiBaseUrl: string): void {
-  if (typeof opts.now !== "string" || mode !== "reconcile" || typeof opts.replay === "string")
+function refuseClockAgainstRealApi(values: SettingValues): void {
+  if (values.now === undefined || values.mode !== "reconcile" || values.replay !== undefined)
     return;
-  if (new URL(apiBaseUrl).hostname.toLowerCase() !== new URL(DEFAULTS["api-base-url"]).hostname)
+  const apiBaseUrl = values.apiBaseUrl;
+  if (new URL(apiBaseUrl).hostname.toLowerCase() !== new URL(SETTINGS.apiBaseUrl.default).hostname)
     return;
   throw new ConfigError(
     `--now: refused against the real Usage API (${apiBaseUrl}): its answers are what it holds now, so readings taken under another clock would be recorded at the wrong time and could verify a run too early. Drop --now, or use it with --replay <dir> (pages saved by --record) or --list`,
@@ -279,27 +99,13 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
   let http: HttpPageSource | undefined;
   let writing: WritingSession | undefined;
   try {
-    if (invocation.kind === "export") return await exportTables(invocation.opts, io, env);
-    const { opts, framework, runId } = invocation;
-    const resolved = settingsFrom(
-      opts,
-      {
-        frameworks: framework,
-        "run-ids": runId,
-        mode: opts.list ? "list" : "reconcile",
-        "dry-run": opts.dryRun ? "true" : "false",
-        force: opts.force ? "true" : "false",
-        "cross-check-costs": opts.crossCheckCosts ? "true" : "false",
-        "cost-tolerance": typeof opts.costTolerance === "string" ? opts.costTolerance : undefined,
-        "pass-deadline-minutes":
-          typeof opts.passDeadlineMinutes === "string" ? opts.passDeadlineMinutes : undefined,
-      },
-      env,
-    );
+    const resolved = resolveSettings(invocation.raw, env, cliName);
+    const values = resolved.values;
+    if (invocation.command === "export") return await exportTables(resolved, io);
     adminKey = resolved.adminKey;
     const settings = { ...resolved.pass, runsDir: resolve(io.cwd, resolved.pass.runsDir) };
-    const now = clockFrom(opts);
-    refuseClockAgainstRealApi(opts, settings.mode, resolved.apiBaseUrl);
+    const now = values.now ?? Date.now() / 1000;
+    refuseClockAgainstRealApi(values);
     // One writing pass at a time per runs directory; taken before any request (SPEC §11).
     if (settings.mode === "reconcile" && !settings.dryRun)
       writing = await beginWriting(settings.runsDir, TOOL);
@@ -309,11 +115,10 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
       resolved.pricingFile ? resolve(io.cwd, resolved.pricingFile) : undefined,
     );
 
-    const showProgress = io.interactive && !opts.json;
+    const showProgress = io.interactive && !values.json;
     let source: PageSource | undefined;
     if (settings.mode === "reconcile") {
-      if (typeof opts.replay === "string")
-        source = await replaySource(resolve(io.cwd, opts.replay));
+      if (values.replay !== undefined) source = await replaySource(resolve(io.cwd, values.replay));
       else if (adminKey) {
         http = createHttpPageSource({
           baseUrl: resolved.apiBaseUrl,
@@ -334,8 +139,8 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
             : undefined,
         });
         source =
-          typeof opts.record === "string"
-            ? recordingSource(http, resolve(io.cwd, opts.record))
+          values.record !== undefined
+            ? recordingSource(http, resolve(io.cwd, values.record))
             : http;
       }
     }
@@ -364,12 +169,10 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
       });
     }
     relativize(report, io.cwd, [adminKey]);
-    if (opts.json) io.stdout(reportJson(report, [adminKey, ...secrets]));
+    if (values.json) io.stdout(reportJson(report, [adminKey, ...secrets]));
     else {
-      io.stdout(
-        `${runTable(report.runs, Boolean(opts.verbose))}\n\n${summaryLines(report).join("\n")}\n`,
-      );
-      if (opts.verbose) io.stdout(verboseReadings(outcome));
+      io.stdout(`${runTable(report.runs, values.verbose)}\n\n${summaryLines(report).join("\n")}\n`);
+      if (values.verbose) io.stdout(verboseReadings(outcome));
     }
     return report.errors > 0 ? 1 : 0;
   } catch (error) {
@@ -380,7 +183,7 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
     }
     // one clear line; where it happened only on request (never minified source)
     const known = [adminKey, ...secrets];
-    const debug = debugRequested(env, invocation.opts.debug);
+    const debug = debugRequested(env, invocation.raw.debug === "true");
     io.stderr(
       `reconcile-usage: unexpected error: ${describeUnexpected(error, known)}${debug ? "" : " (--debug shows where)"}\n`,
     );
@@ -393,12 +196,8 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
 }
 
 /** `reconcile-usage export`: statuses from the files (no API), then the tables. */
-async function exportTables(
-  opts: Opts,
-  io: CliIo,
-  env: Record<string, string | undefined>,
-): Promise<number> {
-  const resolved = settingsFrom(opts, { mode: "list" }, env);
+async function exportTables(resolved: ResolvedSettings, io: CliIo): Promise<number> {
+  const values = resolved.values;
   const settings = { ...resolved.pass, runsDir: resolve(io.cwd, resolved.pass.runsDir) };
   const prices = await loadPriceSources(
     nodeFiles,
@@ -407,15 +206,15 @@ async function exportTables(
   );
   const { report } = await runPass(settings, {
     files: nodeFiles,
-    now: clockFrom(opts),
+    now: values.now ?? Date.now() / 1000,
     prices,
     tool: TOOL,
     version: VERSION,
   });
   relativize(report, io.cwd, [resolved.adminKey]);
   const data = buildExport(report);
-  const format = opts.format as "csv" | "md" | "json";
-  const output = typeof opts.output === "string" ? resolve(io.cwd, opts.output) : undefined;
+  const format = values.format;
+  const output = values.output !== undefined ? resolve(io.cwd, values.output) : undefined;
   if (format === "csv") {
     if (output) {
       await writeFile(output, runsCsv(data));

@@ -235,7 +235,7 @@ async function addCostCheck(
   deps: PassDeps,
   states: readonly RunState[],
 ): Promise<void> {
-  const tolerance = settings.costTolerancePercent ?? 1;
+  const tolerance = settings.costTolerancePercent;
   if (!deps.source) {
     report.warnings.push("cross-check-costs: no admin key to read the Costs API with; skipped");
     return;

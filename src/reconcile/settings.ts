@@ -1,7 +1,7 @@
 import type { WindowSettings } from "../runs/window.ts";
 import type { VerifySettings } from "../verify/evaluate.ts";
 
-/** Everything a pass needs to know, already validated (see config/). */
+/** Everything a pass needs to know, already validated (see settings/). */
 export interface PassSettings extends VerifySettings, WindowSettings {
   runsDir: string;
   /** Frameworks to reconcile; all when empty. */
@@ -13,7 +13,7 @@ export interface PassSettings extends VerifySettings, WindowSettings {
   mode: "reconcile" | "list";
   dryRun: boolean;
   /** Compare our cost of each day's usage with the Costs API (SPEC §5). */
-  crossCheckCosts?: boolean;
-  /** A difference over this many percent of the Costs API's amount is flagged (default 1). */
-  costTolerancePercent?: number;
+  crossCheckCosts: boolean;
+  /** A difference over this many percent of the Costs API's amount is flagged. */
+  costTolerancePercent: number;
 }

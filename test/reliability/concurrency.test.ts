@@ -1,12 +1,12 @@
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { resolveSettings } from "../../src/config/settings.ts";
 import { nodeFiles } from "../../src/fs/node.ts";
 import { commitAndPush, type GitCommitResult } from "../../src/git/commit.ts";
 import { commitMessage } from "../../src/git/message.ts";
 import { loadPriceSources } from "../../src/pricing/load.ts";
 import { reapplyPass, runPass } from "../../src/reconcile/pass.ts";
+import { resolveSettings } from "../../src/settings/resolve.ts";
 import { createHttpPageSource } from "../../src/usage/http.ts";
 import { editJsonText } from "../../src/util/json-text.ts";
 import { TOOL, VERSION } from "../../src/version.ts";

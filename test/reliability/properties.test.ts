@@ -7,6 +7,7 @@ import type { PassSettings } from "../../src/reconcile/settings.ts";
 import { buildRunStates } from "../../src/reconcile/state.ts";
 import type { Discovery } from "../../src/runs/discover.ts";
 import { type Attempt, MetricsFileSchema } from "../../src/runs/schema.ts";
+import { defaultPassSettings } from "../../src/settings/resolve.ts";
 import { requestLowerBound } from "../../src/usage/plan.ts";
 import type { PageRequest, PageSource } from "../../src/usage/query.ts";
 import { formatIsoSeconds } from "../../src/util/time.ts";
@@ -137,19 +138,10 @@ function memoryApi(
 }
 
 const settingsFor = (): PassSettings => ({
+  ...defaultPassSettings(),
   runsDir: "/runs",
-  frameworks: [],
-  runIds: [],
   apiKeyIds: Object.fromEntries(FRAMEWORKS.map((f, i) => [f, KEYS[i]!])),
-  mode: "reconcile",
-  dryRun: false,
-  force: false,
-  minAgeMinutes: 30,
-  verificationIntervalMinutes: 60,
-  stableChecks: 2,
-  giveUpAfterHours: 72,
   windowTailSeconds: TAIL,
-  windowPaddingSeconds: 0,
 });
 
 /** Runs as discovery would hand them over: each a metrics.json with one step. */

@@ -16,6 +16,7 @@ import { loadPriceSources } from "../../src/pricing/load.ts";
 import { runPass, writeChanges } from "../../src/reconcile/pass.ts";
 import type { PassSettings } from "../../src/reconcile/settings.ts";
 import { ManifestSchema, MetricsFileSchema } from "../../src/runs/schema.ts";
+import { defaultPassSettings } from "../../src/settings/resolve.ts";
 import { createHttpPageSource } from "../../src/usage/http.ts";
 import type { PageSource } from "../../src/usage/query.ts";
 import { TOOL, VERSION } from "../../src/version.ts";
@@ -397,19 +398,13 @@ export async function runReliability(options: ReliabilityOptions): Promise<Relia
   });
 
   const settings: PassSettings = {
+    ...defaultPassSettings(),
     runsDir,
-    frameworks: [],
-    runIds: [],
     apiKeyIds: Object.fromEntries(exp.frameworks.map((f) => [f, keyIdFor(f)])),
-    mode: "reconcile",
-    dryRun: false,
-    force: false,
     minAgeMinutes: MIN_AGE_MINUTES,
     verificationIntervalMinutes: INTERVAL_MINUTES,
     stableChecks: STABLE_CHECKS,
-    giveUpAfterHours: 72,
     windowTailSeconds: TAIL_SECONDS,
-    windowPaddingSeconds: 0,
   };
   const prices = await loadPriceSources(nodeFiles, runsDir, undefined);
 

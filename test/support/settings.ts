@@ -1,8 +1,9 @@
 import type { PassSettings } from "../../src/reconcile/settings.ts";
+import { defaultPassSettings } from "../../src/settings/resolve.ts";
 import { keyIdFor } from "./experiment.ts";
 
 /**
- * A reconciling pass's settings with the SPEC §8 defaults, for experiments made by
+ * A reconciling pass's settings with the settings table's defaults, for experiments made by
  * generateExperiment (each framework on keyIdFor(framework)).
  */
 export function testSettings(
@@ -11,19 +12,9 @@ export function testSettings(
   overrides: Partial<PassSettings> = {},
 ): PassSettings {
   return {
+    ...defaultPassSettings(),
     runsDir,
-    frameworks: [],
-    runIds: [],
     apiKeyIds: Object.fromEntries(frameworks.map((f) => [f, keyIdFor(f)])),
-    mode: "reconcile",
-    dryRun: false,
-    force: false,
-    minAgeMinutes: 30,
-    verificationIntervalMinutes: 60,
-    stableChecks: 2,
-    giveUpAfterHours: 72,
-    windowTailSeconds: 120,
-    windowPaddingSeconds: 0,
     ...overrides,
   };
 }

@@ -1,0 +1,115 @@
+import { Command, Option } from "commander";
+import type { RawSettings } from "../settings/resolve.ts";
+import {
+  type CliCommand,
+  cliLabel,
+  SETTING_ROWS,
+  type Setting,
+  withDefault,
+} from "../settings/table.ts";
+import { VERSION } from "../version.ts";
+
+/**
+ * The CLI's commander program, built from the settings table: every option, argument and help
+ * line comes from a row, so the CLI takes exactly what the table says, with its defaults.
+ */
+
+export interface Invocation {
+  command: CliCommand;
+  /** The texts given, keyed by setting name, as resolveSettings takes them. */
+  raw: RawSettings;
+}
+
+const ENVIRONMENT_HELP = `
+Environment (a .env file in the working directory is read too; real variables win):
+  OPENAI_ADMIN_KEY                admin key with the api.usage.read scope (fallback: OPENAI_API_KEY_USAGE_TRACKING)
+  OPENAI_API_KEY_{FRAMEWORK}_ID   key id per framework, e.g. OPENAI_API_KEY_BAES_ID=key_…
+
+Exit status: 0 when no run errored, 1 when any run errored, 2 for bad usage or configuration,
+3 when another pass is writing to the same runs directory (nothing was done).`;
+
+/** The rows a command takes as options or arguments. */
+export const rowsOf = (command: CliCommand): Setting[] =>
+  SETTING_ROWS.filter(
+    (r) =>
+      r.cli !== undefined &&
+      ("argument" in r.cli
+        ? command === "pass"
+        : (r.cli.commands ?? (["pass"] as const)).includes(command)),
+  );
+
+/** How the CLI names a setting in messages, by the setting's name. */
+export function cliName(name: string): string {
+  const row = SETTING_ROWS.find((r) => r.name === name);
+  return row ? cliLabel(row) : `--${name}`;
+}
+
+function optionOf(row: Setting): Option {
+  const cli = row.cli as Extract<Setting["cli"], { flag: string }>;
+  const option = new Option(cli.flag, withDefault(cli.help, row));
+  if (cli.choices) option.choices(cli.choices).default(row.default);
+  if (cli.conflicts) option.conflicts([...cli.conflicts]);
+  if (cli.repeatable)
+    option.argParser((value: string, previous: string[] | undefined) => [
+      ...(previous ?? []),
+      value,
+    ]);
+  return option;
+}
+
+/** The texts a command was given, by setting name. */
+function rawOf(command: Command, rows: readonly Setting[], args: readonly unknown[]): RawSettings {
+  const opts = command.opts<Record<string, unknown>>();
+  const raw: RawSettings = {};
+  let position = 0;
+  for (const row of rows) {
+    const cli = row.cli!;
+    if ("argument" in cli) {
+      const value = args[position++];
+      raw[row.name] = typeof value === "string" ? value : undefined;
+      continue;
+    }
+    const value = opts[new Option(cli.flag).attributeName()];
+    if (cli.value !== undefined) raw[row.name] = value ? cli.value : undefined;
+    else if (Array.isArray(value)) raw[row.name] = value.join("\n");
+    else raw[row.name] = typeof value === "string" ? value : undefined;
+  }
+  return raw;
+}
+
+function withRows(cmd: Command, command: CliCommand): Setting[] {
+  const rows = rowsOf(command);
+  for (const row of rows) {
+    const cli = row.cli!;
+    if ("argument" in cli) cmd.argument(cli.argument, cli.help);
+    else cmd.addOption(optionOf(row));
+  }
+  return rows;
+}
+
+export function program(onInvoke: (i: Invocation) => void): Command {
+  const root = new Command("reconcile-usage")
+    .description(
+      "Reconcile LLM experiment runs (runs/{framework}/{run_id}/metrics.json) with the OpenAI Usage API: read exact token usage, verify it by repeated readings, price it, and write it back.",
+    )
+    .version(VERSION, "-V, --version")
+    // options after `export` belong to export, not to the reconcile command
+    .enablePositionalOptions();
+  const passRows = withRows(root, "pass");
+  root
+    .addHelpText("after", ENVIRONMENT_HELP)
+    .action((...args: unknown[]) =>
+      onInvoke({ command: "pass", raw: rawOf(root, passRows, args) }),
+    );
+  const exportCommand = root
+    .command("export")
+    .description(
+      "Write paper-ready tables from the files (no API calls): one row per run, and per framework the mean ± sd and median of verified runs only; other runs are counted and excluded.",
+    );
+  const exportRows = withRows(exportCommand, "export");
+  exportCommand.action(() =>
+    // export reads the files only: a listing pass
+    onInvoke({ command: "export", raw: { ...rawOf(exportCommand, exportRows, []), mode: "list" } }),
+  );
+  return root;
+}
