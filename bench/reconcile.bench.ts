@@ -7,9 +7,10 @@
  */
 import { rm } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
+import { writeChanges } from "../src/delivery/write.ts";
 import { nodeFiles } from "../src/fs/node.ts";
 import { builtinSource } from "../src/pricing/prices.ts";
-import { runPass, writeChanges } from "../src/reconcile/pass.ts";
+import { runPass } from "../src/reconcile/pass.ts";
 import { buildRunStates } from "../src/reconcile/state.ts";
 import { discoverRuns } from "../src/runs/discover.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";

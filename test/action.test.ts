@@ -256,6 +256,56 @@ describe("the action, run as the runner runs it", () => {
     expect(api.requests).toHaveLength(0);
   });
 
+  it("refuses to commit from a tag or a merge queue, or through the API without a repository, before any request", async () => {
+    await setUp([125, 63]);
+    const head = await remoteHead(sandbox.bare);
+    const cases: Array<{
+      env: Record<string, string>;
+      inputs?: Record<string, string>;
+      says: string;
+    }> = [
+      {
+        env: { GITHUB_REF: "refs/tags/v1.2.0", GITHUB_REF_NAME: "v1.2.0" },
+        says: "::error::commit: git and commit: api push to the branch the pass started from, but this run started from the tag v1.2.0",
+      },
+      {
+        env: {
+          GITHUB_REF: "refs/heads/gh-readonly-queue/main/pr-7-abc",
+          GITHUB_REF_NAME: "gh-readonly-queue/main/pr-7-abc",
+        },
+        inputs: { commit: "api" },
+        says: "::error::commit: git and commit: api push to the branch the pass started from, but this run is in a merge queue",
+      },
+      {
+        env: { GITHUB_REPOSITORY: "" },
+        inputs: { commit: "api" },
+        says: "::error::commit: api needs GITHUB_REPOSITORY, a branch (GITHUB_REF_NAME) and the github-token input",
+      },
+    ];
+    for (const c of cases) {
+      const result = await runAction({
+        workspace: sandbox.clone,
+        temp,
+        inputs: inputs(c.inputs),
+        env: c.env,
+      });
+      expect(result.code, result.stdout).toBe(1);
+      expect(result.stdout).toContain(c.says);
+      expect(api.requests).toHaveLength(0);
+      expect(await remoteHead(sandbox.bare)).toBe(head);
+      expect(await sh(sandbox.clone, ["branch", "--list", "--all"])).not.toMatch(/v1\.2\.0|queue/);
+    }
+    // with commit: none the same tag only writes the workspace
+    const none = await runAction({
+      workspace: sandbox.clone,
+      temp,
+      inputs: inputs({ commit: "none" }),
+      env: { GITHUB_REF: "refs/tags/v1.2.0", GITHUB_REF_NAME: "v1.2.0" },
+    });
+    expect(none.code, none.stdout).toBe(0);
+    expect(await remoteHead(sandbox.bare)).toBe(head);
+  });
+
   it("commit: none writes the files in the workspace only; dry-run writes nothing", async () => {
     await setUp([125, 63]);
     const head = await remoteHead(sandbox.bare);

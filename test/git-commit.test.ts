@@ -1,20 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { gitDelivery } from "../src/delivery/deliveries.ts";
+import { BOT_AUTHOR, commitAndPush, type GitTarget, redactGitOutput } from "../src/delivery/git.ts";
+import { commitMessage } from "../src/delivery/message.ts";
+import { defaultBackoffMs, type FileUpdate, type PublishOptions } from "../src/delivery/publish.ts";
+import { DeliveryError } from "../src/errors.ts";
 import { nodeFiles } from "../src/fs/node.ts";
-import {
-  BOT_AUTHOR,
-  commitAndPush,
-  defaultBackoffMs,
-  type FileUpdate,
-  GitCommitError,
-  type GitCommitOptions,
-  GitPushError,
-  redactGitOutput,
-} from "../src/git/commit.ts";
-import { commitMessage } from "../src/git/message.ts";
-import { loadPriceSources } from "../src/pricing/load.ts";
-import { reapplyPass, runPass } from "../src/reconcile/pass.ts";
+import { reconcile } from "../src/reconcile/pipeline.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
 import { editJsonText } from "../src/util/json-text.ts";
 import { TOOL, VERSION } from "../src/version.ts";
@@ -100,6 +93,8 @@ function counted(f: () => Promise<FileUpdate[]>): {
     },
   };
 }
+
+type GitCommitOptions = PublishOptions & GitTarget;
 
 function options(
   s: GitSandbox,
@@ -240,7 +235,7 @@ describe("commitAndPush", () => {
     const result = await commitAndPush(
       options(s, {
         computeChanges: compute.computeChanges,
-        beforePush: async (attempt) => {
+        beforePublish: async (attempt) => {
           if (attempt === 1)
             await writerPush(s, (dir) => writeFiles(dir, { [METRICS_B]: '{"run_id": "b2"}\n' }));
         },
@@ -274,7 +269,7 @@ describe("commitAndPush", () => {
         computeChanges: addKey(s.clone, METRICS_A, "usage_api_reconciliation", {
           verification_status: "pending",
         }),
-        beforePush: async (attempt) => {
+        beforePublish: async (attempt) => {
           if (attempt !== 1) return;
           await writerPush(s, async (dir) => {
             const abs = join(dir, METRICS_A);
@@ -311,7 +306,7 @@ describe("commitAndPush", () => {
     const result = await commitAndPush(
       options(s, {
         computeChanges: addKey(s.clone, METRICS_A, "verification_status", "verified"),
-        beforePush: async (attempt) => {
+        beforePublish: async (attempt) => {
           if (attempt !== 1) return;
           // the other writer made exactly our change
           await writerPush(s, async (dir) => {
@@ -330,7 +325,7 @@ describe("commitAndPush", () => {
     expect(await sh(s.clone, ["status", "--porcelain"])).toBe("");
   });
 
-  it("gives up with GitPushError after maxAttempts when the branch keeps moving", async () => {
+  it("gives up with DeliveryError after maxAttempts when the branch keeps moving", async () => {
     const s = await sandbox({ files: experimentFiles() });
     const compute = counted(addKey(s.clone, METRICS_A, "verification_status", "verified"));
     let writes = 0;
@@ -339,7 +334,7 @@ describe("commitAndPush", () => {
       options(s, {
         computeChanges: compute.computeChanges,
         maxAttempts: 3,
-        beforePush: async () => {
+        beforePublish: async () => {
           writes++;
           await writerPush(s, (dir) => writeFiles(dir, { "counter.txt": `${writes}\n` }));
         },
@@ -350,10 +345,10 @@ describe("commitAndPush", () => {
       }),
     ).catch((e: unknown) => e);
 
-    expect(error).toBeInstanceOf(GitPushError);
-    expect((error as GitPushError).attempts).toBe(3);
-    expect((error as GitPushError).message).toMatch(/rejected 3 times/);
-    expect((error as GitPushError).message).toMatch(/gave up after 3 attempts/);
+    expect(error).toBeInstanceOf(DeliveryError);
+    expect((error as DeliveryError).attempts).toBe(3);
+    expect((error as DeliveryError).message).toMatch(/rejected 3 times/);
+    expect((error as DeliveryError).message).toMatch(/gave up after 3 attempts/);
     expect(compute.calls()).toBe(3);
     expect(slept).toEqual([7, 7]);
     const subjects = await remoteSubjects(s.bare);
@@ -383,9 +378,9 @@ describe("commitAndPush", () => {
       }),
     ).catch((e: unknown) => e);
 
-    expect(error).toBeInstanceOf(GitPushError);
-    const message = (error as GitPushError).message;
-    expect((error as GitPushError).attempts).toBe(1);
+    expect(error).toBeInstanceOf(DeliveryError);
+    const message = (error as DeliveryError).message;
+    expect((error as DeliveryError).attempts).toBe(1);
     expect(message).toMatch(/push declined by policy/);
     expect(message).toMatch(/pre-receive hook declined/);
     expect(message).not.toMatch(/SECRET123/);
@@ -404,10 +399,10 @@ describe("commitAndPush", () => {
         remote: "https://x-access-token:ghs_abcDEF987654321@127.0.0.1:9/org/repo.git",
       }),
     ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(GitPushError);
-    expect((error as GitPushError).attempts).toBe(1);
-    expect((error as GitPushError).message).toMatch(/127\.0\.0\.1/);
-    expect((error as GitPushError).message).not.toMatch(/abcDEF987654321/);
+    expect(error).toBeInstanceOf(DeliveryError);
+    expect((error as DeliveryError).attempts).toBe(1);
+    expect((error as DeliveryError).message).toMatch(/127\.0\.0\.1/);
+    expect((error as DeliveryError).message).not.toMatch(/abcDEF987654321/);
   });
 
   it("refuses a detached HEAD without a branch, before changing anything", async () => {
@@ -418,7 +413,7 @@ describe("commitAndPush", () => {
     const error = await commitAndPush(options(s, { computeChanges: compute.computeChanges })).catch(
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(GitCommitError);
+    expect(error).toBeInstanceOf(DeliveryError);
     expect((error as Error).message).toMatch(/detached/);
     expect((error as Error).message).toMatch(/branch/);
     expect(compute.calls()).toBe(0);
@@ -433,7 +428,7 @@ describe("commitAndPush", () => {
       options(s, {
         branch: "main",
         computeChanges: addKey(s.clone, METRICS_A, "verification_status", "verified"),
-        beforePush: async (attempt) => {
+        beforePublish: async (attempt) => {
           if (attempt === 1) await writerPush(s, (dir) => writeFiles(dir, { "x.txt": "x\n" }));
         },
       }),
@@ -450,7 +445,7 @@ describe("commitAndPush", () => {
     const result = await commitAndPush(
       options(s, {
         computeChanges: addKey(s.clone, METRICS_A, "verification_status", "verified"),
-        beforePush: async (attempt) => {
+        beforePublish: async (attempt) => {
           if (attempt === 1)
             await writerPush(s, (dir) => writeFiles(dir, { [METRICS_B]: '{"run_id": "b2"}\n' }));
         },
@@ -477,12 +472,12 @@ describe("commitAndPush", () => {
     const error = await commitAndPush(
       options(s, {
         computeChanges: addKey(s.clone, METRICS_A, "verification_status", "verified"),
-        beforePush: async (attempt) => {
+        beforePublish: async (attempt) => {
           if (attempt === 1) await writerPush(s, (dir) => writeFiles(dir, { "x.txt": "x\n" }));
         },
       }),
     ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(GitPushError);
+    expect(error).toBeInstanceOf(DeliveryError);
     expect((error as Error).message).toMatch(/does not contain/);
     expect(await sh(s.clone, ["log", "--format=%s", "-2"])).toBe(
       "reconcile-usage: 1 file(s)\nlocal work\n",
@@ -514,12 +509,12 @@ describe("commitAndPush", () => {
         computeChanges: async () => [{ path: join(s.root, "elsewhere.json"), after: "{}" }],
       }),
     ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(GitCommitError);
+    expect(error).toBeInstanceOf(DeliveryError);
     expect((error as Error).message).toMatch(/not inside the repository/);
   });
 });
 
-describe("commitAndPush with a real reconciliation pass", () => {
+describe("the pipeline delivering with git", () => {
   it("re-applies the pass on a head where another writer added a run and edited a reconciled file", async () => {
     const s = await sandbox();
     const runs = generateExperiment({ frameworks: ["baes", "chatdev"], runsPerFramework: 2 });
@@ -537,11 +532,6 @@ describe("commitAndPush with a real reconciliation pass", () => {
     try {
       const settings = testSettings(runsDir, ["baes", "chatdev"]);
       const now = Math.ceil(Math.max(...runs.map((r) => r.end))) + 2 * 3600;
-      const prices = await loadPriceSources(nodeFiles, runsDir, undefined);
-      const deps = { files: nodeFiles, now, prices, source, tool: TOOL, version: VERSION };
-      const outcome = await runPass(settings, deps);
-      expect(outcome.changes.length).toBeGreaterThan(runs.length); // every run + the manifest
-      expect(outcome.collected?.readings.size).toBe(runs.length);
 
       const [first, second] = runs as [(typeof runs)[0], (typeof runs)[0]];
       const [late] = generateExperiment({
@@ -561,35 +551,42 @@ describe("commitAndPush with a real reconciliation pass", () => {
         });
       };
 
-      const compute = counted(async () =>
-        (await reapplyPass(settings, deps, outcome.collected)).changes.map((c) => ({
-          path: c.path,
-          after: c.after,
-        })),
-      );
-      const result = await commitAndPush({
-        repoDir: s.clone,
-        computeChanges: compute.computeChanges,
-        message: (paths) => commitMessage({ pending: runs.length }, paths.length),
-        sleep: noSleep,
-        beforePush: async (attempt) => {
-          if (attempt === 1) {
-            await writerPush(s, async (dir) => {
-              await writeFiles(dir, { [`runs/${late.path}`]: lateText });
-              await note(dir, first.path, "x");
-            });
-          }
-          if (attempt === 2) await writerPush(s, (dir) => note(dir, second.path, "y"));
-        },
+      const attempts: number[] = [];
+      const result = await reconcile(settings, {
+        files: nodeFiles,
+        now,
+        source,
+        tool: TOOL,
+        version: VERSION,
+        delivery: gitDelivery({
+          repoDir: s.clone,
+          runsDir,
+          tool: TOOL,
+          secrets: [],
+          log: () => undefined,
+          backoffMs: () => 0,
+          beforePublish: async (attempt) => {
+            attempts.push(attempt);
+            if (attempt === 1) {
+              await writerPush(s, async (dir) => {
+                await writeFiles(dir, { [`runs/${late.path}`]: lateText });
+                await note(dir, first.path, "x");
+              });
+            }
+            if (attempt === 2) await writerPush(s, (dir) => note(dir, second.path, "y"));
+          },
+        }),
       });
+      expect(result.changes.length).toBeGreaterThan(runs.length); // every run + the manifest
+      expect(result.collected?.readings.size).toBe(runs.length);
+      expect(result.passErrors).toEqual([]);
 
-      expect(result.attempts).toBe(3);
-      expect(compute.calls()).toBe(3);
+      expect(attempts).toEqual([1, 2, 3]);
       expect(result.sha).toBe(await remoteHead(s.bare));
       const commit = await remoteCommit(s.bare);
       expect(commit.author).toBe(BOT);
       expect(commit.subject).toBe(
-        `reconcile-usage: ${runs.length} pending (${runs.length} runs, ${result.files.length} files)`,
+        `reconcile-usage: ${runs.length} pending (${runs.length} runs, ${commit.files.length} files)`,
       );
       expect(await remoteSubjects(s.bare)).toEqual([
         commit.subject,

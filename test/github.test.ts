@@ -3,16 +3,17 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { apiDelivery } from "../src/delivery/deliveries.ts";
+import { type ApiTarget, commitViaApi } from "../src/delivery/github-api.ts";
+import type { PublishOptions } from "../src/delivery/publish.ts";
+import { DeliveryError } from "../src/errors.ts";
 import { nodeFiles } from "../src/fs/node.ts";
 import type { Files } from "../src/fs/types.ts";
-import { commitMessage } from "../src/git/message.ts";
-import { ApiCommitError, type ApiCommitOptions, commitViaApi } from "../src/github/api-commit.ts";
 import { apiFiles } from "../src/github/api-files.ts";
 import { COMMENT_MARKER, upsertStickyComment } from "../src/github/comment.ts";
 import { type GitHub, githubClient } from "../src/github/octokit.ts";
 import { pullRequestRunFiles } from "../src/github/pr-files.ts";
-import { loadPriceSources } from "../src/pricing/load.ts";
-import { reapplyPass, runPass } from "../src/reconcile/pass.ts";
+import { reconcile } from "../src/reconcile/pipeline.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
 import { editJsonText } from "../src/util/json-text.ts";
 import { TOOL, VERSION } from "../src/version.ts";
@@ -495,6 +496,8 @@ describe("apiFiles", () => {
   });
 });
 
+type ApiCommitOptions = PublishOptions & ApiTarget;
+
 describe("commitViaApi", () => {
   const METRICS_A = "runs/baes/run-a/metrics.json";
   const METRICS_B = "runs/chatdev/run-b/metrics.json";
@@ -627,7 +630,7 @@ describe("commitViaApi", () => {
           calls++;
           return compute(files, head);
         },
-        beforeRefUpdate: async (attempt) => {
+        beforePublish: async (attempt) => {
           if (attempt !== 1) return;
           gh.commitAsOther({
             [METRICS_A]: editJsonText(gh.fileAtHead(METRICS_A)!, {
@@ -673,7 +676,7 @@ describe("commitViaApi", () => {
     const result = await commitViaApi(
       base({
         computeChanges: addKey(ws, METRICS_A, "verification_status", "verified"),
-        beforeRefUpdate: async (attempt) => {
+        beforePublish: async (attempt) => {
           if (attempt !== 1) return;
           gh.commitAsOther({
             [METRICS_A]: editJsonText(gh.fileAtHead(METRICS_A)!, {
@@ -687,7 +690,7 @@ describe("commitViaApi", () => {
     expect(gh.history().map((c) => c.message)).toEqual(["concurrent writer", "initial"]);
   });
 
-  it("gives up with ApiCommitError after maxAttempts when the branch keeps moving", async () => {
+  it("gives up with DeliveryError after maxAttempts when the branch keeps moving", async () => {
     const { gh, ws, base } = await setUp();
     let moves = 0;
     let calls = 0;
@@ -700,7 +703,7 @@ describe("commitViaApi", () => {
           return compute(files, head);
         },
         maxAttempts: 3,
-        beforeRefUpdate: async () => {
+        beforePublish: async () => {
           moves++;
           gh.commitAsOther({ "counter.txt": `${moves}\n` });
         },
@@ -711,8 +714,8 @@ describe("commitViaApi", () => {
       }),
     ).catch((e: unknown) => e);
 
-    expect(error).toBeInstanceOf(ApiCommitError);
-    expect((error as ApiCommitError).attempts).toBe(3);
+    expect(error).toBeInstanceOf(DeliveryError);
+    expect((error as DeliveryError).attempts).toBe(3);
     expect((error as Error).message).toMatch(/rejected 3 times/);
     expect((error as Error).message).toMatch(/gave up after 3 attempts/);
     expect(calls).toBe(3);
@@ -739,8 +742,8 @@ describe("commitViaApi", () => {
         secrets: [wrong],
       }),
     ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ApiCommitError);
-    expect((error as ApiCommitError).attempts).toBe(0);
+    expect(error).toBeInstanceOf(DeliveryError);
+    expect((error as DeliveryError).attempts).toBe(0);
     expect((error as Error).message).toMatch(/HTTP 401: Bad credentials/);
     expect((error as Error).message).toMatch(/reading branch main/);
     expect((error as Error).message).not.toContain(wrong);
@@ -757,8 +760,8 @@ describe("commitViaApi", () => {
         computeChanges: addKey(ws, METRICS_A, "x", 1),
       }),
     ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ApiCommitError);
-    expect((error as ApiCommitError).attempts).toBe(0);
+    expect(error).toBeInstanceOf(DeliveryError);
+    expect((error as DeliveryError).attempts).toBe(0);
     expect((error as Error).message).toMatch(/reading branch main for .* failed \(.*ECONNREFUSED/);
     expect((error as Error).message).not.toMatch(/HTTP|ghs_anyToken/);
   });
@@ -776,7 +779,7 @@ describe("commitViaApi", () => {
         },
       }),
     ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ApiCommitError);
+    expect(error).toBeInstanceOf(DeliveryError);
     expect((error as Error).message).toMatch(/HTTP 403: Resource not accessible by integration/);
     expect((error as Error).message).toMatch(/contents: write/);
     expect(slept).toBe(0);
@@ -788,7 +791,7 @@ describe("commitViaApi", () => {
     const error = await commitViaApi(
       base({ branch: "nope", computeChanges: addKey(ws, METRICS_A, "x", 1) }),
     ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ApiCommitError);
+    expect(error).toBeInstanceOf(DeliveryError);
     expect((error as Error).message).toMatch(/HTTP 404/);
     expect((error as Error).message).toMatch(/branch nope/);
   });
@@ -827,7 +830,7 @@ describe("commitViaApi", () => {
       const error = await commitViaApi(
         base({ computeChanges: async () => [{ path, after: "{}" }] }),
       ).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(ApiCommitError);
+      expect(error).toBeInstanceOf(DeliveryError);
       expect((error as Error).message).toMatch(/not inside the repository|inside the \.git/);
     }
   });
@@ -856,52 +859,45 @@ describe("commitViaApi with a real reconciliation pass", () => {
     });
     const settings = testSettings(runsDir, ["baes", "chatdev"]);
     const now = Math.ceil(Math.max(...runs.map((r) => r.end))) + 2 * 3600;
-    const prices = await loadPriceSources(nodeFiles, runsDir, undefined);
-    const outcome = await runPass(settings, {
+    const [first] = runs as [(typeof runs)[0]];
+    const firstPath = `runs/${first.path}`;
+    const attempts: number[] = [];
+    let writerText = "";
+    const github = await client(gh);
+    const result = await reconcile(settings, {
       files: nodeFiles,
       now,
-      prices,
       source,
       tool: TOOL,
       version: VERSION,
+      delivery: apiDelivery({
+        github: async () => github,
+        owner: gh.owner,
+        repo: gh.repo,
+        branch: gh.branch,
+        workspace: ws,
+        secrets: [],
+        log: () => undefined,
+        backoffMs: () => 0,
+        beforePublish: async (attempt) => {
+          attempts.push(attempt);
+          if (attempt !== 1) return;
+          // the writer edits one of the files this pass changes, through the API
+          writerText = editJsonText(gh.fileAtHead(firstPath)!, {
+            set: [{ path: ["notes"], value: "checked by hand" }],
+          });
+          gh.commitAsOther({ [firstPath]: writerText });
+        },
+      }),
     });
-    expect(outcome.collected?.readings.size).toBe(runs.length);
-    expect(outcome.changes.length).toBe(runs.length + 1); // every run + the manifest
+    expect(result.collected?.readings.size).toBe(runs.length);
+    expect(result.changes.length).toBe(runs.length + 1); // every run + the manifest
+    expect(result.passErrors).toEqual([]);
 
-    const [first] = runs as [(typeof runs)[0]];
-    const firstPath = `runs/${first.path}`;
-    let calls = 0;
-    let writerText = "";
-    const result = await commitViaApi({
-      github: await client(gh),
-      owner: gh.owner,
-      repo: gh.repo,
-      branch: gh.branch,
-      workspace: ws,
-      computeChanges: async (files) => {
-        calls++;
-        return (
-          await reapplyPass({ ...settings }, { files, now, prices }, outcome.collected)
-        ).changes.map((c) => ({ path: c.path, after: c.after }));
-      },
-      message: (paths) => commitMessage({ pending: runs.length }, paths.length),
-      sleep: noSleep,
-      beforeRefUpdate: async (attempt) => {
-        if (attempt !== 1) return;
-        // the writer edits one of the files this pass changes, through the API
-        writerText = editJsonText(gh.fileAtHead(firstPath)!, {
-          set: [{ path: ["notes"], value: "checked by hand" }],
-        });
-        gh.commitAsOther({ [firstPath]: writerText });
-      },
-    });
-
-    expect(result.attempts).toBe(2);
-    expect(calls).toBe(2);
+    expect(attempts).toEqual([1, 2]);
     expect(result.sha).toBe(gh.head());
-    expect(result.files).toHaveLength(runs.length + 1);
     const history = gh.history();
-    expect(history.map((c) => c.message)).toEqual([
+    expect(history.map((c) => c.message.split("\n")[0])).toEqual([
       `reconcile-usage: ${runs.length} pending (${runs.length} runs, ${runs.length + 1} files)`,
       "concurrent writer",
       "add runs",

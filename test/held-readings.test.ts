@@ -1,11 +1,13 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { actionsCacheStore, type HeldStore } from "../src/action/held-cache.ts";
+import { actionsCacheStore } from "../src/action/held-cache.ts";
+import { workspaceDelivery } from "../src/delivery/deliveries.ts";
 import { nodeFiles } from "../src/fs/node.ts";
 import { builtinSource } from "../src/pricing/prices.ts";
-import { type HeldReadings, heldCount } from "../src/reconcile/held.ts";
-import { runPass, writeChanges } from "../src/reconcile/pass.ts";
+import { type HeldStore, heldCount } from "../src/reconcile/held.ts";
+import { runPass } from "../src/reconcile/pass.ts";
+import { reconcile } from "../src/reconcile/pipeline.ts";
 import type { PassSettings } from "../src/reconcile/settings.ts";
 import { MetricsFileSchema } from "../src/runs/schema.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
@@ -72,22 +74,23 @@ describe("commit noise control: identical readings wait outside the files", () =
   /** One scheduled pass: restore held readings, reconcile, write, save held readings. */
   async function pass(minutesAfterLastRun: number, store: HeldStore) {
     const http = createHttpPageSource({ baseUrl: api.baseUrl, adminKey: "sk-admin-held" });
-    const held = await store.restore();
-    const outcome = await runPass(settings, {
-      files: nodeFiles,
-      now: lastEnd + minutesAfterLastRun * 60,
-      prices: [builtinSource()],
-      source: http,
-      requestCount: () => http.stats.requests,
-      tool: TOOL,
-      version: VERSION,
-      held: held as HeldReadings | undefined,
-      holdIdentical: true,
-    });
-    await http.close();
-    expect(await writeChanges(nodeFiles, outcome.changes)).toEqual([]);
-    await store.save(outcome.held);
-    return outcome;
+    try {
+      const outcome = await reconcile(settings, {
+        files: nodeFiles,
+        now: lastEnd + minutesAfterLastRun * 60,
+        source: http,
+        requestCount: () => http.stats.requests,
+        tool: TOOL,
+        version: VERSION,
+        delivery: workspaceDelivery({ runsDir: settings.runsDir, tool: TOOL }),
+        heldStore: store,
+      });
+      // every change was written
+      expect(outcome.report.runs.filter((r) => r.message.startsWith("not written"))).toEqual([]);
+      return outcome;
+    } finally {
+      await http.close();
+    }
   }
 
   const readFileState = async (path: string) =>

@@ -1,10 +1,11 @@
 import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
+import { writeChanges } from "../src/delivery/write.ts";
 import { UsageApiError } from "../src/errors.ts";
 import { nodeFiles } from "../src/fs/node.ts";
 import type { Span } from "../src/model.ts";
 import { builtinSource } from "../src/pricing/prices.ts";
-import { runPass, writeChanges } from "../src/reconcile/pass.ts";
+import { runPass } from "../src/reconcile/pass.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
 import { fetchSpan } from "../src/usage/pages.ts";
 import { TOOL, VERSION } from "../src/version.ts";

@@ -1,13 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type HeldReadings, parseHeld, serializeHeld } from "../reconcile/held.ts";
-
-/** Where held readings live between passes. A store that fails only costs readings, never data. */
-export interface HeldStore {
-  restore(): Promise<HeldReadings | undefined>;
-  save(held: HeldReadings): Promise<void>;
-}
+import { type HeldStore, parseHeld, serializeHeld } from "../reconcile/held.ts";
 
 export interface CacheStoreOptions {
   /** A directory of its own (under RUNNER_TEMP) that holds held.json. */

@@ -1,8 +1,23 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
-import { commandGuard } from "../util/printable.ts";
-import { redactSecrets } from "../util/redact.ts";
+import { UserError } from "../errors.ts";
+import type { PassOutcome } from "../reconcile/pass.ts";
+import { reportJson } from "../report/bounded.ts";
+import type { PassReport } from "../report/schema.ts";
+import { runTable, summaryLines } from "../report/table.ts";
+import { describeUnexpected, stackLines } from "../util/failure.ts";
+import { commandGuard, oneLine } from "../util/printable.ts";
+import { redact, redactSecrets } from "../util/redact.ts";
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Whether stderr is a terminal: progress is shown only there. */
+  interactive: boolean;
+}
 
 /** Variables that may hold a secret the CLI must never print (the admin key, a token). */
 const SECRET_VARIABLES = [
@@ -12,14 +27,24 @@ const SECRET_VARIABLES = [
   "GH_TOKEN",
 ] as const;
 
+/** The variables of `.env` in the working directory; none when it cannot be read. */
+function dotEnv(cwd: string): Record<string, string | undefined> {
+  try {
+    return parseEnv(readFileSync(resolve(cwd, ".env"), "utf8"));
+  } catch {
+    return {};
+  }
+}
+
+/** The environment with `.env`'s variables under it: real variables win. */
+export const withDotEnv = (cwd: string, env: Record<string, string | undefined>) => ({
+  ...dotEnv(cwd),
+  ...env,
+});
+
 /** The secrets the CLI could know: from the environment and from `.env` in the working directory. */
 export function cliSecrets(env: Record<string, string | undefined>, cwd: string): string[] {
-  let fromFile: Record<string, string | undefined> = {};
-  try {
-    fromFile = parseEnv(readFileSync(resolve(cwd, ".env"), "utf8"));
-  } catch {
-    fromFile = {};
-  }
+  const fromFile = dotEnv(cwd);
   return SECRET_VARIABLES.flatMap((name) => [env[name], fromFile[name]]).filter((s): s is string =>
     Boolean(s),
   );
@@ -36,4 +61,68 @@ export function guardedWriter(
 ): (text: string) => void {
   const guard = commandGuard();
   return (text) => write(guard(redactSecrets(text, secrets())));
+}
+
+/** The streams of `io`, both guarded. */
+export const guardedIo = (io: CliIo, secrets: readonly string[]): CliIo => ({
+  ...io,
+  stdout: guardedWriter(io.stdout, () => secrets),
+  stderr: guardedWriter(io.stderr, () => secrets),
+});
+
+/** A pass's result on standard output: its JSON report, or the tables (and every reading). */
+export function printPass(
+  io: CliIo,
+  report: PassReport,
+  outcome: PassOutcome,
+  o: { json: boolean; verbose: boolean; secrets: readonly (string | undefined)[] },
+): void {
+  if (o.json) {
+    io.stdout(reportJson(report, o.secrets));
+    return;
+  }
+  io.stdout(`${runTable(report.runs, o.verbose)}\n\n${summaryLines(report).join("\n")}\n`);
+  if (o.verbose) io.stdout(verboseReadings(outcome));
+}
+
+function verboseReadings(outcome: PassOutcome): string {
+  const lines: string[] = [];
+  for (const r of outcome.report.runs) {
+    if (!r.window) continue;
+    lines.push(
+      `\n${oneLine(r.framework, 200)}/${oneLine(r.run_id, 200)}  window ${r.window.start} – ${r.window.end}`,
+    );
+    const id = `${r.framework}/${r.run_id}`;
+    const fresh = outcome.collected?.readings.get(id);
+    const readings = outcome.readings.get(id) ?? [];
+    if (readings.length === 0) lines.push("  no readings");
+    for (const a of readings) {
+      lines.push(
+        `  ${a === fresh ? "new " : "    "}${a.timestamp}  ${a.total_tokens_in} in, ${a.total_tokens_out} out, ${a.total_api_calls} requests, ${a.total_cached_tokens} cached${a.models ? `  [${a.models.map((m) => m.model).join(", ")}]` : ""}`,
+      );
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * A pass that stopped, on standard error, and its exit status: a user error as its message (exit
+ * 2, or 3 for a held lock), anything else as one line of unexpected error (exit 1), where it
+ * happened only on request (never the minified source).
+ */
+export function reportFailure(
+  io: CliIo,
+  error: unknown,
+  o: { secrets: readonly (string | undefined)[]; debug: boolean },
+): number {
+  if (error instanceof UserError) {
+    const message = redact(error.message.replaceAll(`${io.cwd}/`, ""), o.secrets);
+    io.stderr(`reconcile-usage: ${oneLine(message, 1000)}\n`);
+    return error.exitCode;
+  }
+  io.stderr(
+    `reconcile-usage: unexpected error: ${describeUnexpected(error, o.secrets)}${o.debug ? "" : " (--debug shows where)"}\n`,
+  );
+  if (o.debug) for (const line of stackLines(error, o.secrets)) io.stderr(`  ${line}\n`);
+  return 1;
 }

@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import type { RawSettings } from "../settings/resolve.ts";
 import {
   type CliCommand,
@@ -112,4 +112,27 @@ export function program(onInvoke: (i: Invocation) => void): Command {
     onInvoke({ command: "export", raw: { ...rawOf(exportCommand, exportRows, []), mode: "list" } }),
   );
   return root;
+}
+
+/**
+ * The invocation `argv` asks for; the exit status instead when commander answered it itself
+ * (`--help`, `--version`: 0) or refused it (an unknown option, a missing value: 2).
+ */
+export function parseArgs(
+  argv: readonly string[],
+  out: { stdout: (t: string) => void; stderr: (t: string) => void },
+): Invocation | number {
+  let invocation: Invocation | undefined;
+  const cmd = program((i) => {
+    invocation = i;
+  });
+  for (const c of [cmd, ...cmd.commands])
+    c.exitOverride().configureOutput({ writeOut: out.stdout, writeErr: out.stderr });
+  try {
+    cmd.parse([...argv], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  return invocation ?? 2;
 }

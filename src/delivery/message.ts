@@ -1,3 +1,4 @@
+import { redactSecrets } from "../util/redact.ts";
 import { STATUSES } from "../verify/status.ts";
 
 /** A run whose file this pass changed, for the commit message's body. */
@@ -65,4 +66,24 @@ export function commitMessage(
     .map((r) => `- ${oneLine(r.framework)}/${oneLine(r.run_id)}: ${label(r.status)}`);
   if (listed.length > max) lines.push(`- … and ${listed.length - max} more`);
   return `${subject}\n\n${lines.join("\n")}`;
+}
+
+/**
+ * The message of the commit a pass makes: the counts of the runs whose files changed (as the
+ * changes were last computed, on the head they land on), or the user's template with `{summary}`
+ * for its first line. It is committed: no secret in it, in any spelling (a template may hold one).
+ */
+export function passCommitMessage(
+  changedRuns: readonly ChangedRun[],
+  files: number,
+  template: string | undefined,
+  secrets: readonly string[],
+): string {
+  const counts: Record<string, number> = {};
+  for (const r of changedRuns) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  const text = commitMessage(counts, files, { runs: changedRuns });
+  return redactSecrets(
+    template ? template.replaceAll("{summary}", text.split("\n")[0]!) : text,
+    secrets,
+  );
 }

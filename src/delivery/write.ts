@@ -1,9 +1,9 @@
 import { applyManifestUpdates } from "../edit/manifest.ts";
 import type { Files } from "../fs/types.ts";
+import type { Applied, FileChange } from "../reconcile/apply.ts";
 import type { PassReport, RunReport } from "../report/schema.ts";
 import { parseJsonText } from "../runs/discover.ts";
 import { describeIssues, ManifestSchema } from "../runs/schema.ts";
-import type { Applied, FileChange } from "./apply.ts";
 
 export interface WriteFailure {
   path: string;
@@ -38,7 +38,7 @@ async function current(files: Files, path: string): Promise<string | undefined> 
 }
 
 /**
- * Writes a pass's changes (SPEC §6, §11), each atomically:
+ * Writes a pass's changes (docs/design.md#trust-rules), each atomically:
  * - every file is re-read just before it is replaced; one that changed since the pass read it
  *   (another process edited it) gets this pass's edit re-applied on its new text (`reapply`),
  *   or is reported — never overwritten;

@@ -29,3 +29,9 @@ export function serializeHeld(held: HeldReadings): string {
 
 export const heldCount = (held: HeldReadings): number =>
   [...held.values()].reduce((n, l) => n + l.length, 0);
+
+/** Where held readings live between passes. A store that fails only costs readings, never data. */
+export interface HeldStore {
+  restore(): Promise<HeldReadings | undefined>;
+  save(held: HeldReadings): Promise<void>;
+}

@@ -46,6 +46,11 @@ export interface PassOutcome {
   readings: Map<string, Attempt[]>;
   /** Readings held back after this pass. */
   held: HeldReadings;
+  /**
+   * This pass's changes recomputed from `files` as they are now: the same readings applied again
+   * to another head, or to a file another process changed meanwhile (see reapplyPass).
+   */
+  reapply(files: Files): Promise<Applied>;
 }
 
 /**
@@ -138,6 +143,7 @@ export async function runPass(settings: PassSettings, deps: PassDeps): Promise<P
     collected,
     readings: applied.readings,
     held: applied.held,
+    reapply: (files) => reapplyPass(settings, { ...deps, files }, collected),
   };
 }
 
@@ -309,5 +315,3 @@ export async function reapplyPass(
     keyTotals: collected?.keyTotals,
   });
 }
-
-export { recordWriteFailures, type WriteFailure, writeChanges } from "./write.ts";

@@ -1,11 +1,9 @@
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { gitDelivery } from "../../src/delivery/deliveries.ts";
 import { nodeFiles } from "../../src/fs/node.ts";
-import { commitAndPush, type GitCommitResult } from "../../src/git/commit.ts";
-import { commitMessage } from "../../src/git/message.ts";
-import { loadPriceSources } from "../../src/pricing/load.ts";
-import { reapplyPass, runPass } from "../../src/reconcile/pass.ts";
+import { reconcile } from "../../src/reconcile/pipeline.ts";
 import { resolveSettings } from "../../src/settings/resolve.ts";
 import { createHttpPageSource } from "../../src/usage/http.ts";
 import { editJsonText } from "../../src/util/json-text.ts";
@@ -35,7 +33,7 @@ import {
 
 /**
  * Several passes at once (three scheduled jobs that overlapped) over three clones of one remote,
- * each reading the same Usage API and committing with `commitAndPush`, while another writer keeps
+ * each reading the same Usage API and committing through the pipeline's git delivery, while another writer keeps
  * adding run directories and editing a metrics.json. Every push lands within the retry bound,
  * every writer's change survives, and no reading is lost, doubled or out of order.
  */
@@ -168,7 +166,7 @@ describe("three passes at once over clones of one remote, with a writer in betwe
     ]);
 
     let passesDone = 0;
-    const pass = async (clone: string, now: number, seed: number): Promise<GitCommitResult> => {
+    const pass = async (clone: string, now: number, seed: number) => {
       const random = mulberry32(seed);
       const settings = resolveSettings(
         {
@@ -179,23 +177,31 @@ describe("three passes at once over clones of one remote, with a writer in betwe
         (name) => name,
       ).pass;
       const source = createHttpPageSource({ baseUrl: api.baseUrl, adminKey: ADMIN_KEY });
+      let attempts = 0;
       try {
-        const prices = await loadPriceSources(nodeFiles, settings.runsDir, undefined);
-        const deps = { files: nodeFiles, now, prices, source, tool: TOOL, version: VERSION };
-        const outcome = await runPass(settings, deps);
-        expect(outcome.report.errors).toBe(0);
-        return await commitAndPush({
-          repoDir: clone,
-          computeChanges: async () =>
-            (await reapplyPass(settings, deps, outcome.collected)).changes.map((c) => ({
-              path: c.path,
-              after: c.after,
-            })),
-          message: (paths) => commitMessage({ pending: runs.length }, paths.length),
-          maxAttempts: MAX_ATTEMPTS,
-          // short real waits, jittered so the three do not collide in step
-          backoffMs: () => 10 + Math.floor(random() * 60),
+        const result = await reconcile(settings, {
+          files: nodeFiles,
+          now,
+          source,
+          tool: TOOL,
+          version: VERSION,
+          delivery: gitDelivery({
+            repoDir: clone,
+            runsDir: settings.runsDir,
+            tool: TOOL,
+            secrets: [],
+            log: () => undefined,
+            maxAttempts: MAX_ATTEMPTS,
+            // short real waits, jittered so the three do not collide in step
+            backoffMs: () => 10 + Math.floor(random() * 60),
+            beforePublish: async (attempt) => {
+              attempts = attempt;
+            },
+          }),
         });
+        expect(result.passErrors).toEqual([]);
+        expect(result.report.errors).toBe(0);
+        return { sha: result.sha, attempts };
       } finally {
         await source.close();
         passesDone++;
@@ -291,6 +297,10 @@ describe("a pass that lands after another one, deterministically", () => {
     cleanups.push(() => api.close());
     const base = Math.floor(Math.max(...runs.map((r) => r.end))) + 3600;
     let clones = 0;
+    /**
+     * A pass at `now` in a clone of its own, cloned now; it runs when the returned function is
+     * called (with the delivery's seams), and gives its commit and the publish attempts it made.
+     */
     const passAt = async (now: number) => {
       const clone = await cloneOf(s.url, join(s.root, `pass-${++clones}`), HUMAN);
       const settings = resolveSettings(
@@ -303,21 +313,35 @@ describe("a pass that lands after another one, deterministically", () => {
       ).pass;
       const source = createHttpPageSource({ baseUrl: api.baseUrl, adminKey: ADMIN_KEY });
       cleanups.push(() => source.close());
-      const prices = await loadPriceSources(nodeFiles, settings.runsDir, undefined);
-      const deps = { files: nodeFiles, now, prices, source, tool: TOOL, version: VERSION };
-      const outcome = await runPass(settings, deps);
-      return (options: Partial<Parameters<typeof commitAndPush>[0]> = {}) =>
-        commitAndPush({
-          repoDir: clone,
-          computeChanges: async () =>
-            (await reapplyPass(settings, deps, outcome.collected)).changes.map((c) => ({
-              path: c.path,
-              after: c.after,
-            })),
-          message: (paths) => commitMessage({ pending: runs.length }, paths.length),
-          sleep: async () => undefined,
-          ...options,
+      return async (
+        options: {
+          beforePublish?: (attempt: number) => Promise<void>;
+          log?: (line: string) => void;
+        } = {},
+      ) => {
+        let attempts = 0;
+        const result = await reconcile(settings, {
+          files: nodeFiles,
+          now,
+          source,
+          tool: TOOL,
+          version: VERSION,
+          delivery: gitDelivery({
+            repoDir: clone,
+            runsDir: settings.runsDir,
+            tool: TOOL,
+            secrets: [],
+            log: options.log ?? (() => undefined),
+            backoffMs: () => 0,
+            beforePublish: async (attempt) => {
+              attempts = attempt;
+              await options.beforePublish?.(attempt);
+            },
+          }),
         });
+        expect(result.passErrors).toEqual([]);
+        return { sha: result.sha, attempts };
+      };
     };
     const readings = async (run: GeneratedRun) =>
       (
@@ -333,7 +357,7 @@ describe("a pass that lands after another one, deterministically", () => {
     const lateTwin = await passAt(base + 5400);
     const result = await early({
       // the later pass and its twin (same clock, same answers) land while the early one commits
-      beforePush: async (attempt) => {
+      beforePublish: async (attempt) => {
         if (attempt !== 1) return;
         const landed = await late();
         expect(landed.sha).not.toBeNull();

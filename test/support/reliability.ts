@@ -11,9 +11,10 @@
  */
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { writeChanges } from "../../src/delivery/write.ts";
 import { nodeFiles } from "../../src/fs/node.ts";
 import { loadPriceSources } from "../../src/pricing/load.ts";
-import { runPass, writeChanges } from "../../src/reconcile/pass.ts";
+import { runPass } from "../../src/reconcile/pass.ts";
 import type { PassSettings } from "../../src/reconcile/settings.ts";
 import { ManifestSchema, MetricsFileSchema } from "../../src/runs/schema.ts";
 import { defaultPassSettings } from "../../src/settings/resolve.ts";

@@ -1,0 +1,139 @@
+import { nodeFiles } from "../fs/node.ts";
+import type { Files } from "../fs/types.ts";
+import { beginWriting, type WritingSession } from "../fs/writing.ts";
+import type { GitHub } from "../github/octokit.ts";
+import type { Applied } from "../reconcile/apply.ts";
+import type { Delivery, PassToDeliver } from "../reconcile/delivery.ts";
+import { commitAndPush } from "./git.ts";
+import { commitViaApi } from "./github-api.ts";
+import { passCommitMessage } from "./message.ts";
+import type { FileUpdate } from "./publish.ts";
+import { writeChanges } from "./write.ts";
+
+/**
+ * The three ways a pass's changes leave it (docs/design.md#delivery): written into the
+ * workspace, pushed with git, or committed through the GitHub API. Every way re-applies the pass
+ * on the files it lands on (`reapply`), so a change another process made meanwhile is kept and
+ * ours go on top. A fourth (a pull request) is one more factory here.
+ */
+
+/** Takes the runs directory's lock in begin() and gives it back in end(). */
+function locking(runsDir: string, tool: string) {
+  let session: WritingSession | undefined;
+  return {
+    async begin(): Promise<string[]> {
+      session = await beginWriting(runsDir, tool);
+      return session.notes;
+    },
+    async end(): Promise<void> {
+      await session?.end();
+      session = undefined;
+    },
+  };
+}
+
+/**
+ * Writes the changes into the runs directory (`commit: none`, the CLI): one pass at a time, each
+ * file re-read before it is replaced; a file that cannot be written makes its run `error`.
+ */
+export function workspaceDelivery(o: { runsDir: string; tool: string; files?: Files }): Delivery {
+  const files = o.files ?? nodeFiles;
+  return {
+    ...locking(o.runsDir, o.tool),
+    async deliver(pass) {
+      await writeChanges(files, pass.changes, {
+        report: pass.report,
+        reapply: () => pass.reapply(files),
+      });
+      return { sha: null };
+    },
+  };
+}
+
+/** What a commit needs beyond the pass: its message and where its words may not leak. */
+export interface CommitSettings {
+  /** The user's message, `{summary}` standing for the counts; empty for the default one. */
+  template?: string;
+  secrets: string[];
+  log: (line: string) => void;
+  /** The loop's bound and test seams (publish.ts). */
+  maxAttempts?: number;
+  backoffMs?: (attempt: number) => number;
+  beforePublish?: (attempt: number) => Promise<void>;
+}
+
+/** The pass re-applied on the files a commit is built on, and the message for what changed. */
+function commitBody(pass: PassToDeliver, c: CommitSettings) {
+  let latest: Applied | undefined;
+  return {
+    computeChanges: async (files: Files): Promise<FileUpdate[]> => {
+      latest = await pass.reapply(files);
+      return latest.changes.map((ch) => ({ path: ch.path, after: ch.after }));
+    },
+    message: (paths: string[]) =>
+      passCommitMessage(
+        (latest?.runs ?? pass.report.runs).filter((r) => r.changed),
+        paths.length,
+        c.template,
+        c.secrets,
+      ),
+  };
+}
+
+/** `commit: git`: one commit pushed with the checkout's credentials; the workspace is written too. */
+export function gitDelivery(
+  o: { repoDir: string; runsDir: string; tool: string; branch?: string } & CommitSettings,
+): Delivery {
+  return {
+    ...locking(o.runsDir, o.tool),
+    async deliver(pass) {
+      const body = commitBody(pass, o);
+      const result = await commitAndPush({
+        repoDir: o.repoDir,
+        computeChanges: body.computeChanges,
+        message: body.message,
+        branch: o.branch,
+        secrets: o.secrets,
+        log: o.log,
+        maxAttempts: o.maxAttempts,
+        backoffMs: o.backoffMs,
+        beforePublish: o.beforePublish,
+      });
+      return { sha: result.sha };
+    },
+  };
+}
+
+/** `commit: api`: a signed commit through the GitHub API; the workspace is left as it is. */
+export function apiDelivery(
+  o: {
+    github: () => Promise<GitHub>;
+    owner: string;
+    repo: string;
+    branch: string;
+    workspace: string;
+  } & CommitSettings,
+): Delivery {
+  return {
+    begin: async () => [],
+    end: async () => undefined,
+    async deliver(pass) {
+      const body = commitBody(pass, o);
+      const result = await commitViaApi({
+        github: await o.github(),
+        owner: o.owner,
+        repo: o.repo,
+        branch: o.branch,
+        workspace: o.workspace,
+        computeChanges: body.computeChanges,
+        message: body.message,
+        secrets: o.secrets,
+        log: o.log,
+        maxAttempts: o.maxAttempts,
+        backoffMs: o.backoffMs,
+        beforePublish: o.beforePublish,
+      });
+      return { sha: result.sha };
+    },
+  };
+}

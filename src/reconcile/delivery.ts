@@ -1,0 +1,33 @@
+import type { Files } from "../fs/types.ts";
+import type { PassReport } from "../report/schema.ts";
+import type { Applied, FileChange } from "./apply.ts";
+
+/**
+ * What the pipeline needs of a delivery: the seam through which a pass's changes leave it. The
+ * ways there are (the workspace, git, the GitHub API) live in src/delivery/.
+ */
+
+/** What a delivery needs of a finished pass. */
+export interface PassToDeliver {
+  /** Runs whose file could not be written become `error` in it (the workspace writer). */
+  report: PassReport;
+  changes: readonly FileChange[];
+  /** This pass's changes recomputed from `files` as they are now (another head, a new text). */
+  reapply(files: Files): Promise<Applied>;
+}
+
+export interface Delivered {
+  /** The commit made; null when none (nothing changed, or the workspace is the destination). */
+  sha: string | null;
+}
+
+export interface Delivery {
+  /**
+   * What writing needs before the pass reads anything: the runs directory's lock, for a delivery
+   * that writes the workspace (RunsLockHeldError when another pass holds it). Notes for the report.
+   */
+  begin(): Promise<string[]>;
+  deliver(pass: PassToDeliver): Promise<Delivered>;
+  /** Gives back what begin() took. */
+  end(): Promise<void>;
+}
