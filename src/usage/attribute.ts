@@ -1,3 +1,4 @@
+import type { TokenClass } from "../pricing/schema.ts";
 import type { ModelUsage } from "../runs/schema.ts";
 import type { QueryWindow } from "../runs/window.ts";
 import { MINUTE } from "../util/time.ts";
@@ -74,6 +75,19 @@ function minuteOwners(runs: readonly RunOnKey[]): Map<string, Map<number, string
     }
   }
   return owners;
+}
+
+/**
+ * Adds a row's token classes to a model's, and its schema generation to the model's list of them
+ * (sorted, joined by `+`: a run whose minutes span the day the API changed its fields has both).
+ */
+function addClasses(m: ModelUsage, r: UsageRow): void {
+  const classes = { ...m.classes };
+  for (const [c, n] of Object.entries(r.classes) as Array<[TokenClass, number]>)
+    if (n > 0) classes[c] = (classes[c] ?? 0) + n;
+  m.classes = classes;
+  const schemas = new Set(m.usage_schema ? m.usage_schema.split("+") : []).add(r.schema);
+  m.usage_schema = [...schemas].sort().join("+");
 }
 
 const modelKey = (r: UsageRow): string => `${r.model}\u0000${r.batch}\u0000${r.serviceTier}`;
@@ -157,6 +171,7 @@ export function attribute(
     m.tokens_out += row.outputTokens;
     m.cached_tokens += row.cachedTokens;
     m.api_calls += row.requests;
+    addClasses(m, row);
   }
   for (const [id, usage] of perRun) {
     usage.models = [...models.get(id)!.values()].sort((a, b) =>
