@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type PassReport, PassReportSchema } from "../src/report/schema.ts";
 import { type Attempt, MetricsFileSchema, type ModelUsage } from "../src/runs/schema.ts";
+import { tokenLineOf } from "../src/usage/costs.ts";
 import { UsageApiError } from "../src/usage/errors.ts";
 import { createHttpPageSource } from "../src/usage/http.ts";
 import { fetchSpan } from "../src/usage/pages.ts";
@@ -541,5 +542,126 @@ describe("the verification walk compares every class", () => {
     expect(totals.size).toBe(1);
     // the reading at 4 h differs from the one before only in its classes: the walk starts over
     expect(forced).toEqual(["pending", "pending", "verified"]);
+  });
+});
+
+describe("the Costs API cross-check compares tokens per class", () => {
+  /** The Costs API bills at the experiment's prices (USD per 1M), each class on its own line. */
+  const BILLED = {
+    "gpt-5.6": { input: 5, cachedInput: 0.5, cacheWrite: 6.25, output: 30 },
+    "gpt-realtime": {
+      input: 4,
+      cachedInput: 0.4,
+      audioInput: 32,
+      imageInput: 5,
+      output: 16,
+      audioOutput: 64,
+    },
+    "gpt-image-1": { input: 5, cachedInput: 1.25, imageInput: 10, output: 10, imageOutput: 40 },
+  };
+  /** Three days after the run: its day is settled. */
+  const SETTLED = T0 + 3 * 24 * HOUR;
+  type CostsPageLike = {
+    data: Array<{ results: Array<{ line_item: string | null; quantity?: number | null }> }>;
+  };
+  const changeQuantity = (lineItem: string, quantity: number) => (page: unknown) => {
+    const p = page as CostsPageLike;
+    return {
+      ...p,
+      data: p.data.map((b) => ({
+        ...b,
+        results: b.results.map((r) => (r.line_item === lineItem ? { ...r, quantity } : r)),
+      })),
+    };
+  };
+  const onCosts =
+    (rewrite: (page: unknown) => unknown): FakeUsageApiOptions["faults"] =>
+    (ctx) =>
+      ctx.path.endsWith("/organization/costs") ? { kind: "rewrite", rewrite } : undefined;
+  const dayOf = (report: PassReport) => {
+    const days = report.cost_check!.days;
+    expect(days).toHaveLength(1);
+    return days[0]!;
+  };
+
+  it("reads a line item's model, class and tokens from its name and quantity", () => {
+    expect(tokenLineOf("gpt-4o-mini-2024-07-18, input", 10_000, "tokens")).toEqual({
+      model: "gpt-4o-mini-2024-07-18",
+      class: "uncached_text_input",
+      tokens: 10_000,
+    });
+    expect(tokenLineOf("gpt-5.6, cached input", 12.5, "1000_tokens")?.tokens).toBe(12_500);
+    expect(tokenLineOf("gpt-5.6, cache writes", 7, undefined)?.class).toBe("cache_write_input");
+    expect(tokenLineOf("gpt-image-1 image, output", 4_160, "tokens")?.class).toBe("image_output");
+    expect(tokenLineOf("gpt-image-2-2026-04-21 text, input", 1, "tokens")).toMatchObject({
+      model: "gpt-image-2-2026-04-21",
+      class: "uncached_text_input",
+    });
+    expect(tokenLineOf("gpt-realtime audio, input", 2_000, "tokens")?.class).toBe("audio_input");
+    expect(tokenLineOf("gpt-realtime audio, cached input", 600, "tokens")?.class).toBe(
+      "cached_input",
+    );
+    // a quantity in another unit, with no single unit, or not whole says nothing about tokens
+    expect(tokenLineOf("gpt-5.6, output", 90, "duration_seconds")?.tokens).toBeNull();
+    expect(tokenLineOf("gpt-5.6, output", 90, null)?.tokens).toBeNull();
+    expect(tokenLineOf("gpt-5.6, output", 90.5, "tokens")?.tokens).toBeNull();
+    expect(tokenLineOf("gpt-5.6, output", null, "tokens")?.tokens).toBeNull();
+    // not token lines at all
+    expect(tokenLineOf("web search tool calls", 3, null)).toBeUndefined();
+    expect(tokenLineOf("whisper", 90, "duration_seconds")).toBeUndefined();
+  });
+
+  it("agrees line by line when the Costs API bills the same tokens per class", async () => {
+    const exp = await experiment({ usageSchema: "2026-07", costs: { prices: BILLED } });
+    const day = dayOf(await exp.pass(SETTLED, ["--cross-check-costs"]));
+    expect(day.theirs_usd).toBeCloseTo(NEW_COST, 10);
+    expect(day.ours_usd).toBeCloseTo(NEW_COST, 10);
+    expect(day.token_differences).toEqual([]);
+    expect(day.flagged).toBe(false);
+  });
+
+  it("a class whose tokens differ is named, even when the dollars agree", async () => {
+    const exp = await experiment({
+      usageSchema: "2026-07",
+      costs: { prices: BILLED },
+      faults: onCosts(changeQuantity("gpt-5.6, cache writes", 4_200)),
+    });
+    const report = await exp.pass(SETTLED, ["--cross-check-costs"]);
+    const day = dayOf(report);
+    expect(Math.abs(day.difference_percent!)).toBeLessThan(1e-9);
+    expect(day.token_differences).toEqual([
+      { model: "gpt-5.6", class: "cache_write_input", ours: 4_000, theirs: 4_200 },
+    ]);
+    expect(day.flagged).toBe(true);
+    expect(day.causes.join("; ")).toMatch(
+      /token counts differ from the Costs API's quantities: gpt-5\.6 cache-write input ours 4,000, theirs 4,200/,
+    );
+    expect(report.warnings.join("\n")).toMatch(
+      /gpt-5\.6 cache-write input ours 4,000, theirs 4,200/,
+    );
+  });
+
+  it("reads quantities without quantity_unit (answers from before 2026-08) as tokens", async () => {
+    const exp = await experiment({
+      usageSchema: "2026-07",
+      costs: { prices: BILLED, quantities: "without-unit" },
+      faults: onCosts(changeQuantity("gpt-realtime audio, output", 1_700)),
+    });
+    const day = dayOf(await exp.pass(SETTLED, ["--cross-check-costs"]));
+    expect(day.token_differences).toEqual([
+      { model: "gpt-realtime", class: "audio_output", ours: 1_800, theirs: 1_700 },
+    ]);
+    expect(day.flagged).toBe(true);
+  });
+
+  it("keeps checking dollars when the Costs API gives no quantities", async () => {
+    const exp = await experiment({
+      usageSchema: "2026-07",
+      costs: { prices: BILLED, quantities: "absent" },
+    });
+    const day = dayOf(await exp.pass(SETTLED, ["--cross-check-costs"]));
+    expect(day.theirs_usd).toBeCloseTo(NEW_COST, 10);
+    expect(day.token_differences).toEqual([]);
+    expect(day.flagged).toBe(false);
   });
 });
