@@ -1,4 +1,5 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type PassReport, PassReportSchema } from "../src/report/schema.ts";
@@ -11,7 +12,14 @@ import { formatIsoSeconds } from "../src/util/time.ts";
 import { evaluateRun, type VerifySettings } from "../src/verify/evaluate.ts";
 import { sameReading } from "../src/verify/reading.ts";
 import { runCli } from "./support/cli.ts";
-import { type GeneratedRun, tempDir, writeExperiment } from "./support/experiment.ts";
+import {
+  copySharedData,
+  type GeneratedRun,
+  onSharedData,
+  sharedDataPresent,
+  tempDir,
+  writeExperiment,
+} from "./support/experiment.ts";
 import {
   type FakeUsageApiOptions,
   newSchemaFrom,
@@ -664,4 +672,118 @@ describe("the Costs API cross-check compares tokens per class", () => {
     expect(day.token_differences).toEqual([]);
     expect(day.flagged).toBe(false);
   });
+});
+
+describe("files reconciled before token classes", () => {
+  it("this tool's readings without classes still parse, stay as written and verify with new ones", async () => {
+    const exp = await experiment({ usageSchema: "2026-07" });
+    await exp.pass(T0 + HOUR);
+    // the reading as the tool wrote it before token classes: per-model counts only
+    const text = await readFile(exp.path, "utf8");
+    const json = JSON.parse(text) as {
+      usage_api_reconciliation: { attempts: Array<{ models: Array<Record<string, unknown>> }> };
+    };
+    for (const m of json.usage_api_reconciliation.attempts[0]!.models) {
+      delete m.classes;
+      delete m.usage_schema;
+    }
+    await writeFile(exp.path, `${JSON.stringify(json, null, 2)}\n`);
+    const old = (await exp.file()).usage_api_reconciliation!.attempts![0]!;
+    expect(old.models![0]!.classes).toBeUndefined();
+
+    expect((await exp.pass(T0 + 2 * HOUR)).runs[0]!.status).toBe("pending");
+    const report = await exp.pass(T0 + 3 * HOUR);
+    expect(report.runs[0]!.status).toBe("verified");
+    expect(report.runs[0]!.stable_checks).toBe(2);
+    const file = await exp.file();
+    expect(file.usage_api_reconciliation!.attempts![0]).toEqual(old);
+    // priced from the newest reading, which has classes
+    expect(file.aggregate_metrics?.COST_USD).toBeCloseTo(NEW_COST, 10);
+  });
+
+  it.skipIf(!sharedDataPresent("baes-berk"))(
+    `the old script's baes-berk readings keep their numbers, statuses and prices ${onSharedData("baes-berk")}`,
+    async () => {
+      const root = await copySharedData("baes-berk");
+      cleanups.push(() => rm(root, { recursive: true, force: true }));
+      const read = async (framework: string, runId: string) =>
+        JSON.parse(
+          await readFile(join(root, "runs", framework, runId, "metrics.json"), "utf8"),
+        ) as {
+          model: string;
+          aggregate_metrics: Record<string, number>;
+          usage_api_reconciliation: unknown;
+          cost_breakdown: Breakdown & Record<string, unknown>;
+        };
+      const listed = await runCli(["--list", "--now", "2025-11-05T00:00:00Z", "--json"], {
+        cwd: root,
+        env: {},
+      });
+      expect(listed.code, listed.stderr).toBe(0);
+      const list = PassReportSchema.parse(JSON.parse(listed.stdout));
+      expect(list.runs).toHaveLength(300);
+      expect(list.totals.by_status).toMatchObject({ verified: 286, pending: 14 });
+      // config.yaml prices gpt-4o-mini at 0.15 / 0.075 / 0.6 per 1M: the old readings have no
+      // classes, so (in − cached) × input + cached × cached + out × output, as before
+      const oldCost = (a: Record<string, number>) =>
+        ((a.TOK_IN! - a.CACHED_TOKENS!) * 0.15 + a.CACHED_TOKENS! * 0.075 + a.TOK_OUT! * 0.6) / 1e6;
+      const before = new Map<string, Awaited<ReturnType<typeof read>>>();
+      for (const row of list.runs) {
+        const file = await read(row.framework, row.run_id);
+        before.set(row.run_id, file);
+        const a = file.aggregate_metrics;
+        expect(file.model).toBe("gpt-4o-mini");
+        // the 14 whose ±300 s readings take in a neighbour's minutes vouch for nothing (SPEC §4)
+        if (row.status === "pending") {
+          expect(row.tokens_in).toBeNull();
+          continue;
+        }
+        expect([row.tokens_in, row.tokens_out, row.cached_tokens, row.api_calls]).toEqual([
+          a.TOK_IN,
+          a.TOK_OUT,
+          a.CACHED_TOKENS,
+          a.API_CALLS,
+        ]);
+        expect(row.cost_usd).toBeCloseTo(oldCost(a), 10);
+      }
+
+      // a pass over the baes runs (all verified: nothing is read) writes the cost with its classes
+      const api = await startFakeUsageApi({ adminKey: ADMIN_KEY });
+      cleanups.push(() => api.close());
+      const result = await runCli(
+        [
+          "baes",
+          ...["--api-base-url", api.baseUrl, "--api-key-id", "baes=key_baesReal01"],
+          ...["--now", "2025-11-05T00:00:00Z", "--json"],
+        ],
+        { cwd: root, env: { OPENAI_ADMIN_KEY: ADMIN_KEY } },
+      );
+      expect(result.code, result.stderr).toBe(0);
+      expect(api.requests).toEqual([]);
+      // the hash of the rates used: SHA-256 of the sorted JSON of rate key → USD per 1M
+      const sha = (rates: Record<string, number>) =>
+        createHash("sha256").update(JSON.stringify(rates)).digest("hex").slice(0, 12);
+      for (const runId of await readdir(join(root, "runs", "baes"))) {
+        const old = before.get(runId)!;
+        const now = await read("baes", runId);
+        expect(now.usage_api_reconciliation).toEqual(old.usage_api_reconciliation);
+        const a = old.aggregate_metrics;
+        expect(now.aggregate_metrics.COST_USD).toBeCloseTo(oldCost(a), 10);
+        const [model] = now.cost_breakdown.models;
+        expect(model!.priced_as).toBe("gpt-4o-mini");
+        expect(model!.classes.uncached_text_input).toMatchObject({
+          tokens: a.TOK_IN! - a.CACHED_TOKENS!,
+          usd_per_1m: 0.15,
+        });
+        expect(model!.classes.text_output).toMatchObject({ tokens: a.TOK_OUT, usd_per_1m: 0.6 });
+        expect(model!.prices_sha256).toBe(
+          sha(
+            a.CACHED_TOKENS! > 0
+              ? { cached_input: 0.075, input: 0.15, output: 0.6 }
+              : { input: 0.15, output: 0.6 },
+          ),
+        );
+      }
+    },
+  );
 });
