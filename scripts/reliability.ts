@@ -5,9 +5,18 @@
  * faults of every kind plus late and revised data, then clean passes; every file checked after
  * every pass against answers computed from the events alone.
  *   node scripts/reliability.ts [passes=40] [runs=2000] [seed=1] [storm-passes=20]
- * Then the hostile-network storm (test/support/network-storm.ts, printed by ./network-storm.ts).
+ *     [--kill-storm=PASSES:RUNS]
+ * Then the hostile-network storm (test/support/network-storm.ts, printed by ./network-storm.ts),
+ * and the kill storm of test/support/kill-storm.ts (default 100 passes over 2,000 runs;
+ * `--kill-storm=0` skips it): the built CLI killed with SIGTERM/SIGKILL at random moments.
  * Exits 1 when any figure that must be zero is not, or a run did not reach its true totals.
  */
+import setupBundle from "../test/global-setup.ts";
+import {
+  KILL_STORM_MUST_BE_ZERO,
+  killStormLines,
+  runKillStorm,
+} from "../test/support/kill-storm.ts";
 import {
   MUST_BE_ZERO,
   type ReliabilityFigures,
@@ -15,8 +24,9 @@ import {
 } from "../test/support/reliability.ts";
 import { printNetworkStorm } from "./network-storm.ts";
 
+const positional = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 function arg(i: number, fallback: number, name: string): number {
-  const text = process.argv[2 + i];
+  const text = positional[i];
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) {
@@ -88,12 +98,45 @@ const lines: Array<[string, string]> = [
 const width = Math.max(...lines.map(([k]) => k.length));
 for (const [k, v] of lines) console.log(`${k.padEnd(width)}  ${v}`);
 
+const killStormOk = await killStorm(process.argv.slice(2), seed);
+
 const broken = MUST_BE_ZERO.filter((k) => f[k] !== 0);
 for (const v of f.violations) console.error(`violation: ${v}`);
 for (const r of f.notReached) console.error(`not reached: ${r}`);
 const stormClean = await printNetworkStorm({ passes: stormPasses, seed });
-if (broken.length > 0 || !f.allReachedTruth) {
-  console.error(`FAILED: ${broken.join(", ") || "not every run reached its true totals"}`);
+if (broken.length > 0 || !f.allReachedTruth || !killStormOk || !stormClean) {
+  const what = [
+    ...broken,
+    ...(f.allReachedTruth ? [] : ["not every run reached its true totals"]),
+    ...(stormClean ? [] : ["network storm"]),
+    ...(killStormOk ? [] : ["kill storm"]),
+  ];
+  console.error(`FAILED: ${what.join(", ")}`);
   process.exit(1);
 }
-if (!stormClean) process.exit(1);
+
+/** The kill storm on the built CLI bundle (built from src/ first when stale); false when it failed. */
+async function killStorm(argv: readonly string[], seed: number): Promise<boolean> {
+  const spec = argv.find((a) => a.startsWith("--kill-storm="))?.slice("--kill-storm=".length);
+  if (spec === "0") return true;
+  const [passes, runs] = spec === undefined ? [100, 2000] : spec.split(":").map(Number);
+  if (!Number.isInteger(passes) || !Number.isInteger(runs) || passes! < 2 || runs! < 1) {
+    console.error(`--kill-storm: expected PASSES:RUNS (e.g. 100:2000, passes ≥ 2), got "${spec}"`);
+    process.exit(2);
+  }
+  setupBundle();
+  console.log(`\nkill storm: ${passes} passes of the CLI × ${runs} runs, seed ${seed}`);
+  const k = await runKillStorm({
+    passes: passes!,
+    runs: runs!,
+    seed,
+    log: verbose ? (line) => console.log(`  ${line}`) : undefined,
+  });
+  const rows = killStormLines(k);
+  const w = Math.max(...rows.map(([key]) => key.length));
+  for (const [key, value] of rows) console.log(`${key.padEnd(w)}  ${value}`);
+  for (const v of k.violations) console.error(`violation: ${v}`);
+  const failed = KILL_STORM_MUST_BE_ZERO.filter((key) => k[key] !== 0);
+  if (failed.length > 0) console.error(`kill storm FAILED: ${failed.join(", ")}`);
+  return failed.length === 0 && k.violations.length === 0;
+}

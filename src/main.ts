@@ -6,8 +6,10 @@ import { actionsCacheStore, type HeldStore } from "./action/held-cache.ts";
 import { type ActionInputs, readInputs } from "./action/inputs.ts";
 import { type ActionProgress, actionLog, publishFailure, publishReport } from "./action/publish.ts";
 import { ConfigError } from "./config/errors.ts";
+import { RunsLockHeldError } from "./fs/lock.ts";
 import { nodeFiles } from "./fs/node.ts";
 import type { Files } from "./fs/types.ts";
+import { beginWriting, type WritingSession } from "./fs/writing.ts";
 import { commitAndPush } from "./git/commit.ts";
 import { commitMessage } from "./git/message.ts";
 import { commitViaApi } from "./github/api-commit.ts";
@@ -40,12 +42,12 @@ async function deliver(
   secrets: string[],
 ): Promise<{ sha: string | null; failed?: string }> {
   if (inputs.commit === "none") {
-    const failed = await writeChanges(nodeFiles, outcome.changes);
-    return {
-      sha: null,
-      failed:
-        failed.length > 0 ? failed.map((f) => `${f.path}: ${f.reason}`).join("; ") : undefined,
-    };
+    // failures become the runs' errors in the report
+    await writeChanges(nodeFiles, outcome.changes, {
+      report: outcome.report,
+      reapply: () => reapplyPass(settings, deps, outcome.collected),
+    });
+    return { sha: null };
   }
   let latest: Applied | undefined;
   const computeWith = async (files: Files) => {
@@ -213,7 +215,12 @@ export async function run(
   let report: PassReport | undefined;
   let commitSha: string | null = null;
   const passErrors: string[] = [];
+  let writing: WritingSession | undefined;
   try {
+    // One pass at a time writes the workspace's runs directory (commit: none and git write it;
+    // api commits through the API). Taken before any request.
+    if (settings.mode === "reconcile" && !settings.dryRun && inputs.commit !== "api")
+      writing = await beginWriting(settings.runsDir, TOOL);
     const prices = await loadPriceSources(
       nodeFiles,
       settings.runsDir,
@@ -259,6 +266,7 @@ export async function run(
     };
     const outcome = await runPass(settings, deps);
     report = outcome.report;
+    report.warnings.push(...(writing?.notes ?? []));
 
     if (!settings.dryRun && settings.mode === "reconcile" && outcome.changes.length > 0) {
       try {
@@ -286,7 +294,9 @@ export async function run(
       secrets,
     );
     publishFailure(
-      error instanceof ConfigError || error instanceof PricingFileError
+      error instanceof ConfigError ||
+        error instanceof PricingFileError ||
+        error instanceof RunsLockHeldError
         ? message
         : `reconcile-usage failed: ${message}`,
       progress,
@@ -295,6 +305,7 @@ export async function run(
     return;
   } finally {
     await http?.close();
+    await writing?.end();
   }
 
   const rel = (p: string) => relative(workspace, p) || p;

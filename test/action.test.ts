@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PassReportSchema } from "../src/report/schema.ts";
@@ -276,6 +278,28 @@ describe("the action, run as the runner runs it", () => {
     expect(await readFile(path, "utf8")).not.toBe(original);
     expect(await remoteHead(sandbox.bare)).toBe(head);
     expect(none.outputs["commit-sha"]).toBe("");
+  });
+
+  it("stops before any request while another pass holds the runs directory's lock, and never commits the lock file", async () => {
+    await setUp([125, 63]);
+    const head = await remoteHead(sandbox.bare);
+    // a live process on this machine (this test) holds the lock
+    const lock = join(sandbox.clone, "runs", ".reconcile-usage.lock");
+    const holder = { pid: process.pid, host: hostname(), started_at: new Date().toISOString() };
+    await writeFile(lock, JSON.stringify(holder));
+    const held = await runAction({ workspace: sandbox.clone, temp, inputs: inputs() });
+    expect(held.code).toBe(1);
+    expect(held.stdout).toContain(
+      `::error::another pass is already writing to ${join(sandbox.clone, "runs")} (pid ${process.pid} on this machine`,
+    );
+    expect(api.requests).toHaveLength(0);
+    expect(await remoteHead(sandbox.bare)).toBe(head);
+
+    await rm(lock);
+    const free = await runAction({ workspace: sandbox.clone, temp, inputs: inputs() });
+    expect(free.code, free.stdout + free.stderr).toBe(0);
+    expect((await remoteCommit(sandbox.bare)).files).not.toContain("runs/.reconcile-usage.lock");
+    expect(existsSync(lock)).toBe(false);
   });
 
   it("holds an identical reading in the Actions cache instead of committing it", async () => {

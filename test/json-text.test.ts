@@ -4,9 +4,13 @@ import { describe, expect, it } from "vitest";
 import {
   detectStyle,
   editJsonText,
+  findDuplicateKey,
+  formatJsonPath,
+  JsonEditError,
   type JsonPath,
   PyFloat,
   render,
+  scanJsonShape,
 } from "../src/edit/json-text.ts";
 
 /** A file the way Python's json.dump(indent=2) writes the real metrics.json files. */
@@ -494,5 +498,85 @@ describe("editJsonText: properties", () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("editJsonText refuses text that means two things (SPEC §11)", () => {
+  const twice = `{
+  "aggregate_metrics": {
+    "TOK_IN": 0,
+    "TOK_OUT": 5,
+    "TOK_IN": 35167
+  }
+}
+`;
+
+  it("throws a JsonEditError naming the key path, instead of writing into the copy no reader sees", () => {
+    // JSON.parse keeps the last copy; the editor would have written into the first
+    expect(JSON.parse(twice).aggregate_metrics.TOK_IN).toBe(35167);
+    const edit = () =>
+      editJsonText(twice, { set: [{ path: ["aggregate_metrics", "TOK_IN"], value: 40000 }] });
+    expect(edit).toThrow(JsonEditError);
+    expect(edit).toThrow(/^aggregate_metrics\.TOK_IN appears twice/);
+  });
+
+  it("refuses a first copy that is null, where it used to throw a plain error", () => {
+    const text = '{"rec": null, "rec": {"status": "pending"}}';
+    expect(() => editJsonText(text, { set: [{ path: ["rec", "status"], value: "x" }] })).toThrow(
+      /^rec appears twice/,
+    );
+    // every refusal is typed, so a caller can make it one file's error
+    expect(() => editJsonText("[1", { set: [] })).toThrow(JsonEditError);
+    expect(() => editJsonText('{"a": 1}', { set: [{ path: ["missing", "x"], value: 1 }] })).toThrow(
+      JsonEditError,
+    );
+  });
+
+  it("finds duplicates anywhere, as JSON.parse reads keys (escapes decoded), and names them safely", () => {
+    const find = (text: string) => findDuplicateKey(parseTree(text)!);
+    expect(find('{"runs": [{"a": 1}, {"b": 1, "c": 2, "b": 3}]}')).toEqual(["runs", 1, "b"]);
+    expect(find('{"a": 1, "\\u0061": 2}')).toEqual(["a"]);
+    expect(find('{"a": {"x": 1}, "b": {"x": 1}}')).toBeUndefined();
+    expect(formatJsonPath(["runs", 1, "b"])).toBe("runs[1].b");
+    // a key with a newline or ESC is shown escaped, never raw
+    expect(formatJsonPath(["x", "bad\nkey\u001b"])).toBe('x["bad\\nkey\\u001b"]');
+  });
+});
+
+describe("scanJsonShape", () => {
+  const keyArb = fc.constantFrom("a", "b", 'q"uote', "back\\slash", "\\", "é", "tab\t", "x");
+  /** An object's text from key/value pairs, keys written plain or with \u escapes. */
+  const objectText = (pairs: Array<[string, unknown, boolean]>): string =>
+    `{${pairs
+      .map(([k, v, escaped]) => {
+        const key = escaped
+          ? `"${[...k].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")}"`
+          : JSON.stringify(k);
+        return `${key}: ${JSON.stringify(v)}`;
+      })
+      .join(", ")}}`;
+
+  it("finds a key twice exactly when the decoded keys of some object repeat, at any depth", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(keyArb, fc.jsonValue({ maxDepth: 2 }), fc.boolean()), { maxLength: 6 }),
+        fc.boolean(),
+        (pairs, nest) => {
+          const inner = objectText(pairs);
+          const text = nest ? `{"outer": [1, "\\"{", ${inner}], "z": {}}` : inner;
+          const repeated = new Set(pairs.map(([k]) => k)).size < pairs.length;
+          const shape = scanJsonShape(text, 1000);
+          expect(shape).toEqual({ tooDeep: false, duplicateKey: repeated });
+          expect(findDuplicateKey(parseTree(text)!) !== undefined).toBe(repeated);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("tells nesting deeper than the limit, strings aside", () => {
+    expect(scanJsonShape(`${"[".repeat(5)}${"]".repeat(5)}`, 5).tooDeep).toBe(false);
+    expect(scanJsonShape(`${"[".repeat(6)}${"]".repeat(6)}`, 5).tooDeep).toBe(true);
+    expect(scanJsonShape(`["${"[".repeat(50)}"]`, 5).tooDeep).toBe(false);
   });
 });

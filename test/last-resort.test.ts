@@ -3,7 +3,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runAction } from "./support/action.ts";
-import { runCliBundle } from "./support/cli-bundle.ts";
+import { runCliBundle } from "./support/cli-process.ts";
 import { generateExperiment, tempDir, writeExperiment } from "./support/experiment.ts";
 
 /**

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PassReportSchema } from "../src/report/schema.ts";
 import { MESSAGE_MAX_CHARS } from "../src/util/printable.ts";
 import { runAction } from "./support/action.ts";
-import { runCliBundle } from "./support/cli-bundle.ts";
+import { runCliBundle } from "./support/cli-process.ts";
 import {
   allEvents,
   type GeneratedRun,

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { COMMENT_MARKER } from "../src/github/comment.ts";
 import { PassReportSchema } from "../src/report/schema.ts";
 import { JOB_TOKEN, runAction } from "./support/action.ts";
-import { runCliBundle } from "./support/cli-bundle.ts";
+import { runCliBundle } from "./support/cli-process.ts";
 import {
   allEvents,
   type GeneratedRun,

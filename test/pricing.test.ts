@@ -317,7 +317,7 @@ describe("loadPricingFile and loadPriceSources", () => {
     await writeFile(pricingFile, "models:\n  gpt-4o:\n    input_price: 5\n    output_price: 6\n");
 
     const sources = await loadPriceSources(nodeFiles, join(root, "runs"), pricingFile);
-    expect(sources).toHaveLength(3);
+    expect(sources).toHaveLength(4); // pricing file, config.yaml, OpenAI's and Anthropic's tables
     const price = (m: string) => resolvePrice(m, sources)!;
     expect(price("gpt-4o")).toMatchObject({ price: { input: 5, output: 6 }, pricedAs: "gpt-4o" });
     expect(price("gpt-4o").source).toMatch(/pricing file/);
@@ -345,7 +345,7 @@ describe("loadPricingFile and loadPriceSources", () => {
     const bare = await dir();
     await mkdir(join(bare, "runs"));
     const onlyBuiltin = await loadPriceSources(nodeFiles, join(bare, "runs"), undefined);
-    expect(onlyBuiltin).toHaveLength(1);
+    expect(onlyBuiltin).toHaveLength(2); // OpenAI's and Anthropic's built-in tables
     expect(resolvePrice("gpt-4o", onlyBuiltin)!.price.input).toBe(2.5);
   });
 

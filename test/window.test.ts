@@ -113,7 +113,9 @@ describe("activityWindow", () => {
   it("rejects an end before the start", () => {
     expect(
       error(activityWindow(file({ steps: [step(1_761_821_486, 1_761_821_076)] }), undefined, NOW)),
-    ).toBe("step timestamps end (1761821076) before they start (1761821486)");
+    ).toMatch(
+      /^steps\[0\] starts at 2025-10-30T10:51:26.000Z and ends \(1761821076\) before it starts \(1761821486\), and no end is known after it/,
+    );
     const backwards = file({
       start_timestamp: "2025-10-30T11:00:00Z",
       end_timestamp: "2025-10-30T10:00:00Z",
@@ -121,6 +123,100 @@ describe("activityWindow", () => {
     expect(error(activityWindow(backwards, undefined, NOW))).toMatch(
       /^start_timestamp\/end_timestamp end \(.*\) before they start/,
     );
+  });
+
+  describe("a step with a start and no end, or an end before its start (SPEC §11)", () => {
+    // the real shape: six steps, the framework killed during the last one
+    const t0 = 1_761_821_000;
+    const sixSteps = (last: ReturnType<typeof step>) => [
+      ...Array.from({ length: 5 }, (_, k) => ({
+        step: k + 1,
+        ...step(t0 + k * 600, t0 + k * 600 + 590),
+      })),
+      { step: 6, ...last },
+    ];
+
+    it("never shrinks the window: it ends at the top-level end_timestamp when that is later", () => {
+      const f = file({
+        start_timestamp: "2025-10-30T10:43:20Z",
+        end_timestamp: "2025-10-30T11:43:20Z",
+        steps: sixSteps(step(t0 + 3000, null)),
+      });
+      // on main the window stopped at step 5's end (t0 + 2990), before step 6 started
+      expect(ok(activityWindow(f, undefined, NOW))).toEqual({
+        start: t0,
+        end: iso("2025-10-30T11:43:20Z"),
+        source: "steps",
+      });
+    });
+
+    it("takes the latest end known: a manifest end_time later than the file's", () => {
+      const f = file({
+        end_timestamp: "2025-10-30T11:30:00Z",
+        steps: sixSteps(step(t0 + 3000, t0 + 2000)),
+      });
+      expect(
+        ok(activityWindow(f, entry("2025-10-30T10:43:20Z", "2025-10-30T11:50:00Z"), NOW)).end,
+      ).toBe(iso("2025-10-30T11:50:00Z"));
+    });
+
+    it("is an error naming the step when nothing ends after the step started", () => {
+      const f = file({
+        end_timestamp: null,
+        steps: sixSteps(step(t0 + 3000, undefined)),
+      });
+      expect(error(activityWindow(f, undefined, NOW))).toMatch(
+        /^step 6 \(steps\[5\]\) starts at 2025-10-30T11:33:20.000Z and has no end_timestamp, and no end is known after it/,
+      );
+      // an end only before the step's start is no help either
+      const early = file({
+        end_timestamp: "2025-10-30T11:00:00Z",
+        steps: sixSteps(step(t0 + 3000, t0 + 10)),
+      });
+      expect(error(activityWindow(early, entry(null, "2025-10-30T11:10:00Z"), NOW))).toMatch(
+        /^step 6 \(steps\[5\]\) starts at .* and ends \(\d+\) before it starts \(\d+\), and no end is known after it/,
+      );
+    });
+
+    it("names legacy steps by step_number, and leaves steps with no times at all alone", () => {
+      const f = file({
+        steps: [
+          { step_number: 1, ...step(null, null) },
+          { step_number: 2, ...step(t0, t0 + 100) },
+          { step_number: 3, ...step(t0 + 200, null) },
+        ],
+      });
+      expect(error(activityWindow(f, undefined, NOW))).toMatch(/^step 3 \(steps\[2\]\) starts at/);
+      // the real legacy shape (a first step with null times) keeps its window from the others
+      const legacy = file({
+        steps: [
+          { step_number: 1, ...step(null, null) },
+          { step_number: 2, ...step(t0, t0 + 100) },
+        ],
+      });
+      expect(ok(activityWindow(legacy, undefined, NOW))).toEqual({
+        start: t0,
+        end: t0 + 100,
+        source: "steps",
+      });
+    });
+
+    it("starts no later than a step whose start and end look swapped", () => {
+      const f = file({
+        end_timestamp: "2025-10-30T11:43:20Z",
+        steps: [step(t0 + 590, t0), ...sixSteps(step(t0 + 3000, t0 + 3590)).slice(1)],
+      });
+      expect(ok(activityWindow(f, undefined, NOW)).start).toBe(t0);
+    });
+
+    it("handles 130,000 steps without a stack overflow", () => {
+      const steps = Array.from({ length: 130_000 }, (_, k) => step(t0 + k, t0 + k + 1));
+      expect(ok(activityWindow(file({ steps }), undefined, NOW))).toEqual({
+        start: t0,
+        end: t0 + 130_000,
+        source: "steps",
+      });
+    });
   });
 
   it("rejects an end in the future, allowing a few minutes of clock skew", () => {

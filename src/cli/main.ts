@@ -11,9 +11,11 @@ import {
   resolveSettings,
 } from "../config/settings.ts";
 import { buildExport, frameworksCsv, runsCsv, toJson, toMarkdown } from "../export/export.ts";
+import { RunsLockHeldError } from "../fs/lock.ts";
 import { nodeFiles } from "../fs/node.ts";
+import { beginWriting, type WritingSession } from "../fs/writing.ts";
 import { loadPriceSources, PricingFileError } from "../pricing/load.ts";
-import { type PassOutcome, runPass, writeChanges } from "../reconcile/pass.ts";
+import { type PassOutcome, reapplyPass, runPass, writeChanges } from "../reconcile/pass.ts";
 import { reportJson } from "../report/bounded.ts";
 import type { PassReport } from "../report/schema.ts";
 import { UsageApiError } from "../usage/errors.ts";
@@ -117,7 +119,8 @@ Environment (a .env file in the working directory is read too; real variables wi
   OPENAI_ADMIN_KEY                admin key with the api.usage.read scope (fallback: OPENAI_API_KEY_USAGE_TRACKING)
   OPENAI_API_KEY_{FRAMEWORK}_ID   key id per framework, e.g. OPENAI_API_KEY_BAES_ID=key_…
 
-Exit status: 0 when no run errored, 1 when any run errored, 2 for bad usage or configuration.`;
+Exit status: 0 when no run errored, 1 when any run errored, 2 for bad usage or configuration,
+3 when another pass is writing to the same runs directory (nothing was done).`;
 
 type Invocation =
   | { kind: "pass"; framework?: string; runId?: string; opts: Opts }
@@ -276,6 +279,7 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
   const env = loadDotEnv(io.cwd, io.env);
   let adminKey: string | undefined;
   let http: HttpPageSource | undefined;
+  let writing: WritingSession | undefined;
   try {
     if (invocation.kind === "export") return await exportTables(invocation.opts, io, env);
     const { opts, framework, runId } = invocation;
@@ -298,6 +302,9 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
     const settings = { ...resolved.pass, runsDir: resolve(io.cwd, resolved.pass.runsDir) };
     const now = clockFrom(opts);
     refuseClockAgainstRealApi(opts, settings.mode, resolved.apiBaseUrl);
+    // One writing pass at a time per runs directory; taken before any request (SPEC §11).
+    if (settings.mode === "reconcile" && !settings.dryRun)
+      writing = await beginWriting(settings.runsDir, TOOL);
     const prices = await loadPriceSources(
       nodeFiles,
       settings.runsDir,
@@ -351,11 +358,12 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
         : undefined,
     });
     const report = outcome.report;
-    if (!settings.dryRun) {
-      for (const f of await writeChanges(nodeFiles, outcome.changes)) {
-        report.warnings.push(`${f.path}: could not be written (${f.reason})`);
-        report.errors++;
-      }
+    if (writing) {
+      report.warnings.push(...writing.notes);
+      await writeChanges(nodeFiles, outcome.changes, {
+        report,
+        reapply: () => reapplyPass(settings, { files: nodeFiles, now, prices }, outcome.collected),
+      });
     }
     relativize(report, io.cwd, [adminKey]);
     if (opts.json) io.stdout(reportJson(report, [adminKey, ...secrets]));
@@ -367,6 +375,10 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
     }
     return report.errors > 0 ? 1 : 0;
   } catch (error) {
+    if (error instanceof RunsLockHeldError) {
+      io.stderr(`reconcile-usage: ${error.message.replaceAll(`${io.cwd}/`, "")}\n`);
+      return 3;
+    }
     if (
       error instanceof ConfigError ||
       error instanceof PricingFileError ||
@@ -385,6 +397,7 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
     return 1;
   } finally {
     await http?.close();
+    await writing?.end();
   }
 }
 

@@ -1,10 +1,12 @@
 import {
   findNodeAtLocation,
+  getNodePath,
   getNodeValue,
   type Node,
   type ParseError,
   parseTree,
 } from "jsonc-parser";
+import { escapeControl } from "../util/control-chars.ts";
 
 /**
  * Minimal-diff edits of JSON text (SPEC §6). jsonc-parser locates the nodes; we write only the
@@ -13,6 +15,127 @@ import {
  */
 
 export type JsonPath = ReadonlyArray<string | number>;
+
+/**
+ * Text the editor refuses to edit: not JSON, a key that appears twice in one object, or a path
+ * that is not where the edit expects it. Callers turn it into that file's error; it never means
+ * the pass is broken.
+ */
+export class JsonEditError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "JsonEditError";
+  }
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** A key as it can be shown safely: identifiers as they are, anything else quoted, escaped and cut. */
+function keyLabel(key: string): string {
+  if (IDENTIFIER.test(key)) return key;
+  return `["${escapeControl(key, 60).replaceAll('"', '\\"')}"]`;
+}
+
+/** A path the way messages name fields: `aggregate_metrics.TOK_IN`, `runs[3].run_id`. */
+export function formatJsonPath(path: JsonPath): string {
+  return path
+    .map((p, i) => {
+      if (typeof p === "number") return `[${p}]`;
+      const label = keyLabel(p);
+      return i === 0 || label.startsWith("[") ? label : `.${label}`;
+    })
+    .join("");
+}
+
+/**
+ * The first key that appears twice in one object, as a path (`["aggregate_metrics", "TOK_IN"]`).
+ * JSON.parse keeps the last copy and the editor would locate the first, so such a file means two
+ * things (a merge conflict that kept both sides). Walks the tree without recursion.
+ */
+export function findDuplicateKey(root: Node): JsonPath | undefined {
+  // nodes only on the stack: a path is worked out for the duplicate alone (files of 100,000 steps)
+  const stack: Node[] = [root];
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    if (node.type !== "object" && node.type !== "array") continue;
+    if (node.type === "array") {
+      for (const child of node.children ?? []) stack.push(child);
+      continue;
+    }
+    const seen = new Set<string>();
+    for (const property of node.children ?? []) {
+      const key = property.children?.[0]?.value;
+      if (typeof key !== "string") continue;
+      if (seen.has(key)) return [...getNodePath(node), key];
+      seen.add(key);
+      const value = property.children?.[1];
+      if (value) stack.push(value);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * One pass over valid JSON text, without building a tree (files are read by the thousand): whether
+ * arrays and objects nest deeper than `limit`, and whether some object holds a key twice (keys
+ * compared as JSON.parse decodes them). The key's path is worked out only when there is one.
+ */
+export function scanJsonShape(
+  text: string,
+  limit: number,
+): { tooDeep: boolean; duplicateKey: boolean } {
+  // per open container: the keys of an object, or null for an array
+  const open: Array<Set<string> | null> = [];
+  let expectKey = false;
+  // a duplicate does not end the scan: the depth must still be known before anything recurses
+  let duplicateKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // the closing quote: the next one not escaped by an odd run of backslashes
+      let j = text.indexOf('"', i + 1);
+      for (;;) {
+        let slashes = 0;
+        while (text.charCodeAt(j - 1 - slashes) === 0x5c) slashes++;
+        if (slashes % 2 === 0 || j < 0) break;
+        j = text.indexOf('"', j + 1);
+      }
+      if (j < 0) break;
+      const keys = expectKey ? open.at(-1) : undefined;
+      if (keys) {
+        const raw = text.slice(i + 1, j);
+        const key = raw.includes("\\") ? (JSON.parse(`"${raw}"`) as string) : raw;
+        if (keys.has(key)) duplicateKey = true;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (open.length >= limit) return { tooDeep: true, duplicateKey };
+      open.push(c === 0x7b ? new Set() : null);
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) {
+      open.pop();
+      expectKey = false;
+    } else if (c === 0x2c) expectKey = Boolean(open.at(-1));
+  }
+  return { tooDeep: false, duplicateKey };
+}
+
+/** Parses JSON text for editing; refuses text that is not JSON or that holds a key twice. */
+function parseForEdit(text: string): Node {
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
+  if (!root || errors.length > 0)
+    throw new JsonEditError("cannot edit text that is not valid JSON");
+  const duplicate = scanJsonShape(text, Number.POSITIVE_INFINITY).duplicateKey
+    ? findDuplicateKey(root)
+    : undefined;
+  if (duplicate)
+    throw new JsonEditError(
+      `${formatJsonPath(duplicate)} appears twice; a key must appear once (a merge conflict that kept both sides?)`,
+    );
+  return root;
+}
 
 /** A number written the way Python writes floats (`0.0`, not `0`), for fields readers expect as floats. */
 export class PyFloat {
@@ -144,9 +267,7 @@ function removalEdits(object: Node, removed: Set<Node>): TextEdit[] {
 
 /** Applies the edits; returns the text unchanged (the same string) when no value differs. */
 export function editJsonText(text: string, edits: JsonEdits): string {
-  const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
-  if (!root || errors.length > 0) throw new Error("cannot edit text that is not valid JSON");
+  const root = parseForEdit(text);
   const style = detectStyle(text);
   const out: TextEdit[] = [];
   const inserts = new Map<Node, Array<[string, unknown]>>();
@@ -166,7 +287,9 @@ export function editJsonText(text: string, edits: JsonEdits): string {
     const parent = locate(root, path.slice(0, -1));
     const key = path.at(-1);
     if (parent?.type !== "object" || typeof key !== "string") {
-      throw new Error(`cannot set ${path.join(".")}: its parent is not an object in the file`);
+      throw new JsonEditError(
+        `cannot set ${formatJsonPath(path)}: its parent is not an object in the file`,
+      );
     }
     inserts.set(parent, [...(inserts.get(parent) ?? []), [key, value]]);
   }
@@ -196,16 +319,19 @@ export function editJsonText(text: string, edits: JsonEdits): string {
     const property = locate(root, path)?.parent;
     if (property?.type !== "property" || !property.parent) continue;
     if (inserts.has(property.parent))
-      throw new Error(`cannot add to and remove from ${path.slice(0, -1).join(".")} at once`);
+      throw new JsonEditError(
+        `cannot add to and remove from ${formatJsonPath(path.slice(0, -1))} at once`,
+      );
     removals.set(property.parent, (removals.get(property.parent) ?? new Set()).add(property));
   }
-  for (const [object, removed] of removals) out.push(...removalEdits(object, removed));
+  for (const [object, removed] of removals)
+    for (const e of removalEdits(object, removed)) out.push(e);
 
   for (const { path, values, at } of edits.append ?? []) {
     if (values.length === 0) continue;
     const array = locate(root, path);
     if (array?.type !== "array")
-      throw new Error(`cannot append to ${path.join(".")}: not an array in the file`);
+      throw new JsonEditError(`cannot append to ${formatJsonPath(path)}: not an array in the file`);
     const items = array.children ?? [];
     const before = at === undefined ? undefined : items[Math.max(0, at)];
     if (before) {
@@ -250,7 +376,7 @@ export function editJsonText(text: string, edits: JsonEdits): string {
   for (let i = 1; i < out.length; i++) {
     const prev = out[i - 1]!;
     if (prev.offset + prev.length > out[i]!.offset)
-      throw new Error("internal error: overlapping JSON edits");
+      throw new JsonEditError("internal error: overlapping JSON edits");
   }
   // one pass over the text: a manifest of 10,000 runs gets 30,000 edits
   const pieces: string[] = [];

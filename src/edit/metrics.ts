@@ -1,5 +1,11 @@
 import type { CostResult, ModelCost, ModelCostProvenance } from "../pricing/cost.ts";
-import { type Attempt, LEGACY_STEP_TOKEN_FIELDS, type MetricsFile } from "../runs/schema.ts";
+import {
+  type Attempt,
+  describeIssues,
+  LEGACY_STEP_TOKEN_FIELDS,
+  type MetricsFile,
+  MetricsFileSchema,
+} from "../runs/schema.ts";
 import { attemptTime, type Totals } from "../verify/reading.ts";
 import type { Status } from "../verify/status.ts";
 import { editJsonText, type JsonEdits, type JsonPath, PyFloat } from "./json-text.ts";
@@ -77,8 +83,9 @@ function inChronologicalPlaces(
 
 /**
  * Edits a metrics.json text to match the target (SPEC §6): the old script's keys are updated in
- * place, new keys are added beside them, legacy step-level token fields are dropped when the file
- * is rewritten anyway. Returns the same text when nothing would change.
+ * place, new keys are added beside them, legacy step-level token fields that are only zero
+ * placeholders are dropped when the file is rewritten anyway. Returns the same text when nothing
+ * would change.
  */
 export function applyMetricsTarget(text: string, file: MetricsFile, target: MetricsTarget): string {
   const set: Array<{ path: JsonPath; value: unknown }> = [];
@@ -108,7 +115,9 @@ export function applyMetricsTarget(text: string, file: MetricsFile, target: Metr
       settled && typeof rec.verified_at === "string" && target.verifiedAt !== null;
     if (!keepVerifiedAt && (target.verifiedAt !== null || rec.verified_at !== undefined))
       set.push({ path: [REC, "verified_at"], value: target.verifiedAt });
-    if (rec.attempts) append.push(...inChronologicalPlaces(rec.attempts, target.newAttempts));
+    if (rec.attempts)
+      for (const place of inChronologicalPlaces(rec.attempts, target.newAttempts))
+        append.push(place);
     else set.push({ path: [REC, "attempts"], value: target.newAttempts });
   }
 
@@ -141,10 +150,113 @@ export function applyMetricsTarget(text: string, file: MetricsFile, target: Metr
 
   const edited = editJsonText(text, { set, append });
   if (edited === text) return text;
+  const remove = zeroStepPlaceholders(file);
+  return remove.length > 0 ? editJsonText(text, { set, append, remove }) : edited;
+}
+
+/**
+ * Costs above this many USD are refused. No run costs a quadrillion dollars: such a number comes
+ * from a price in the wrong unit (1e300 per 1M tokens), and a sum of a few of them overflows to
+ * Infinity in the pass's report.
+ */
+export const MAX_COST_USD = 1e15;
+
+/**
+ * The first value of a target that would make the file unreadable (SPEC §11 "Nothing invalid is
+ * written"), named by its place in the file: a count that is not a whole number from 0 to 2^53 − 1
+ * (a bigger one is not exact in a double, and the schema refuses it), a cost that is not a finite
+ * number (JSON has no Infinity or NaN) from 0 to MAX_COST_USD, or a time that is not finite.
+ * Undefined when every value can be written.
+ */
+export function unwritableValue(target: MetricsTarget): string | undefined {
+  const counts: Array<[string, unknown]> = [];
+  const amounts: Array<[string, unknown]> = [];
+  const times: Array<[string, unknown]> = [];
+  if (target.totals) {
+    const t = target.totals;
+    counts.push(
+      ["aggregate_metrics.TOK_IN", t.tokensIn],
+      ["aggregate_metrics.TOK_OUT", t.tokensOut],
+      ["aggregate_metrics.API_CALLS", t.requests],
+      ["aggregate_metrics.CACHED_TOKENS", t.cachedTokens],
+    );
+  }
+  target.newAttempts.forEach((a, i) => {
+    const at = `${REC}.attempts (new reading ${i + 1})`;
+    for (const k of [
+      "total_tokens_in",
+      "total_tokens_out",
+      "total_api_calls",
+      "total_cached_tokens",
+    ] as const)
+      counts.push([`${at}.${k}`, a[k]]);
+    (a.models ?? []).forEach((m, j) => {
+      for (const k of ["tokens_in", "tokens_out", "cached_tokens", "api_calls"] as const)
+        counts.push([`${at}.models[${j}].${k}`, m[k]]);
+    });
+    for (const k of ["start", "end"] as const)
+      if (a.query_window) times.push([`${at}.query_window.${k}`, a.query_window[k]]);
+  });
+  const cost = target.cost;
+  if (cost) {
+    amounts.push(
+      ["aggregate_metrics.COST_USD", cost.total ?? 0],
+      ["cost_breakdown.uncached_input_cost", cost.uncachedInputCost],
+      ["cost_breakdown.cached_input_cost", cost.cachedInputCost],
+      ["cost_breakdown.output_cost", cost.outputCost],
+      ["cost_breakdown.cache_savings", cost.cacheSavings],
+    );
+    cost.models.forEach((m, j) => {
+      for (const k of [
+        "uncached_input_cost",
+        "cached_input_cost",
+        "output_cost",
+        "cache_savings",
+        "cost",
+      ] as const)
+        amounts.push([`cost_breakdown.models[${j}].${k}`, m[k]]);
+    });
+  }
+  for (const [field, v] of counts)
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+      return `${field} would be ${String(v)}, not a whole count from 0 to 2^53 − 1`;
+  for (const [field, v] of amounts)
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > MAX_COST_USD)
+      return `${field} would be ${String(v)}, not a finite number of USD from 0 to ${MAX_COST_USD} (a price in the wrong unit?)`;
+  for (const [field, v] of times)
+    if (typeof v !== "number" || !Number.isFinite(v))
+      return `${field} would be ${String(v)}, not a finite number`;
+  return undefined;
+}
+
+/**
+ * Whether an edited metrics.json still reads back as one: JSON, and valid by the same schema the
+ * next pass reads it with. A description of the fault, or undefined.
+ */
+export function unreadableEdit(text: string): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return `the edited file would not be valid JSON (${error instanceof Error ? error.message : String(error)})`;
+  }
+  const parsed = MetricsFileSchema.safeParse(value);
+  return parsed.success
+    ? undefined
+    : `the edited file would not validate (${describeIssues(parsed.error)})`;
+}
+
+/**
+ * Legacy step-level token fields that are only placeholders: a step whose counts are all 0 (a
+ * framework that did not count them). A step with any non-zero count is data the framework
+ * measured and stays whole (SPEC §11, "data already in a file stays"), its zeros included.
+ */
+function zeroStepPlaceholders(file: MetricsFile): JsonPath[] {
   const remove: JsonPath[] = [];
   (file.steps ?? []).forEach((step, i) => {
-    for (const field of LEGACY_STEP_TOKEN_FIELDS)
-      if (field in step) remove.push(["steps", i, field]);
+    const present = LEGACY_STEP_TOKEN_FIELDS.filter((field) => field in step);
+    if (present.length > 0 && present.every((field) => step[field] === 0))
+      for (const field of present) remove.push(["steps", i, field]);
   });
-  return remove.length > 0 ? editJsonText(text, { set, append, remove }) : edited;
+  return remove;
 }

@@ -1,29 +1,146 @@
 import { randomBytes } from "node:crypto";
-import { lstat, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { unlinkSync } from "node:fs";
+import { lstat, open, readdir, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { DirEntry, Files } from "./types.ts";
+import { type DirEntry, type Files, FileTooLargeError } from "./types.ts";
 
-/** Writes to a temporary file beside the target, flushes it, then renames it over the target. */
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+/**
+ * Temporary files this process has created and not yet renamed or removed. A signal handler
+ * (signals.ts) removes them before the process exits, so an interrupted pass leaves no trace.
+ */
+const inFlight = new Set<string>();
+/** The writes under way, and whether new ones are refused (the process is stopping). */
+const writing = new Set<Promise<void>>();
+let stopping = false;
+
+export class WritesStoppedError extends Error {
+  override name = "WritesStoppedError";
+  constructor() {
+    super("interrupted: the process is stopping, nothing written");
+  }
+}
+
+/**
+ * Refuses every write from now on and resolves once the writes under way have settled: each has
+ * then renamed its temporary file into place or removed it. (Removing a temporary file while its
+ * open() is still queued in the thread pool would not do: the open would create it afterwards.)
+ */
+export async function stopWrites(): Promise<void> {
+  stopping = true;
+  await Promise.allSettled([...writing]);
+}
+
+/**
+ * The name of the temporary file beside `path`: hidden, with our pid (so a later pass can tell a
+ * dead writer's leftover from a live writer's file; see sweep.ts) and a random part.
+ */
+export function tempPathFor(path: string): string {
+  return join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}-${randomBytes(6).toString("hex")}.tmp`,
+  );
+}
+
+/** Removes, synchronously, every temporary file still in flight (for a signal handler). */
+export function removeTempFilesInFlight(): string[] {
+  const removed: string[] = [];
+  for (const temp of inFlight) {
+    try {
+      unlinkSync(temp);
+      removed.push(temp);
+    } catch {
+      // already renamed into place, or never created: nothing left behind either way
+    }
+  }
+  inFlight.clear();
+  return removed;
+}
+
+/** Whether `path` is a temporary file this process is writing right now. */
+export const isTempFileInFlight = (path: string): boolean => inFlight.has(path);
+
+/** Tracks a temporary file written outside writeAtomic (the lock's), until `untrack` is called. */
+export function trackTempFile(path: string): () => void {
+  inFlight.add(path);
+  return () => inFlight.delete(path);
+}
+
+/**
+ * Writes to a temporary file beside the target, flushes it, then renames it over the target.
+ * Whatever fails (open, write, sync, close, rename: a full disk, a quota, a read-only directory),
+ * the temporary file is removed before the error is passed on.
+ */
+const writeAtomic = (path: string, text: string): Promise<void> =>
+  asWrite(() => replaceWith(path, text));
+
+/** Runs a write that creates files, unless the process is stopping; stopWrites() waits for it. */
+export async function asWrite<T>(work: () => Promise<T>): Promise<T> {
+  if (stopping) throw new WritesStoppedError();
+  const write = work();
+  const settled = write.then(
+    () => undefined,
+    () => undefined,
+  );
+  writing.add(settled);
+  try {
+    return await write;
+  } finally {
+    writing.delete(settled);
+  }
+}
+
+async function replaceWith(path: string, text: string): Promise<void> {
+  const temp = tempPathFor(path);
   let mode: number | undefined;
   try {
     mode = (await stat(path)).mode & 0o777;
   } catch {
     mode = undefined;
   }
-  const handle = await open(temp, "wx", mode ?? 0o644);
+  // registered before it exists: a signal that comes while open() runs still removes it
+  inFlight.add(temp);
   try {
-    await handle.writeFile(text, "utf8");
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    const handle = await open(temp, "wx", mode ?? 0o644);
+    try {
+      if (stopping) throw new WritesStoppedError();
+      await handle.writeFile(text, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     throw error;
+  } finally {
+    inFlight.delete(temp);
+  }
+}
+
+/**
+ * Reads a file of at most `maxBytes`: the size is checked before reading, and the read stops past
+ * the limit (a file that grows meanwhile is refused too), so a huge file is never held in memory.
+ * Opening without O_NONBLOCK on a FIFO would wait for a writer; callers read regular files only.
+ */
+async function readCapped(path: string, maxBytes: number): Promise<Uint8Array> {
+  const handle = await open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) throw new FileTooLargeError(size, maxBytes);
+    // one byte more than the size: a regular file that reads short has been read whole
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (let room = size + 1; ; room = 64 * 1024) {
+      const chunk = Buffer.allocUnsafe(room);
+      const { bytesRead } = await handle.read(chunk, 0, room, null);
+      total += bytesRead;
+      if (total > maxBytes) throw new FileTooLargeError(total, maxBytes);
+      if (bytesRead > 0) chunks.push(chunk.subarray(0, bytesRead));
+      if (bytesRead < room) break;
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  } finally {
+    await handle.close();
   }
 }
 
@@ -43,7 +160,8 @@ export const nodeFiles: Files = {
       }),
     );
   },
-  read: (path) => readFile(path),
+  read: (path, maxBytes) => (maxBytes === undefined ? readFile(path) : readCapped(path, maxBytes)),
+  realPath: (path) => realpath(path),
   writeAtomic,
   async exists(path) {
     try {

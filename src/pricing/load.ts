@@ -1,8 +1,9 @@
 import { basename, dirname, join, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
-import type { Files } from "../fs/types.ts";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { isWithin, repositoryRoot, resolvesInside } from "../fs/repository.ts";
+import { describeReadError, type Files } from "../fs/types.ts";
 import { describeIssues } from "../runs/schema.ts";
-import { builtinSource, type PriceSource } from "./prices.ts";
+import { builtinSources, type PriceSource } from "./prices.ts";
 import { ExperimentPricingSchema, fromConfigPrices, type ModelPrice } from "./schema.ts";
 
 export class PricingFileError extends Error {
@@ -10,6 +11,20 @@ export class PricingFileError extends Error {
     super(`${path}: ${reason}`);
     this.name = "PricingFileError";
   }
+}
+
+/** Price files are small; a larger one is a mistake (a data file named by accident). */
+const MAX_PRICING_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A YAML error in words and position only. The library's message quotes the offending line, which
+ * may hold anything (a config.yaml that is really a credentials file): it is never repeated.
+ */
+function yamlProblem(error: unknown): string {
+  if (!(error instanceof YAMLParseError)) return "not YAML";
+  const words = error.code.toLowerCase().replaceAll("_", " ");
+  const at = error.linePos?.[0];
+  return at ? `${words} at line ${at.line}, column ${at.col}` : words;
 }
 
 /**
@@ -25,14 +40,20 @@ export async function loadPricingFile(
   name: string,
   required: boolean,
 ): Promise<PriceSource | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await files.read(path, MAX_PRICING_BYTES);
+  } catch (error) {
+    throw new PricingFileError(path, describeReadError(error));
+  }
+  if (bytes.length > MAX_PRICING_BYTES)
+    throw new PricingFileError(path, `is larger than ${MAX_PRICING_BYTES} bytes; not read`);
   let doc: unknown;
   try {
-    doc = parseYaml(new TextDecoder().decode(await files.read(path)));
+    // logLevel "error": warnings would be printed with the offending line quoted
+    doc = parseYaml(new TextDecoder().decode(bytes), { logLevel: "error" });
   } catch (error) {
-    throw new PricingFileError(
-      path,
-      `cannot be read as YAML or JSON (${error instanceof Error ? error.message : String(error)})`,
-    );
+    throw new PricingFileError(path, `cannot be read as YAML or JSON (${yamlProblem(error)})`);
   }
   const record = (v: unknown): Record<string, unknown> | undefined =>
     v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
@@ -51,18 +72,26 @@ export async function loadPricingFile(
 
 /**
  * Price sources in order of precedence (SPEC §5, §12): the `pricing-file` input, the experiment's
- * own `config.yaml` (beside the runs directory), then the built-in dated table. Precedence decides
+ * own `config.yaml` (beside the runs directory), then the built-in dated tables (OpenAI's, then
+ * Anthropic's). Precedence decides
  * between entries under the same name; a more specific name wins whatever its source.
+ * `repository` (default: see repositoryRoot) bounds where links may lead: a config.yaml outside
+ * it is not read.
  */
 export async function loadPriceSources(
   files: Files,
   runsDir: string,
   pricingFile: string | undefined,
+  repository?: string,
 ): Promise<PriceSource[]> {
+  const root = repository ?? (await repositoryRoot(files, runsDir));
   const sources: PriceSource[] = [];
   if (pricingFile) {
     if (!(await files.exists(pricingFile)))
       throw new PricingFileError(pricingFile, "pricing file not found");
+    // A path the user gives outside the repository is theirs to choose; one inside it must not
+    // lead out of it through a link (a pull request could commit such a link).
+    if (isWithin(pricingFile, root)) await refuseLinkOut(files, pricingFile, root);
     // Named without the directory: the name is written into metrics.json, which must not depend
     // on where the repository is checked out.
     sources.push(
@@ -70,10 +99,20 @@ export async function loadPriceSources(
     );
   }
   const configYaml = join(dirname(resolve(runsDir)), "config.yaml");
-  if (await files.exists(configYaml)) {
+  if (isWithin(configYaml, root) && (await files.exists(configYaml))) {
+    await refuseLinkOut(files, configYaml, root);
     const fromConfig = await loadPricingFile(files, configYaml, "experiment config.yaml", false);
     if (fromConfig) sources.push(fromConfig);
   }
-  sources.push(builtinSource());
+  sources.push(...builtinSources());
   return sources;
+}
+
+/** Links are never followed out of the repository (SPEC §11): such a file is refused, unread. */
+async function refuseLinkOut(files: Files, path: string, root: string): Promise<void> {
+  if (!(await resolvesInside(files, path, root)))
+    throw new PricingFileError(
+      path,
+      `is a symbolic link (or lies under one) leading outside the repository (${root}); not read: links are not followed out of the repository`,
+    );
 }

@@ -1,3 +1,4 @@
+import { BUILTIN_ANTHROPIC_PRICES } from "./builtin-anthropic-prices.ts";
 import { BUILTIN_PRICES } from "./builtin-prices.ts";
 import { type ModelPrice, PRICE_KEYS, type PriceTable } from "./schema.ts";
 
@@ -35,7 +36,20 @@ export const builtinSource = (table: PriceTable = BUILTIN_PRICES): PriceSource =
   models: table.models,
 });
 
-const DATED_SUFFIX = /-(\d{4}-\d{2}-\d{2}|\d{4})$/;
+/** Claude's built-in prices: a table of their own, with their own date and source. */
+export const builtinAnthropicSource = (
+  table: PriceTable = BUILTIN_ANTHROPIC_PRICES,
+): PriceSource => ({
+  name: `built-in Anthropic price table (${table.as_of})`,
+  as_of: table.as_of,
+  models: table.models,
+});
+
+/** Every built-in table, in the order they are consulted (their model names do not overlap). */
+export const builtinSources = (): PriceSource[] => [builtinSource(), builtinAnthropicSource()];
+
+/** OpenAI's `-2024-07-18` and `-0613`, Anthropic's `-20250929`. */
+const DATED_SUFFIX = /-(\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$/;
 
 /**
  * Names to look a model up by, most specific first. Dated snapshots fall back to their base name;

@@ -1,5 +1,11 @@
+import { JsonEditError } from "../edit/json-text.ts";
 import { applyManifestUpdates, type ManifestUpdate } from "../edit/manifest.ts";
-import { applyMetricsTarget, type MetricsTarget } from "../edit/metrics.ts";
+import {
+  applyMetricsTarget,
+  type MetricsTarget,
+  unreadableEdit,
+  unwritableValue,
+} from "../edit/metrics.ts";
 import { type CostResult, costOf } from "../pricing/cost.ts";
 import type { PriceSource } from "../pricing/prices.ts";
 import type { RunReport } from "../report/schema.ts";
@@ -17,7 +23,15 @@ export interface FileChange {
   path: string;
   before: string;
   after: string;
+  /**
+   * On the manifest's change only: the entry updates it is made of, each with its run's file, so
+   * a writer can leave out the runs whose file could not be written (see write.ts).
+   */
+  manifestUpdates?: RunManifestUpdate[];
 }
+
+/** A manifest entry update and the metrics.json it mirrors. */
+export type RunManifestUpdate = ManifestUpdate & { runPath: string };
 
 export interface Applied {
   runs: RunReport[];
@@ -112,7 +126,7 @@ export function applyReadings(input: ApplyInput): Applied {
   const { states, problems } = buildRunStates(discovery, settings, now);
   const runs: RunReport[] = [];
   const changes: FileChange[] = [];
-  const manifestUpdates: ManifestUpdate[] = [];
+  const manifestUpdates: RunManifestUpdate[] = [];
   const readings = new Map<string, Attempt[]>();
   const held: HeldReadings = new Map(input.held ?? []);
   // by model and reason: runs of one model can each miss a different class's price
@@ -206,13 +220,36 @@ export function applyReadings(input: ApplyInput): Applied {
         totals: basis ? totalsOf(basis) : undefined,
         cost,
       };
-      after = applyMetricsTarget(state.run.text, state.run.file, target);
+      // Nothing invalid is written (SPEC §11): a value the file cannot hold makes the run an
+      // error, its file untouched and its manifest entry left as it is. Text the editor cannot
+      // edit safely (a key twice) is likewise this run's error.
+      const unwritable = unwritableValue(target);
+      let refused: string | undefined;
+      try {
+        after = unwritable
+          ? state.run.text
+          : applyMetricsTarget(state.run.text, state.run.file, target);
+        const unreadable =
+          unwritable ?? (after === state.run.text ? undefined : unreadableEdit(after));
+        if (unreadable) refused = `not written: ${unreadable}; the file is left as it was`;
+      } catch (error) {
+        if (!(error instanceof JsonEditError)) throw error;
+        refused = error.message;
+      }
+      if (refused) {
+        runs.push({
+          ...errorRow({ path: state.run.path, ...idOf(state), reason: refused }),
+          window: windowOf(state),
+        });
+        continue;
+      }
       if (input.holdIdentical && added.length > 0 && onlyRepeatsTheFile(state, target, added)) {
         after = state.run.text;
         held.set(state.id, added);
       }
       const agg = state.run.file.aggregate_metrics;
       manifestUpdates.push({
+        runPath: state.run.path,
         framework: state.run.framework,
         runId: state.run.runId,
         status: evaluation.status,
@@ -246,9 +283,15 @@ export function applyReadings(input: ApplyInput): Applied {
 
   const manifest = discovery.manifest;
   if (manifest && manifestUpdates.length > 0) {
-    const after = applyManifestUpdates(manifest.text, manifest.entries, manifestUpdates);
-    if (after !== manifest.text)
-      changes.push({ path: manifest.path, before: manifest.text, after });
+    try {
+      const after = applyManifestUpdates(manifest.text, manifest.entries, manifestUpdates);
+      if (after !== manifest.text)
+        changes.push({ path: manifest.path, before: manifest.text, after, manifestUpdates });
+    } catch (error) {
+      // a manifest that cannot be edited safely is reported and left as it is; runs go on
+      if (!(error instanceof JsonEditError)) throw error;
+      otherProblems.push({ path: manifest.path, reason: `not updated: ${error.message}` });
+    }
   }
   const warnings = [
     ...[...unpriced.values()].map(
@@ -331,6 +374,8 @@ function onlyRepeatsTheFile(
   });
   return rest === state.run.text;
 }
+
+const idOf = (s: RunState) => ({ framework: s.run.framework, runId: s.run.runId });
 
 const windowOf = (s: RunState) =>
   s.window

@@ -311,29 +311,4 @@ export async function reapplyPass(
   });
 }
 
-/**
- * Writes the pass's changes, each atomically (several at a time: each write waits for its fsync).
- * A file that cannot be written is reported; the rest still are.
- */
-export async function writeChanges(
-  files: Files,
-  changes: readonly FileChange[],
-  concurrency = 16,
-): Promise<Array<{ path: string; reason: string }>> {
-  const failed: Array<{ path: string; reason: string }> = [];
-  const queue = [...changes];
-  const worker = async () => {
-    for (let c = queue.shift(); c; c = queue.shift()) {
-      try {
-        await files.writeAtomic(c.path, c.after);
-      } catch (error) {
-        failed.push({
-          path: c.path,
-          reason: error instanceof Error ? error.message : String(error),
-        });
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, changes.length) }, worker));
-  return failed.sort((a, b) => a.path.localeCompare(b.path));
-}
+export { recordWriteFailures, type WriteFailure, writeChanges } from "./write.ts";

@@ -1,5 +1,10 @@
 import { join } from "node:path";
-import type { DirEntry, Files } from "../fs/types.ts";
+import { type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
+import { ConfigError } from "../config/errors.ts";
+import { findDuplicateKey, formatJsonPath, scanJsonShape } from "../edit/json-text.ts";
+import { repositoryRoot, resolvesInside } from "../fs/repository.ts";
+import { type DirEntry, describeReadError, type Files, FileTooLargeError } from "../fs/types.ts";
+import { escapeControl, hasControlCharacter } from "../util/control-chars.ts";
 import {
   describeIssues,
   type ManifestEntry,
@@ -23,6 +28,12 @@ export interface FileProblem {
   reason: string;
   framework?: string;
   runId?: string;
+  /**
+   * The file as JSON readers see it, when it parsed and validated but is refused (a key twice, a
+   * run_id that is not its directory's): the run exists and used its key at those times, so its
+   * neighbours must not take its minutes for their own. Never edited.
+   */
+  evidence?: MetricsFile;
 }
 
 export interface LoadedManifest {
@@ -44,10 +55,28 @@ const MANIFEST_NAMES = ["manifest.json", "runs_manifest.json"];
 // dropped (which would also drop it from the file on the next write).
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** Decodes and parses a JSON file, naming what is wrong with it. */
+/**
+ * Largest metrics.json or manifest read. Real metrics files are under 20 KB and a manifest of
+ * 10,000 runs about 3 MB: a larger file is a broken one, and reading it whole could exhaust memory.
+ */
+export const MAX_FILE_BYTES = 32 * 1024 * 1024;
+
+/** Where JSON.parse stopped, in words, without quoting the file (V8's message quotes it). */
+function whereJsonBreaks(text: string): string {
+  const errors: ParseError[] = [];
+  parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
+  const first = errors[0];
+  if (!first) return "not valid JSON";
+  const before = text.slice(0, first.offset);
+  const line = before.split("\n").length;
+  const column = first.offset - before.lastIndexOf("\n");
+  return `not valid JSON (${printParseErrorCode(first.error)} at line ${line}, column ${column})`;
+}
+
+/** Decodes and parses a JSON file, naming what is wrong with it (never quoting its content). */
 export function parseJsonText(
   bytes: Uint8Array,
-): { text: string; value: unknown } | { error: string } {
+): { text: string; value: unknown } | { error: string; value?: unknown } {
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -59,35 +88,56 @@ export function parseJsonText(
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    return { error: `not valid JSON (${detail})${text.length === 0 ? ": the file is empty" : ""}` };
+  } catch {
+    return {
+      error: text.length === 0 ? "not valid JSON: the file is empty" : whereJsonBreaks(text),
+    };
   }
+  const shape = scanJsonShape(text, MAX_NESTING);
   // The minimal-diff editor parses recursively: a file nested thousands of levels deep would
   // overflow the stack and stop the whole pass, so it is reported here like any broken file.
-  if (nestedDeeperThan(text, MAX_NESTING))
+  if (shape.tooDeep)
     return { error: `nested more than ${MAX_NESTING} levels deep; not a metrics file` };
+  // JSON.parse keeps a duplicate key's last copy, the editor would write into the first: such a
+  // file means two things (a merge conflict that kept both sides), so it is nobody's to edit.
+  const duplicate = shape.duplicateKey ? findDuplicateKey(parseTree(text)!) : undefined;
+  if (duplicate)
+    return {
+      error: `${formatJsonPath(duplicate)} appears twice; a key must appear once in its object (a merge conflict that kept both sides?): keep one and delete the other`,
+      value,
+    };
   return { text, value };
 }
 
-const MAX_NESTING = 1000;
-
-/** Whether arrays and objects in valid JSON text nest deeper than `limit` (strings skipped). */
-function nestedDeeperThan(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
+/** Reads and parses a JSON file; a file that cannot be read is a reason, never a thrown error. */
+async function readJson(
+  files: Files,
+  path: string,
+): Promise<{ text: string; value: unknown } | { error: string; value?: unknown }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await files.read(path, MAX_FILE_BYTES);
+  } catch (error) {
+    return { error: describeReadError(error) };
   }
-  return false;
+  if (bytes.length > MAX_FILE_BYTES)
+    return { error: new FileTooLargeError(bytes.length, MAX_FILE_BYTES).message };
+  return parseJsonText(bytes);
 }
+
+/** Lists a directory; a directory that cannot be listed is a reason, never a thrown error. */
+async function listDir(files: Files, dir: string): Promise<DirEntry[] | { error: string }> {
+  try {
+    return await files.list(dir);
+  } catch (error) {
+    return { error: describeReadError(error).replace("cannot be read", "cannot be listed") };
+  }
+}
+
+/** A name shown in a report: as it is, or escaped when it holds control characters. */
+const shown = (name: string): string => escapeControl(name);
+
+const MAX_NESTING = 1000;
 
 async function loadManifest(
   files: Files,
@@ -99,7 +149,7 @@ async function loadManifest(
     const path = join(runsDir, name);
     // a symbolic link is reported with the other links under the runs dir, and not followed
     if (top.find((e) => e.name === name)?.kind !== "file") continue;
-    const parsed = parseJsonText(await files.read(path));
+    const parsed = await readJson(files, path);
     if ("error" in parsed) {
       problems.push({ path, reason: parsed.error });
       return undefined;
@@ -121,7 +171,9 @@ async function loadRun(
   runId: string,
 ): Promise<DiscoveredRun | FileProblem> {
   const path = join(runDir, "metrics.json");
-  const entries = await files.list(runDir);
+  const entries = await listDir(files, runDir);
+  if ("error" in entries)
+    return { path: runDir, framework, runId, reason: `run directory ${entries.error}` };
   const entry = entries.find((e) => e.name === "metrics.json");
   if (!entry) return { path, framework, runId, reason: "no metrics.json in the run directory" };
   if (entry.kind !== "file") {
@@ -129,19 +181,31 @@ async function loadRun(
       path,
       framework,
       runId,
-      reason: `is a ${entry.kind === "symlink" ? "symbolic link (not followed: it may leave the repository)" : entry.kind}, not a regular file`,
+      reason: `is a ${entry.kind === "symlink" ? "symbolic link (not followed: it may leave the repository)" : entry.kind === "other" ? "special file (a FIFO, socket or device)" : "directory"}, not a regular file`,
     };
   }
-  const parsed = parseJsonText(await files.read(path));
-  if ("error" in parsed) return { path, framework, runId, reason: parsed.error };
-  const file = MetricsFileSchema.safeParse(parsed.value);
-  if (!file.success) return { path, framework, runId, reason: describeIssues(file.error) };
-  if (file.data.run_id !== runId) {
+  const parsed = await readJson(files, path);
+  if ("error" in parsed) {
+    const evidence = MetricsFileSchema.safeParse(parsed.value);
     return {
       path,
       framework,
       runId,
-      reason: `run_id "${file.data.run_id}" does not match its directory name "${runId}"`,
+      reason: parsed.error,
+      ...(parsed.value !== undefined && evidence.success ? { evidence: evidence.data } : {}),
+    };
+  }
+  const file = MetricsFileSchema.safeParse(parsed.value);
+  if (!file.success) return { path, framework, runId, reason: describeIssues(file.error) };
+  if (file.data.run_id !== runId) {
+    // the value is shown only when it reads as an id: a file's content is not echoed otherwise
+    const value = /^[\w.:-]{1,100}$/.test(file.data.run_id) ? ` "${file.data.run_id}"` : "";
+    return {
+      path,
+      framework,
+      runId,
+      reason: `run_id${value} does not match its directory name "${runId}"`,
+      evidence: file.data,
     };
   }
   return { framework, runId, path, text: parsed.text, file: file.data };
@@ -158,28 +222,51 @@ export async function discoverRuns(
   frameworks: readonly string[] = [],
 ): Promise<Discovery> {
   const problems: FileProblem[] = [];
-  const top = await files.list(runsDir);
+  const repository = await repositoryRoot(files, runsDir);
+  if (!(await resolvesInside(files, runsDir, repository)))
+    throw new ConfigError(
+      `runs directory ${runsDir} leads outside the repository (${repository}) through a symbolic link; links are not followed out of the repository`,
+    );
+  const top = await listDir(files, runsDir);
+  if ("error" in top) throw new ConfigError(`runs directory ${runsDir} ${top.error}`);
   const found = top
-    .filter((e) => e.kind === "dir" && !e.name.startsWith("."))
+    .filter((e) => e.kind === "dir" && !e.name.startsWith(".") && !hasControlCharacter(e.name))
     .map((e) => e.name)
     .sort();
   for (const e of top) {
     if (e.kind === "symlink")
       problems.push({
-        path: join(runsDir, e.name),
+        path: join(runsDir, shown(e.name)),
         reason: "symbolic link under the runs directory, not followed",
       });
   }
   const manifest = await loadManifest(files, runsDir, top, problems);
   const selected = frameworks.length > 0 ? found.filter((f) => frameworks.includes(f)) : found;
   const runs: DiscoveredRun[] = [];
+  if (frameworks.length === 0)
+    for (const e of top)
+      if (e.kind === "dir" && hasControlCharacter(e.name))
+        await refuseControlFramework(files, runsDir, e.name, problems);
   for (const framework of selected) {
     const dir = join(runsDir, framework);
-    const entries = (await files.list(dir)).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-    );
+    const listed = await listDir(files, dir);
+    if ("error" in listed) {
+      problems.push({ path: dir, framework, reason: `framework directory ${listed.error}` });
+      continue;
+    }
+    const entries = listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       if (e.name.startsWith(".")) continue;
+      if (hasControlCharacter(e.name) && (e.kind === "dir" || e.kind === "symlink")) {
+        // the report keeps the exact name (printing escapes it); the message shows it escaped
+        problems.push({
+          path: join(dir, e.name, "metrics.json"),
+          framework,
+          runId: e.name,
+          reason: `run directory name "${shown(e.name)}" holds a control character (shown escaped); rename the directory`,
+        });
+        continue;
+      }
       if (e.kind === "symlink") {
         problems.push({
           path: join(dir, e.name),
@@ -196,12 +283,37 @@ export async function discoverRuns(
     }
   }
   flagDuplicateRunIds(runs, problems);
+  const problemPaths = new Set(problems.map((p) => p.path));
   return {
-    runs: runs.filter((r) => !problems.some((p) => p.path === r.path)),
+    runs: runs.filter((r) => !problemPaths.has(r.path)),
     problems,
     manifest,
     frameworks: found,
   };
+}
+
+/**
+ * A framework directory whose name holds a control character: each run in it is an error. The
+ * report keeps the exact names (everything printed is escaped on the way out); the message shows
+ * the name escaped.
+ */
+async function refuseControlFramework(
+  files: Files,
+  runsDir: string,
+  name: string,
+  problems: FileProblem[],
+): Promise<void> {
+  const reason = `framework directory name "${shown(name)}" holds a control character (shown escaped); rename the directory`;
+  const listed = await listDir(files, join(runsDir, name));
+  const runDirs = "error" in listed ? [] : listed.filter((e) => e.kind === "dir");
+  if (runDirs.length === 0) problems.push({ path: join(runsDir, name), framework: name, reason });
+  for (const e of runDirs)
+    problems.push({
+      path: join(runsDir, name, e.name, "metrics.json"),
+      framework: name,
+      runId: e.name,
+      reason,
+    });
 }
 
 /** The same run id under two frameworks cannot be told apart in the manifest or in reports. */
@@ -217,6 +329,7 @@ function flagDuplicateRunIds(runs: DiscoveredRun[], problems: FileProblem[]): vo
         framework: r.framework,
         runId,
         reason: `run id "${runId}" also appears under ${others.join(", ")}`,
+        evidence: r.file,
       });
     }
   }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ClassTokensSchema } from "../pricing/usage.ts";
+import { escapeControl } from "../util/control-chars.ts";
 import { parseIsoSeconds } from "../util/time.ts";
 
 /**
@@ -90,11 +91,23 @@ export const AttemptSchema = z.looseObject({
 });
 export type Attempt = z.infer<typeof AttemptSchema>;
 
+/**
+ * Most readings a file may hold. Real runs hold up to a dozen (one an hour until verified); the
+ * verification walk is quadratic in a run of identical readings, so a file with tens of thousands
+ * would stall the pass for minutes. Such a file is that run's error instead.
+ */
+export const MAX_ATTEMPTS = 1000;
+
 export const ReconciliationSchema = z.looseObject({
   verification_status: z.string().optional(),
   verification_message: z.string().nullable().optional(),
   verified_at: z.string().nullable().optional(),
-  attempts: z.array(AttemptSchema).optional(),
+  attempts: z
+    .array(AttemptSchema)
+    .max(MAX_ATTEMPTS, {
+      message: `more than ${MAX_ATTEMPTS} readings; a run read that often is not settling (check its window and key id) or its file was damaged`,
+    })
+    .optional(),
 });
 
 export const AggregateMetricsSchema = z.looseObject({
@@ -140,7 +153,12 @@ export function describeIssues(error: z.ZodError): string {
     .slice(0, 5)
     .map((issue) => {
       const path = issue.path
-        .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+        // keys may come from the file (model names in a price map): shown escaped and cut
+        .map((p, i) => {
+          if (typeof p === "number") return `[${p}]`;
+          const key = escapeControl(String(p), 80);
+          return i === 0 ? key : `.${key}`;
+        })
         .join("");
       return `${path || "(root)"}: ${issue.message}`;
     })

@@ -30,7 +30,14 @@ const FUTURE_TOLERANCE_SECONDS = 300;
  */
 const MAX_RUN_DAYS = 7;
 
-type WindowResult = { ok: ActivityWindow } | { error: string };
+/**
+ * On an error, `evidence` is the span the run is known to have been active in when its end is
+ * unknown (a step that never ended): it has no window of its own, but its neighbours must not
+ * claim those minutes.
+ */
+type WindowResult =
+  | { ok: ActivityWindow }
+  | { error: string; evidence?: { start: number; end: number } };
 
 function check(
   start: number,
@@ -54,9 +61,33 @@ function check(
   return { ok: { start, end, source } };
 }
 
+/** How a message names a step: its own number when it has one, and its place in `steps[]`. */
+function stepLabel(step: NonNullable<MetricsFile["steps"]>[number], index: number): string {
+  const number = step.step ?? step.step_number;
+  return number === undefined ? `steps[${index}]` : `step ${number} (steps[${index}])`;
+}
+
+const isoOf = (t: number): string =>
+  Number.isFinite(t) && Math.abs(t) < 8.64e12 ? new Date(t * 1000).toISOString() : String(t);
+
+/** A step that started and has no trustworthy end: its usage runs until some later known end. */
+interface OpenStep {
+  label: string;
+  start: number;
+  /** Why its own end is no evidence. */
+  why: string;
+}
+
 /**
- * A run's activity window (SPEC §2): from the earliest step start to the latest step end; else
- * the top-level ISO timestamps; else the manifest entry.
+ * A run's activity window (SPEC §2, §11 "windows come from evidence"): from the earliest step
+ * start to the latest step end; else the top-level ISO timestamps; else the manifest entry.
+ *
+ * A step with a start and no end, or with an end before its start (a framework killed mid-step),
+ * must not shrink the window: its usage would fall outside and the run would be verified low. The
+ * window then ends at the latest end known from the steps, the top-level `end_timestamp` and the
+ * manifest's `end_time`; when none ends after that step started, the run is an error naming it.
+ * A step whose end comes before its start may have the two swapped: the window starts no later
+ * than either. Loops, not spreads: a file with 100,000 steps must not overflow the stack.
  */
 export function activityWindow(
   file: MetricsFile,
@@ -64,22 +95,58 @@ export function activityWindow(
   now: number,
 ): WindowResult {
   const steps = file.steps ?? [];
-  const starts = steps.flatMap((s) =>
-    typeof s.start_timestamp === "number" ? [s.start_timestamp] : [],
-  );
-  const ends = steps.flatMap((s) => (typeof s.end_timestamp === "number" ? [s.end_timestamp] : []));
-  if (starts.length > 0 && ends.length > 0) {
-    return check(Math.min(...starts), Math.max(...ends), "steps", "step timestamps", now);
+  let start = Number.POSITIVE_INFINITY;
+  let end = Number.NEGATIVE_INFINITY;
+  const open: OpenStep[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    const s = typeof step.start_timestamp === "number" ? step.start_timestamp : undefined;
+    const e = typeof step.end_timestamp === "number" ? step.end_timestamp : undefined;
+    if (s !== undefined && s < start) start = s;
+    if (s !== undefined && e === undefined)
+      open.push({ label: stepLabel(step, i), start: s, why: "has no end_timestamp" });
+    else if (s !== undefined && e !== undefined && e < s) {
+      // start and end swapped, perhaps: the earlier one may be when the step really began
+      if (e < start) start = e;
+      open.push({
+        label: stepLabel(step, i),
+        start: s,
+        why: `ends (${e}) before it starts (${s})`,
+      });
+    } else if (e !== undefined && e > end) end = e;
   }
-  const start = file.start_timestamp ? parseIsoSeconds(file.start_timestamp) : undefined;
-  const end = file.end_timestamp ? parseIsoSeconds(file.end_timestamp) : undefined;
-  if (start !== undefined && end !== undefined) {
-    return check(start, end, "timestamps", "start_timestamp/end_timestamp", now);
+  // parsed only when needed: most runs' windows come from their steps alone
+  const topEnd = () => (file.end_timestamp ? parseIsoSeconds(file.end_timestamp) : undefined);
+  const mEnd = () => (manifest?.end_time ? parseIsoSeconds(manifest.end_time) : undefined);
+
+  if (open.length > 0) {
+    // every end that is known, wherever it is written
+    for (const e of [topEnd(), mEnd()]) if (e !== undefined && e > end) end = e;
+    // millisecond starts are named as such by check() below
+    for (const step of start > MILLISECONDS_THRESHOLD ? [] : open) {
+      if (!(end > step.start)) {
+        let latest = end;
+        for (const o of open) if (o.start > latest) latest = o.start;
+        const known = check(start, latest, "steps", "", now);
+        return {
+          ...("ok" in known ? { evidence: { start, end: latest } } : {}),
+          error: `${step.label} starts at ${isoOf(step.start)} and ${step.why}, and no end is known after it (no later step end, top-level end_timestamp or manifest end_time): the run's usage cannot be bounded; fix the step's end_timestamp or the run's end_timestamp`,
+        };
+      }
+    }
+  }
+  if (Number.isFinite(start) && Number.isFinite(end)) {
+    return check(start, end, "steps", "step timestamps", now);
+  }
+  const topStart = file.start_timestamp ? parseIsoSeconds(file.start_timestamp) : undefined;
+  const topStop = topEnd();
+  if (topStart !== undefined && topStop !== undefined) {
+    return check(topStart, topStop, "timestamps", "start_timestamp/end_timestamp", now);
   }
   const mStart = manifest?.start_time ? parseIsoSeconds(manifest.start_time) : undefined;
-  const mEnd = manifest?.end_time ? parseIsoSeconds(manifest.end_time) : undefined;
-  if (mStart !== undefined && mEnd !== undefined) {
-    return check(mStart, mEnd, "manifest", "manifest start_time/end_time", now);
+  const mStop = mEnd();
+  if (mStart !== undefined && mStop !== undefined) {
+    return check(mStart, mStop, "manifest", "manifest start_time/end_time", now);
   }
   return {
     error:

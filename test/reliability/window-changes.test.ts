@@ -104,6 +104,26 @@ function windowOfFile(f: FileJson) {
   };
 }
 
+/**
+ * SPEC §11: a run whose steps wholly contain another run's of its framework (not an identical
+ * span) is a timestamp error of its own, and its neighbours are judged as if it were not there.
+ */
+function swallowsAnother(
+  me: { framework: string; file: FileJson },
+  all: ReadonlyArray<{ framework: string; file: FileJson }>,
+): boolean {
+  const span = (f: FileJson) => ({
+    start: Math.min(...f.steps.map((s) => s.start_timestamp)),
+    end: Math.max(...f.steps.map((s) => s.end_timestamp)),
+  });
+  const a = span(me.file);
+  return all.some((o) => {
+    if (o === me || o.framework !== me.framework) return false;
+    const b = span(o.file);
+    return a.start <= b.start && b.end <= a.end && !(a.start === b.start && a.end === b.end);
+  });
+}
+
 async function runFiles(
   runsDir: string,
 ): Promise<Array<{ framework: string; id: string; path: string }>> {
@@ -202,7 +222,6 @@ describe("copied run directories and corrected steps (issue 9 items 1, 2)", () =
                 ],
                 { cwd: root, env: { OPENAI_ADMIN_KEY: ADMIN_KEY } },
               );
-              expect(result.code, result.stderr).toBe(0);
               const report = PassReportSchema.parse(JSON.parse(result.stdout));
 
               // The truth, from the files as they are and the events: each run's window.
@@ -212,11 +231,23 @@ describe("copied run directories and corrected steps (issue 9 items 1, 2)", () =
                   file: JSON.parse(await readFile(r.path, "utf8")) as FileJson,
                 })),
               );
+              // the only errors are runs whose window swallows another's (a copy moved inside it)
+              const containers = files.filter((f) => swallowsAnother(f, files));
+              expect(
+                report.runs.filter((r) => r.status === "error").map((r) => r.run_id),
+                result.stderr,
+              ).toEqual(
+                report.runs
+                  .filter((r) => containers.some((c) => c.id === r.run_id))
+                  .map((r) => r.run_id),
+              );
+              expect(result.code, result.stderr).toBe(containers.length > 0 ? 1 : 0);
               for (const row of report.runs.filter((r) => r.status === "verified")) {
                 const me = files.find((x) => x.framework === row.framework && x.id === row.run_id)!;
                 const w = windowOfFile(me.file);
                 const sharing = files.filter((o) => {
-                  if (o === me || o.framework !== me.framework) return false;
+                  if (o === me || o.framework !== me.framework || containers.includes(o))
+                    return false;
                   const ow = windowOfFile(o.file);
                   return ow.start < w.end && w.start < ow.end;
                 });

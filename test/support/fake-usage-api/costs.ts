@@ -55,7 +55,7 @@ export function toDecimal(value: number | string): Decimal {
   return { n: sign === "-" ? -n : n, scale };
 }
 
-function addDecimal(a: Decimal, b: Decimal): Decimal {
+export function addDecimal(a: Decimal, b: Decimal): Decimal {
   const scale = Math.max(a.scale, b.scale);
   return {
     n: a.n * 10n ** BigInt(scale - a.scale) + b.n * 10n ** BigInt(scale - b.scale),
@@ -63,7 +63,7 @@ function addDecimal(a: Decimal, b: Decimal): Decimal {
   };
 }
 
-function mulDecimal(a: Decimal, b: Decimal): Decimal {
+export function mulDecimal(a: Decimal, b: Decimal): Decimal {
   return { n: a.n * b.n, scale: a.scale + b.scale };
 }
 

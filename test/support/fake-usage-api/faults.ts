@@ -1,8 +1,17 @@
-/** Fault plans: a fixed queue, or a deterministic pseudo-random mix. */
-import type { Fault, FaultPlan } from "./types.ts";
+/**
+ * Fault plans: a fixed queue, or a deterministic pseudo-random mix. Generic over the fault type so
+ * the fake Anthropic Admin API plans its own faults with the same helpers; the type defaults to
+ * this fake's faults.
+ */
+import type { Fault } from "./types.ts";
+
+/** A plan of faults of type F, consulted with the request's global index. */
+export type PlanOf<F> = (ctx: { requestIndex: number }) => F | undefined;
 
 /** The i-th request gets faults[i] (undefined answers normally); past the end, no faults. */
-export function faultQueue(faults: Array<Fault | undefined>): FaultPlan {
+export function faultQueue<F extends { kind: string } = Fault>(
+  faults: Array<F | undefined>,
+): PlanOf<F> {
   const queue = [...faults];
   return ({ requestIndex }) => queue[requestIndex];
 }
@@ -24,7 +33,11 @@ export function mulberry32(seed: number): () => number {
  * only on (seed, requestIndex), so the same seed yields the same faults for the same request
  * indices, however often or in whatever order the plan is consulted.
  */
-export function seededFaults(seed: number, rate: number, kinds: Fault[]): FaultPlan {
+export function seededFaults<F extends { kind: string } = Fault>(
+  seed: number,
+  rate: number,
+  kinds: F[],
+): PlanOf<F> {
   const choices = [...kinds];
   return ({ requestIndex }) => {
     if (choices.length === 0) return undefined;

@@ -1,0 +1,219 @@
+import { applyManifestUpdates } from "../edit/manifest.ts";
+import type { Files } from "../fs/types.ts";
+import type { PassReport, RunReport } from "../report/schema.ts";
+import { parseJsonText } from "../runs/discover.ts";
+import { describeIssues, ManifestSchema } from "../runs/schema.ts";
+import type { Applied, FileChange } from "./apply.ts";
+
+export interface WriteFailure {
+  path: string;
+  reason: string;
+}
+
+export interface WriteOptions {
+  /** Files written at a time (each write waits for its fsync); default 16. */
+  concurrency?: number;
+  /**
+   * This pass's changes recomputed from the files as they are now (reapplyPass). Called once
+   * when a file changed on disk after the pass read it, so that this pass's edit is made on the
+   * new text instead of overwriting another process's change. Without it such a file is reported.
+   */
+  reapply?: () => Promise<Applied>;
+  /** When given, runs whose file was not written become `error` rows in it (totals follow). */
+  report?: PassReport;
+}
+
+const MOVED =
+  "changed by another process during the pass, and this pass's edit could not be made on the new text; not written (the next pass reads it again)";
+const MOVED_AGAIN =
+  "changed again by another process while this pass wrote it; not written (the next pass reads it again)";
+
+/** The file's text now; undefined when it is gone or unreadable. */
+async function current(files: Files, path: string): Promise<string | undefined> {
+  try {
+    return Buffer.from(await files.read(path)).toString("utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes a pass's changes (SPEC §6, §11), each atomically:
+ * - every file is re-read just before it is replaced; one that changed since the pass read it
+ *   (another process edited it) gets this pass's edit re-applied on its new text (`reapply`),
+ *   or is reported — never overwritten;
+ * - run files first, then the manifest, re-read too and updated only for the runs whose file
+ *   was written (or needed no write), so it never disagrees with the files.
+ * A file that cannot be written is reported and the rest still are.
+ */
+export async function writeChanges(
+  files: Files,
+  changes: readonly FileChange[],
+  options: WriteOptions = {},
+): Promise<WriteFailure[]> {
+  const failed = new Map<string, string>();
+  const fail = (path: string, error: unknown) =>
+    failed.set(path, error instanceof Error ? error.message : String(error));
+
+  /** Writes `c` if the file still holds what `c` was computed from. */
+  const replace = async (c: FileChange): Promise<boolean> => {
+    if ((await current(files, c.path)) !== c.before) return false;
+    await files.writeAtomic(c.path, c.after);
+    return true;
+  };
+
+  const runChanges = changes.filter((c) => c.manifestUpdates === undefined);
+  const moved: FileChange[] = [];
+  await inParallel(runChanges, options.concurrency ?? 16, async (c) => {
+    try {
+      if (!(await replace(c))) moved.push(c);
+    } catch (error) {
+      fail(c.path, error);
+    }
+  });
+
+  let manifest = changes.find((c) => c.manifestUpdates !== undefined);
+  let reapplied: Applied | undefined;
+  if (moved.length > 0 && options.reapply) {
+    try {
+      reapplied = await options.reapply();
+    } catch (error) {
+      for (const c of moved) fail(c.path, `${MOVED} (${String(error)})`);
+    }
+  }
+  if (reapplied) {
+    const again = new Map(reapplied.changes.map((c) => [c.path, c]));
+    await inParallel(moved, options.concurrency ?? 16, async (m) => {
+      const c = again.get(m.path);
+      if (!c) {
+        // nothing left to write (the new text already says it), unless the new text is broken
+        const row = reapplied.runs.find((r) => r.path === m.path);
+        if (row?.status === "error") failed.set(m.path, `${MOVED}: ${row.message}`);
+        return;
+      }
+      try {
+        if (!(await replace(c))) failed.set(m.path, MOVED_AGAIN);
+      } catch (error) {
+        fail(m.path, error);
+      }
+    });
+    // the manifest as the re-applied pass wants it (it saw the new texts)
+    manifest = reapplied.changes.find((c) => c.manifestUpdates !== undefined);
+  } else for (const c of moved) if (!failed.has(c.path)) failed.set(c.path, MOVED);
+
+  if (manifest) {
+    try {
+      await writeManifest(files, manifest, failed);
+    } catch (error) {
+      fail(manifest.path, error);
+    }
+  }
+  const failures = [...failed]
+    .map(([path, reason]) => ({ path, reason }))
+    .sort((a, b) => a.path.localeCompare(b.path));
+  if (options.report) {
+    if (reapplied) {
+      const rewritten = moved.map((m) => m.path).filter((p) => !failed.has(p));
+      replaceRows(options.report, reapplied, new Set(rewritten));
+    }
+    recordWriteFailures(options.report, failures);
+  }
+  return failures;
+}
+
+/** Updates the manifest as it is now with the entries of the runs whose file was not refused. */
+async function writeManifest(
+  files: Files,
+  change: FileChange,
+  failed: ReadonlyMap<string, string>,
+): Promise<void> {
+  const updates = (change.manifestUpdates ?? []).filter((u) => !failed.has(u.runPath));
+  const bytes = await files.read(change.path);
+  const parsed = parseJsonText(bytes);
+  if ("error" in parsed)
+    throw new Error(
+      `changed during the pass and is no longer valid (${parsed.error}); not updated`,
+    );
+  const manifest = ManifestSchema.safeParse(parsed.value);
+  if (!manifest.success)
+    throw new Error(
+      `changed during the pass and is no longer valid (${describeIssues(manifest.error)}); not updated`,
+    );
+  const after = applyManifestUpdates(parsed.text, manifest.data.runs, updates);
+  if (after !== parsed.text) await files.writeAtomic(change.path, after);
+}
+
+async function inParallel<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  const queue = [...items];
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+type Totals = PassReport["totals"];
+
+/** Adds (sign 1) or removes (sign −1) a run row's share of the report's totals. */
+function count(totals: Totals, row: RunReport, sign: 1 | -1): void {
+  totals.by_status[row.status] += sign;
+  totals.tokens_in += sign * (row.tokens_in ?? 0);
+  totals.tokens_out += sign * (row.tokens_out ?? 0);
+  totals.cached_tokens += sign * (row.cached_tokens ?? 0);
+  totals.api_calls += sign * (row.api_calls ?? 0);
+  if (row.cost_usd !== null)
+    totals.cost_usd = Math.round((totals.cost_usd + sign * row.cost_usd) * 1e10) / 1e10;
+  else if (row.tokens_in !== null) totals.cost_unknown_runs += sign;
+}
+
+/** The rows of the runs whose edit was re-applied on a new text, as the re-applied pass saw them. */
+function replaceRows(report: PassReport, reapplied: Applied, paths: ReadonlySet<string>): void {
+  for (const row of reapplied.runs) {
+    if (!paths.has(row.path)) continue;
+    const i = report.runs.findIndex((r) => r.path === row.path);
+    if (i < 0) continue;
+    const old = report.runs[i]!;
+    count(report.totals, old, -1);
+    count(report.totals, row, 1);
+    report.errors += (row.status === "error" ? 1 : 0) - (old.status === "error" ? 1 : 0);
+    report.runs[i] = row;
+  }
+}
+
+/**
+ * Puts write failures in a report: a run whose file was not written becomes `error` with the
+ * reason (its reading is in no file), any other file a warning; each counts as an error.
+ */
+export function recordWriteFailures(report: PassReport, failures: readonly WriteFailure[]): void {
+  for (const f of failures) {
+    const i = report.runs.findIndex((r) => r.path === f.path);
+    const row = report.runs[i];
+    if (row) {
+      if (row.status !== "error") report.errors++;
+      count(report.totals, row, -1);
+      const errored: RunReport = {
+        ...row,
+        status: "error",
+        tokens_in: null,
+        tokens_out: null,
+        cached_tokens: null,
+        api_calls: null,
+        cost_usd: null,
+        stable_checks: 0,
+        verified_at: null,
+        message: `not written: ${f.reason}`,
+        changed: false,
+      };
+      count(report.totals, errored, 1);
+      report.runs[i] = errored;
+    } else {
+      report.warnings.push(`${f.path}: could not be written (${f.reason})`);
+      report.errors++;
+    }
+  }
+  const failedPaths = new Set(failures.map((f) => f.path));
+  report.changed_files = report.changed_files.filter((p) => !failedPaths.has(p));
+}
