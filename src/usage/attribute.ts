@@ -98,12 +98,12 @@ export function addToModel(m: ModelUsage, r: UsageRow): void {
   m.tokens_out += r.outputTokens;
   m.cached_tokens += r.cachedTokens;
   m.api_calls += r.requests;
-  const classes = { ...m.classes };
+  // the model's own object, never the row's: rows are shared with other sums
+  m.classes ??= {};
   for (const [c, n] of Object.entries(r.classes) as Array<[TokenClass, number]>)
-    if (n > 0) classes[c] = (classes[c] ?? 0) + n;
-  m.classes = classes;
-  const schemas = new Set(m.usage_schema ? m.usage_schema.split("+") : []).add(r.schema);
-  m.usage_schema = [...schemas].sort().join("+");
+    if (n > 0) m.classes[c] = (m.classes[c] ?? 0) + n;
+  const schemas = m.usage_schema?.split("+") ?? [];
+  if (!schemas.includes(r.schema)) m.usage_schema = [...schemas, r.schema].sort().join("+");
 }
 
 const modelKey = (r: UsageRow): string => `${r.model}\u0000${r.batch}\u0000${r.serviceTier}`;
