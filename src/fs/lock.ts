@@ -241,9 +241,10 @@ export async function lockRunsDir(runsDir: string, tool: string): Promise<RunsLo
           removeIfOurs(path, text);
         },
         async release() {
+          // synchronous, and forgotten only once removed: a signal landing between the two
+          // would otherwise find no lock to remove and leave this one behind
+          removeIfOurs(path, text);
           held.delete(lock);
-          if ((await readFile(path, "utf8").catch(() => undefined)) === text)
-            await unlink(path).catch(() => undefined);
         },
       };
       held.add(lock);
