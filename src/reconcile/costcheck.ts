@@ -1,6 +1,5 @@
 import { type CostResult, costOf } from "../pricing/cost.ts";
-import type { PriceSource } from "../pricing/prices.ts";
-import { candidateNames } from "../pricing/prices.ts";
+import { candidateNames, type PriceSource } from "../pricing/prices.ts";
 import { TOKEN_CLASS_NAMES, TOKEN_CLASSES, type TokenClass } from "../pricing/schema.ts";
 import { classesOfModelUsage } from "../pricing/usage.ts";
 import type { RunReport } from "../report/schema.ts";
