@@ -2,6 +2,9 @@
  * Builds the committed bundles: TypeScript 7 compiles src/ to build/ (it has no JavaScript API,
  * so ncc cannot compile TypeScript itself), then ncc bundles each entry with its dependencies
  * into one ESM file under dist/. CI rebuilds and fails when dist/ differs from what is committed.
+ * ncc minifies only the entry file; the chunks it splits off (the tool behind the Node-version
+ * gate, and the lazily loaded octokit and @actions/cache) are minified here with terser, the
+ * minifier ncc itself uses, so what we ship stays lean.
  *
  * `--out DIR` builds the same bundles into DIR instead (compiling in DIR/.build), leaving dist/
  * and build/ alone: the test run builds its own bundle that way, so tests of the bundle never
@@ -18,6 +21,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join, relative, resolve } from "node:path";
+import { minify } from "terser";
 
 const root = join(import.meta.dirname, "..");
 const outArg = process.argv.indexOf("--out");
@@ -42,6 +46,13 @@ rmSync(dist, { recursive: true, force: true });
 rmSync(build, { recursive: true, force: true });
 run(bin("tsc"), ["-p", "tsconfig.build.json", "--outDir", build]);
 mkdirSync(dist, { recursive: true });
+/** An ESM chunk minified; the same input always gives the same output. */
+async function minified(code: string, name: string): Promise<string> {
+  const result = await minify(code, { module: true, ecma: 2020, compress: true, mangle: true });
+  if (result.code === undefined) throw new Error(`terser returned nothing for ${name}`);
+  return result.code;
+}
+
 const licenses = new Set<string>();
 for (const entry of ENTRIES) {
   if (!existsSync(entry.source)) continue;
@@ -61,10 +72,10 @@ for (const entry of ENTRIES) {
   // the tool behind the entry and its lazily imported modules (octokit, @actions/cache) come as
   // chunks loaded from beside the entry; a chunk both entries share must be the same file
   for (const chunk of readdirSync(out).filter((f) => /^\d+\.index\.js$/.test(f))) {
-    const ours = readFileSync(join(out, chunk), "utf8");
+    const ours = await minified(readFileSync(join(out, chunk), "utf8"), chunk);
     if (existsSync(join(dist, chunk)) && readFileSync(join(dist, chunk), "utf8") !== ours)
       throw new Error(`chunk ${chunk} of ${entry.out} collides with another entry's`);
-    copyFileSync(join(out, chunk), join(dist, chunk));
+    writeFileSync(join(dist, chunk), ours);
   }
   licenses.add(readFileSync(join(out, "licenses.txt"), "utf8"));
 }

@@ -16,9 +16,14 @@ import {
   tempDir,
   writeExperiment,
 } from "../test/support/experiment.ts";
-import { startFakeUsageApi } from "../test/support/fake-usage-api.ts";
+import {
+  NEW_USAGE_SCHEMA_AT,
+  newSchemaFrom,
+  startFakeUsageApi,
+} from "../test/support/fake-usage-api.ts";
 
-const DEMO_NOW = "2025-11-03T12:00:00Z";
+// after 2026-07-15, when the Usage API's completions results gained their token-class fields
+const DEMO_NOW = "2026-08-03T12:00:00Z";
 const demoNow = Date.parse(DEMO_NOW) / 1000;
 const root = join(import.meta.dirname, "..");
 const target = join(root, "examples", "experiment");
@@ -53,6 +58,37 @@ const last = generateExperiment({
 runs.push(last);
 // one ghspec run whose usage the API has not reported yet
 const late = runs.filter((r) => r.framework === "ghspec").at(-1)!;
+// one chatdev run that also used a newer model with prompt caching (cache writes) and a realtime
+// model with speech and a screenshot (audio and image tokens): every token class has a price in
+// the example's config.yaml, so its cost is the sum of each class at its own rate
+const multimodal = runs.filter((r) => r.framework === "chatdev")[0]!;
+const inside = (share: number) =>
+  Math.floor(multimodal.start + share * (multimodal.end - multimodal.start));
+multimodal.events.push(
+  {
+    apiKeyId: multimodal.keyId,
+    model: "gpt-5.6",
+    completedAt: inside(0.2),
+    inputTokens: 18_400,
+    cachedTokens: 6_200,
+    cacheWriteTokens: 9_800,
+    outputTokens: 2_150,
+    requests: 3,
+  },
+  {
+    apiKeyId: multimodal.keyId,
+    model: "gpt-realtime-2025-08-28",
+    completedAt: inside(0.6),
+    inputTokens: 7_340,
+    cachedTokens: 1_200,
+    cachedAudioTokens: 900,
+    audioInputTokens: 3_100,
+    imageInputTokens: 765,
+    outputTokens: 2_480,
+    audioOutputTokens: 2_050,
+    requests: 2,
+  },
+);
 
 const work = await tempDir("reconcile-usage-example-");
 await writeExperiment(work, runs);
@@ -61,7 +97,11 @@ await writeFile(
   await readFile(join(root, "scripts", "example-config.yaml"), "utf8"),
 );
 const events = allEvents(runs.filter((r) => r !== late));
-const api = await startFakeUsageApi({ events, adminKey: "sk-admin-example" });
+const api = await startFakeUsageApi({
+  events,
+  adminKey: "sk-admin-example",
+  usageSchema: newSchemaFrom(NEW_USAGE_SCHEMA_AT),
+});
 const args = [
   "--api-base-url",
   api.baseUrl,

@@ -33,6 +33,12 @@ function row(
     cachedTokens: tokens.cached ?? 10,
     outputTokens: tokens.out ?? 20,
     requests: tokens.requests ?? 1,
+    classes: {
+      uncached_text_input: (tokens.in ?? 100) - (tokens.cached ?? 10),
+      cached_input: tokens.cached ?? 10,
+      text_output: tokens.out ?? 20,
+    },
+    schema: "openai-2026-07",
   };
 }
 
@@ -92,6 +98,8 @@ describe("attribute", () => {
         tokens_out: 3,
         cached_tokens: 1,
         api_calls: 1,
+        classes: { uncached_text_input: 8, cached_input: 1, text_output: 3 },
+        usage_schema: "openai-2026-07",
       },
       {
         model: "gpt-4o-mini-2024-07-18",
@@ -101,6 +109,8 @@ describe("attribute", () => {
         tokens_out: 75,
         cached_tokens: 200,
         api_calls: 3,
+        classes: { uncached_text_input: 1300, cached_input: 200, text_output: 75 },
+        usage_schema: "openai-2026-07",
       },
       {
         model: "gpt-4o-mini-2024-07-18",
@@ -110,6 +120,8 @@ describe("attribute", () => {
         tokens_out: 7,
         cached_tokens: 0,
         api_calls: 1,
+        classes: { uncached_text_input: 70, text_output: 7 },
+        usage_schema: "openai-2026-07",
       },
       {
         model: "gpt-4o-mini-2024-07-18",
@@ -119,6 +131,51 @@ describe("attribute", () => {
         tokens_out: 10,
         cached_tokens: 100,
         api_calls: 1,
+        classes: { uncached_text_input: 200, cached_input: 100, text_output: 10 },
+        usage_schema: "openai-2026-07",
+      },
+    ]);
+  });
+
+  it("adds up token classes per model and records both schema generations when a run's minutes came in both", () => {
+    const runs = [run("a", "key_A", 0, 5)];
+    const old: UsageRow = {
+      ...row(0, "key_A", { in: 1000, cached: 200, out: 50 }),
+      classes: { uncached_text_input: 800, cached_input: 200, audio_input: 40, text_output: 50 },
+      schema: "openai-2024-12",
+    };
+    const fresh: UsageRow = {
+      ...row(1, "key_A", { in: 700, cached: 100, out: 60 }),
+      classes: {
+        uncached_text_input: 350,
+        cached_input: 100,
+        cache_write_input: 200,
+        image_input: 50,
+        text_output: 40,
+        image_output: 20,
+      },
+      schema: "openai-2026-07",
+    };
+    const { perRun } = attribute(runs, new Set(["a"]), [fresh, old]);
+    expect(perRun.get("a")!.models).toEqual([
+      {
+        model: "gpt-4o-mini-2024-07-18",
+        batch: false,
+        service_tier: "default",
+        tokens_in: 1700,
+        tokens_out: 110,
+        cached_tokens: 300,
+        api_calls: 2,
+        classes: {
+          uncached_text_input: 1150,
+          cached_input: 300,
+          cache_write_input: 200,
+          audio_input: 40,
+          image_input: 50,
+          text_output: 90,
+          image_output: 20,
+        },
+        usage_schema: "openai-2024-12+openai-2026-07",
       },
     ]);
   });

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PassReportSchema } from "../src/report/schema.ts";
@@ -27,5 +27,31 @@ describe("the offline demo", () => {
     const statuses = new Set(report.runs.map((r) => r.status));
     for (const s of ["verified", "pending", "ambiguous", "too_recent", "data_not_available"])
       expect(statuses).toContain(s);
+    // every run with a reading is priced, the multimodal one (cache writes, audio, images) too
+    expect(report.warnings).toEqual([]);
+    for (const run of report.runs.filter((r) => r.tokens_in !== null))
+      expect(run.cost_usd, run.run_id).toBeGreaterThan(0);
+  });
+
+  it("its recorded pages are in the 2026-07 generation and hold cache writes, audio and images", () => {
+    const dir = join(ROOT, "examples", "experiment", "usage-recording");
+    const results = readdirSync(dir).flatMap((f) => {
+      const page = JSON.parse(readFileSync(join(dir, f), "utf8")) as {
+        response: { data: Array<{ results: Array<Record<string, number>> }> };
+      };
+      return page.response.data.flatMap((b) => b.results);
+    });
+    expect(results.length).toBeGreaterThan(0);
+    expect(results.every((r) => typeof r.input_uncached_tokens === "number")).toBe(true);
+    for (const field of [
+      "input_cache_write_tokens",
+      "input_audio_tokens",
+      "input_image_tokens",
+      "output_audio_tokens",
+    ])
+      expect(
+        results.some((r) => r[field]! > 0),
+        field,
+      ).toBe(true);
   });
 });

@@ -416,7 +416,9 @@ describe("editJsonText: properties", () => {
               expect(after[i]).toBe(line);
               return;
             }
-            const m = /^(\s*(?:"(?:[^"\\]|\\.)*": )?)(.*?)(,?)$/.exec(line)!;
+            // dotAll: a string may hold U+2028/U+2029, which JSON.stringify writes raw and `.`
+            // would not match otherwise
+            const m = /^(\s*(?:"(?:[^"\\]|\\.)*": )?)(.*?)(,?)$/s.exec(line)!;
             const prefix = m[1]!;
             const comma = m[3]!;
             expect(after[i]!.startsWith(prefix)).toBe(true);

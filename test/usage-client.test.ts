@@ -114,12 +114,23 @@ function expectedRows(
       cachedTokens: 0,
       outputTokens: 0,
       requests: 0,
+      classes: {},
+      schema: "openai-2026-07",
     };
     row.inputTokens += e.inputTokens;
     row.cachedTokens += e.cachedTokens ?? 0;
     row.outputTokens += e.outputTokens;
     row.requests += e.requests ?? 1;
     rows.set(id, row);
+  }
+  // these events are text only: input is uncached text and cache reads, output is text
+  for (const row of rows.values()) {
+    const classes: UsageRow["classes"] = {};
+    if (row.inputTokens > row.cachedTokens)
+      classes.uncached_text_input = row.inputTokens - row.cachedTokens;
+    if (row.cachedTokens > 0) classes.cached_input = row.cachedTokens;
+    if (row.outputTokens > 0) classes.text_output = row.outputTokens;
+    row.classes = classes;
   }
   return sortRows([...rows.values()]);
 }

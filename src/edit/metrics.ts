@@ -1,5 +1,5 @@
 import type { Totals } from "../model.ts";
-import type { CostResult } from "../pricing/cost.ts";
+import type { CostResult, ModelCost, ModelCostProvenance } from "../pricing/cost.ts";
 import {
   type Attempt,
   describeIssues,
@@ -26,6 +26,22 @@ export interface MetricsTarget {
 
 const REC = "usage_api_reconciliation";
 
+/**
+ * One model's entry in `cost_breakdown.models[]`: its cost as always listed, then what a reader
+ * needs to recompute it (SPEC §12): the rate tier, the price table's date, each token class with
+ * its tokens, rate and cost, and the hash of the rates used.
+ */
+function withProvenance(m: ModelCost, p: ModelCostProvenance | undefined): Record<string, unknown> {
+  if (!p) return { ...m };
+  return {
+    ...m,
+    tier: p.tier,
+    ...(p.price_date !== undefined ? { price_date: p.price_date } : {}),
+    classes: p.classes,
+    prices_sha256: p.prices_sha256,
+  };
+}
+
 function costBreakdown(
   cost: CostResult,
   declaredModel: string | undefined,
@@ -37,7 +53,7 @@ function costBreakdown(
     output_cost: new PyFloat(cost.outputCost),
     cache_savings: new PyFloat(cost.cacheSavings),
     model: cost.primaryModel ?? declaredModel ?? null,
-    models: cost.models.map((m) => ({ ...m })),
+    models: cost.models.map((m, i) => withProvenance(m, cost.provenance[i])),
     // once listed, the key stays (emptied) when every model has a price again: a stale list
     // beside a numeric COST_USD would contradict it
     ...(cost.unknown.length > 0 || hadUnpriced ? { unpriced_models: cost.unknown } : {}),

@@ -218,8 +218,9 @@ export function costOfClasses(
 }
 
 /**
- * Cost of a reading's per-model split as readings record it today (input including cached,
- * output): `(input − cached) × input + cached × cached_input + output × output` per model.
+ * Cost of a reading's per-model split: through its recorded token classes (costOfClasses) where
+ * it has them, and for readings from before token classes (input including cached, output) as
+ * `(input − cached) × input + cached × cached_input + output × output` per model.
  */
 export function costOf(usage: readonly ModelUsage[], sources: readonly PriceSource[]): CostResult {
   const classes: TokenClassUsage[] = [];

@@ -28,11 +28,14 @@ export const TokenClassUsageSchema = z.object({
 export type TokenClassUsage = z.infer<typeof TokenClassUsageSchema>;
 
 /**
- * Today's per-model usage as classes: input includes the cached tokens, and nothing else is
- * known, so uncached text input is `tokens_in − cached_tokens`. Undefined when the counts
- * contradict that (more cached than input tokens): such a reading cannot be priced.
+ * A reading's per-model usage as classes: the classes it recorded (SPEC §12) when it has them.
+ * A reading from before token classes knows only that input includes the cached tokens, so
+ * uncached text input is `tokens_in − cached_tokens`, as it was always priced. Undefined when
+ * those counts contradict that (more cached than input tokens): such a reading cannot be priced.
  */
 export function classesOfModelUsage(u: ModelUsage): TokenClassUsage | undefined {
+  if (u.classes)
+    return { model: u.model, batch: u.batch, service_tier: u.service_tier, tokens: u.classes };
   if (u.cached_tokens > u.tokens_in) return undefined;
   return {
     model: u.model,

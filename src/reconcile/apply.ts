@@ -130,7 +130,12 @@ export function applyReadings(input: ApplyInput): Applied {
   const manifestUpdates: RunManifestUpdate[] = [];
   const readings = new Map<string, Attempt[]>();
   const held: HeldReadings = new Map(input.held ?? []);
-  const unpriced = new Map<string, { reason: string; runs: number }>();
+  // by model and reason: runs of one model can each miss a different class's price
+  const unpriced = new Map<string, { model: string; reason: string; runs: number }>();
+  const countUnpriced = (model: string, reason: string) => {
+    const key = `${model}\u0000${reason}`;
+    unpriced.set(key, { model, reason, runs: (unpriced.get(key)?.runs ?? 0) + 1 });
+  };
   const priceWarnings = new Set<string>();
   const reconcile = settings.mode === "reconcile";
   const inScope = (framework?: string, runId?: string) =>
@@ -198,12 +203,11 @@ export function applyReadings(input: ApplyInput): Applied {
       const usage = usageToPrice(basis, state.run.file.model);
       cost = usage ? costOf(usage, prices) : undefined;
       if (!usage)
-        unpriced.set("(no model)", {
-          reason: "readings have no per-model split and the file declares no model",
-          runs: (unpriced.get("(no model)")?.runs ?? 0) + 1,
-        });
-      for (const u of cost?.unknown ?? [])
-        unpriced.set(u.model, { reason: u.reason, runs: (unpriced.get(u.model)?.runs ?? 0) + 1 });
+        countUnpriced(
+          "(no model)",
+          "readings have no per-model split and the file declares no model",
+        );
+      for (const u of cost?.unknown ?? []) countUnpriced(u.model, u.reason);
       for (const w of cost?.warnings ?? []) priceWarnings.add(w);
     }
 
@@ -291,9 +295,9 @@ export function applyReadings(input: ApplyInput): Applied {
     }
   }
   const warnings = [
-    ...[...unpriced].map(
-      ([model, u]) =>
-        `no cost for ${u.runs} run(s) using ${model}: ${u.reason}; COST_USD is left null, not 0 (add the model to config.yaml pricing or a pricing file)`,
+    ...[...unpriced.values()].map(
+      (u) =>
+        `no cost for ${u.runs} run(s) using ${u.model}: ${u.reason}; COST_USD is left null, not 0 (add the model, or the rate it lacks, to config.yaml pricing or a pricing file)`,
     ),
     ...priceWarnings,
     ...otherProblems.map((p) => `${p.path}: ${p.reason}`),

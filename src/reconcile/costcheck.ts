@@ -1,9 +1,12 @@
 import type { Span } from "../model.ts";
 import { type CostResult, costOf } from "../pricing/cost.ts";
-import type { PriceSource } from "../pricing/prices.ts";
+import { candidateNames, type PriceSource } from "../pricing/prices.ts";
+import { TOKEN_CLASS_NAMES, TOKEN_CLASSES, type TokenClass } from "../pricing/schema.ts";
+import { classesOfModelUsage } from "../pricing/usage.ts";
 import type { RunReport } from "../report/schema.ts";
 import type { ModelUsage } from "../runs/schema.ts";
-import { fetchCosts } from "../usage/costs.ts";
+import { addToModel, emptyModelUsage } from "../usage/attribute.ts";
+import { type CostRow, fetchCosts } from "../usage/costs.ts";
 import { fetchSpan } from "../usage/pages.ts";
 import type { PageSource } from "../usage/query.ts";
 import { picoToUsd } from "../util/decimal.ts";
@@ -31,13 +34,55 @@ export interface CostCheckRow {
   settled: boolean;
   flagged: boolean;
   causes: string[];
+  /** Classes whose tokens differ from the quantities the Costs API bills (when it gives them). */
+  tokenDifferences: TokenDifference[];
   /** Why the day could not be checked (an amount that is not a plain, finite number); null when it was. */
   error: string | null;
 }
 
 const dayOf = (t: number): number => Math.floor(t / DAY) * DAY;
 const isoDay = (t: number): string => new Date(t * 1000).toISOString().slice(0, 10);
-const TOKEN_LINE = /, (input|cached input|output)$/i;
+
+export interface TokenDifference {
+  /** The model as the Costs API's line item names it. */
+  model: string;
+  class: TokenClass;
+  ours: number;
+  theirs: number;
+}
+
+/**
+ * Tokens per model and class: ours from the Usage API's day buckets, theirs from the quantities
+ * of the Costs API's token line items. A line item names a dated snapshot or a base name; ours
+ * are summed over the models it covers. Only classes whose every line says how many tokens it
+ * bills are compared (a quantity is not always given), and only for models the Costs API bills
+ * by token line: a model it does not bill at all shows in the amounts already.
+ */
+export function compareTokens(
+  models: readonly ModelUsage[],
+  lines: ReadonlyArray<NonNullable<CostRow["token"]>>,
+): TokenDifference[] {
+  const theirs = new Map<string, Map<TokenClass, number | null>>();
+  for (const l of lines) {
+    const byClass = theirs.get(l.model) ?? new Map<TokenClass, number | null>();
+    theirs.set(l.model, byClass);
+    const before = byClass.has(l.class) ? byClass.get(l.class)! : 0;
+    byClass.set(l.class, before === null || l.tokens === null ? null : before + l.tokens);
+  }
+  const differences: TokenDifference[] = [];
+  for (const [lineModel, byClass] of theirs) {
+    const covered = models.filter((m) => candidateNames(m.model).includes(lineModel));
+    // classes with no line are billed nothing, when the model's lines all say how many
+    const complete = [...byClass.values()].every((t) => t !== null);
+    for (const cls of TOKEN_CLASS_NAMES) {
+      const ours = covered.reduce((sum, m) => sum + (classesOfModelUsage(m)?.tokens[cls] ?? 0), 0);
+      const them = byClass.has(cls) ? byClass.get(cls)! : complete ? 0 : null;
+      if (them !== null && them !== ours)
+        differences.push({ model: lineModel, class: cls, ours, theirs: them });
+    }
+  }
+  return differences;
+}
 
 /** Contiguous ranges of whole days. */
 function dayRanges(days: readonly number[]): Span[] {
@@ -74,7 +119,10 @@ export async function crossCheckCosts(args: {
   if (days.size === 0 || keys.length === 0) return [];
 
   const usage = new Map<string, Map<string, ModelUsage>>();
-  const theirs = new Map<string, { pico: bigint; lines: Set<string> }>();
+  const theirs = new Map<
+    string,
+    { pico: bigint; otherLines: Set<string>; tokens: NonNullable<CostRow["token"]>[] }
+  >();
   const unreadable = new Map<string, string[]>();
   for (const range of dayRanges([...days])) {
     const [daily, costs] = await Promise.all([
@@ -86,19 +134,8 @@ export async function crossCheckCosts(args: {
       const byModel = usage.get(key) ?? new Map<string, ModelUsage>();
       usage.set(key, byModel);
       const m = `${r.model}|${r.batch}|${r.serviceTier}`;
-      const u = byModel.get(m) ?? {
-        model: r.model,
-        batch: r.batch,
-        service_tier: r.serviceTier,
-        tokens_in: 0,
-        tokens_out: 0,
-        cached_tokens: 0,
-        api_calls: 0,
-      };
-      u.tokens_in += r.inputTokens;
-      u.tokens_out += r.outputTokens;
-      u.cached_tokens += r.cachedTokens;
-      u.api_calls += r.requests;
+      const u = byModel.get(m) ?? emptyModelUsage(r);
+      addToModel(u, r);
       byModel.set(m, u);
     }
     for (const p of costs.problems) {
@@ -107,9 +144,10 @@ export async function crossCheckCosts(args: {
     }
     for (const c of costs.rows) {
       const key = `${c.apiKeyId}|${c.day}`;
-      const t = theirs.get(key) ?? { pico: 0n, lines: new Set<string>() };
+      const t = theirs.get(key) ?? { pico: 0n, otherLines: new Set<string>(), tokens: [] };
       t.pico += c.amountPico;
-      t.lines.add(c.lineItem);
+      if (c.token) t.tokens.push(c.token);
+      else t.otherLines.add(c.lineItem);
       theirs.set(key, t);
     }
   }
@@ -149,14 +187,25 @@ export async function crossCheckCosts(args: {
         causes.push(
           `usage outside the runs (runs account for ${(coverage * 100).toFixed(1)}% of the key's cost that day)`,
         );
-      const otherLines = [...(them?.lines ?? [])].filter((l) => !TOKEN_LINE.test(l));
+      const otherLines = [...(them?.otherLines ?? [])];
       if (otherLines.length > 0)
         causes.push(`cost lines that are not token usage: ${otherLines.join(", ")}`);
+      const tokenDifferences = compareTokens(models, them?.tokens ?? []);
+      if (tokenDifferences.length > 0)
+        causes.push(
+          `token counts differ from the Costs API's quantities: ${tokenDifferences
+            .map(
+              (d) =>
+                `${d.model} ${TOKEN_CLASSES[d.class].label} ours ${d.ours.toLocaleString("en-US")}, theirs ${d.theirs.toLocaleString("en-US")}`,
+            )
+            .join("; ")}`,
+        );
       const off =
         differencePercent === null
           ? theirsUsd === null && ours > 0
           : Math.abs(differencePercent) > args.tolerancePercent;
-      const flagged = !problems && settled && (off || cost.unknown.length > 0);
+      const flagged =
+        !problems && settled && (off || cost.unknown.length > 0 || tokenDifferences.length > 0);
       if (flagged && causes.length === 0)
         causes.push("the price table differs from what was billed (check its date)");
       rows.push({
@@ -173,6 +222,7 @@ export async function crossCheckCosts(args: {
         settled,
         flagged,
         causes: flagged ? causes : [],
+        tokenDifferences,
         error: problems
           ? `the Costs API's ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more line(s))` : ""}; the day is not checked`
           : null,

@@ -271,6 +271,7 @@ async function addCostCheck(
         settled: r.settled,
         flagged: r.flagged,
         causes: r.causes,
+        token_differences: r.tokenDifferences,
         error: r.error,
       })),
     };

@@ -103,6 +103,22 @@ export const CostCheckSchema = z.object({
       flagged: z.boolean(),
       /** Likely causes of a flagged difference. */
       causes: z.array(z.string()),
+      /**
+       * Token classes whose tokens differ from the quantities the Costs API bills them at (its
+       * line items' `quantity`, where given): which class is off. Empty when all agree.
+       */
+      token_differences: z
+        .array(
+          z.object({
+            /** The model as the Costs API's line item names it. */
+            model: z.string(),
+            /** The token class (SPEC §12), e.g. `cache_write_input`. */
+            class: z.string(),
+            ours: count,
+            theirs: count,
+          }),
+        )
+        .optional(),
       /** Why the day could not be checked (a Costs API amount that is not plain and finite); null when it was. */
       error: z.string().nullable(),
     }),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ClassTokensSchema } from "../pricing/usage.ts";
 import { escapeControl } from "../util/control-chars.ts";
 import { parseIsoSeconds } from "../util/time.ts";
 
@@ -34,7 +35,13 @@ export const StepSchema = z.looseObject({
   cached_tokens: count.optional(),
 });
 
-/** Usage of one model (and batch / service tier) inside a reading. */
+/**
+ * Usage of one model (and batch / service tier) inside a reading. `classes` (SPEC §12: the same
+ * tokens in disjoint classes, only those with tokens) and `usage_schema` (the generation of the
+ * provider's usage fields they were read from, e.g. `openai-2026-07`; two joined by `+` when the
+ * model's minutes came in both) are written since token classes exist; older readings lack both
+ * and are read, compared and priced as before.
+ */
 export const ModelUsageSchema = z.looseObject({
   model: z.string(),
   batch: z.boolean().nullable().optional(),
@@ -43,6 +50,8 @@ export const ModelUsageSchema = z.looseObject({
   tokens_out: count,
   cached_tokens: count,
   api_calls: count,
+  classes: ClassTokensSchema.optional(),
+  usage_schema: z.string().optional(),
 });
 export type ModelUsage = z.infer<typeof ModelUsageSchema>;
 

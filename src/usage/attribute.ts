@@ -1,4 +1,5 @@
 import type { RunOnKey, Totals } from "../model.ts";
+import type { TokenClass } from "../pricing/schema.ts";
 import type { ModelUsage } from "../runs/schema.ts";
 import { MINUTE } from "../util/time.ts";
 import type { UsageRow } from "./pages.ts";
@@ -68,6 +69,35 @@ function minuteOwners(runs: readonly RunOnKey[]): Map<string, Map<number, string
   return owners;
 }
 
+/** A model's usage (the model, batch and tier of the row) with nothing counted yet. */
+export const emptyModelUsage = (r: UsageRow): ModelUsage => ({
+  model: r.model,
+  batch: r.batch,
+  service_tier: r.serviceTier,
+  tokens_in: 0,
+  tokens_out: 0,
+  cached_tokens: 0,
+  api_calls: 0,
+});
+
+/**
+ * Adds a row to a model's usage: its counts, its token classes, and its schema generation to the
+ * model's list of them (sorted, joined by `+`: a run whose minutes span the day the API changed
+ * its fields has both).
+ */
+export function addToModel(m: ModelUsage, r: UsageRow): void {
+  m.tokens_in += r.inputTokens;
+  m.tokens_out += r.outputTokens;
+  m.cached_tokens += r.cachedTokens;
+  m.api_calls += r.requests;
+  // the model's own object, never the row's: rows are shared with other sums
+  m.classes ??= {};
+  for (const [c, n] of Object.entries(r.classes) as Array<[TokenClass, number]>)
+    if (n > 0) m.classes[c] = (m.classes[c] ?? 0) + n;
+  const schemas = m.usage_schema?.split("+") ?? [];
+  if (!schemas.includes(r.schema)) m.usage_schema = [...schemas, r.schema].sort().join("+");
+}
+
 const modelKey = (r: UsageRow): string => `${r.model}\u0000${r.batch}\u0000${r.serviceTier}`;
 
 /**
@@ -134,21 +164,10 @@ export function attribute(
     const key = modelKey(row);
     let m = byModel.get(key);
     if (!m) {
-      m = {
-        model: row.model,
-        batch: row.batch,
-        service_tier: row.serviceTier,
-        tokens_in: 0,
-        tokens_out: 0,
-        cached_tokens: 0,
-        api_calls: 0,
-      };
+      m = emptyModelUsage(row);
       byModel.set(key, m);
     }
-    m.tokens_in += row.inputTokens;
-    m.tokens_out += row.outputTokens;
-    m.cached_tokens += row.cachedTokens;
-    m.api_calls += row.requests;
+    addToModel(m, row);
   }
   for (const [id, usage] of perRun) {
     usage.models = [...models.get(id)!.values()].sort((a, b) =>

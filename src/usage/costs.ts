@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { UsageApiError } from "../errors.ts";
 import type { Span } from "../model.ts";
+import type { TokenClass } from "../pricing/schema.ts";
 import { parseAmount } from "../util/decimal.ts";
 import { formatMinute } from "../util/time.ts";
 import { paginate } from "./pages.ts";
@@ -9,7 +10,8 @@ import { apiName } from "./schema.ts";
 
 /**
  * `GET /organization/costs` (day buckets, grouped by key and line item), after the OpenAPI
- * description: loose objects, `amount.value` a number or a decimal string.
+ * description: loose objects, `amount.value` a number or a decimal string, `quantity` and
+ * `quantity_unit` where the API gives them.
  */
 export const CostsResultSchema = z.looseObject({
   object: z.string().optional(),
@@ -20,6 +22,9 @@ export const CostsResultSchema = z.looseObject({
   line_item: apiName.nullable().optional(),
   api_key_id: apiName.nullable().optional(),
   project_id: apiName.nullable().optional(),
+  /** What the line bills, in `quantity_unit` (since 2026-08; before, tokens for token lines). */
+  quantity: z.number().nullable().optional(),
+  quantity_unit: apiName.nullable().optional(),
 });
 
 export const CostsPageSchema = z.looseObject({
@@ -43,6 +48,53 @@ export interface CostRow {
   lineItem: string;
   /** USD in 1e-12 units, exact. */
   amountPico: bigint;
+  /** The model and token class the line bills, when it bills tokens; tokens when it says how many. */
+  token?: { model: string; class: TokenClass; tokens: number | null };
+}
+
+/**
+ * Token line items, as the Costs API names them: `<model>[ <modality>], <direction>`
+ * ("gpt-4o-mini, input", "gpt-4o-mini, cached input", "gpt-5, cache writes",
+ * "gpt-4o audio, output", "gpt-image-1 image, input").
+ */
+const TOKEN_LINE =
+  /^(.+?)(?: (text|audio|image))?, (input|cached input|cache writes?|cache write input|output)$/i;
+
+function tokenClassOf(modality: string, direction: string): TokenClass {
+  if (direction === "cached input") return "cached_input";
+  if (direction.startsWith("cache write")) return "cache_write_input";
+  const input = direction === "input";
+  if (modality === "audio") return input ? "audio_input" : "audio_output";
+  if (modality === "image") return input ? "image_input" : "image_output";
+  return input ? "uncached_text_input" : "text_output";
+}
+
+/**
+ * The tokens a line's quantity stands for: `tokens` and `1000_tokens` convert, a quantity
+ * without `quantity_unit` (answers from before 2026-08) is taken as tokens on a token line; any
+ * other unit, a null unit ("no single unit applies"), or a count that is not whole says nothing.
+ */
+function quantityTokens(quantity: unknown, unit: unknown): number | null {
+  if (typeof quantity !== "number") return null;
+  const factor = unit === undefined || unit === "tokens" ? 1 : unit === "1000_tokens" ? 1000 : 0;
+  const tokens = Math.round(quantity * factor);
+  const whole = Math.abs(tokens - quantity * factor) < 1e-6;
+  return factor > 0 && whole && Number.isSafeInteger(tokens) && tokens >= 0 ? tokens : null;
+}
+
+/** The model and token class a line item bills, and its tokens where the line says. */
+export function tokenLineOf(
+  lineItem: string,
+  quantity: unknown,
+  unit: unknown,
+): CostRow["token"] | undefined {
+  const m = TOKEN_LINE.exec(lineItem);
+  if (!m) return undefined;
+  return {
+    model: m[1]!,
+    class: tokenClassOf((m[2] ?? "text").toLowerCase(), m[3]!.toLowerCase()),
+    tokens: quantityTokens(quantity, unit),
+  };
 }
 
 /** A cost line whose amount is not a plain, finite number: that key's day cannot be checked. */
@@ -100,11 +152,13 @@ export async function fetchCosts(
           });
           continue;
         }
+        const token = tokenLineOf(lineItem, r.quantity, r.quantity_unit);
         rows.push({
           day: bucket.start_time,
           apiKeyId: r.api_key_id,
           lineItem,
           amountPico: amount.pico,
+          ...(token ? { token } : {}),
         });
       }
     }

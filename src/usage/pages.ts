@@ -1,6 +1,8 @@
 import type { z } from "zod";
 import { UsageApiError } from "../errors.ts";
 import type { Span } from "../model.ts";
+import { TOKEN_CLASS_NAMES } from "../pricing/schema.ts";
+import type { ClassTokens } from "../pricing/usage.ts";
 import { describeIssues } from "../runs/schema.ts";
 import { formatMinute, MINUTE } from "../util/time.ts";
 import {
@@ -10,7 +12,7 @@ import {
   type PageRequest,
   type PageSource,
 } from "./query.ts";
-import { UsagePageSchema } from "./schema.ts";
+import { classesOfResult, UsagePageSchema } from "./schema.ts";
 
 /** One result of one time bucket: usage of one key and model in that minute (or day). */
 export interface UsageRow {
@@ -20,10 +22,16 @@ export interface UsageRow {
   model: string;
   batch: boolean | null;
   serviceTier: string | null;
+  /** The provider's total input (`input_tokens`): TOK_IN. */
   inputTokens: number;
+  /** Cache reads: CACHED_TOKENS. */
   cachedTokens: number;
   outputTokens: number;
   requests: number;
+  /** The same usage in disjoint token classes (SPEC §12): only classes with tokens. */
+  classes: ClassTokens;
+  /** The generation of the API's usage fields the classes were read from (`openai-2026-07`…). */
+  schema: string;
 }
 
 export interface SpanFetch {
@@ -129,20 +137,27 @@ const COUNTS = [
 ] as const;
 
 /**
- * Sums of each count per API key, kept as rows come in: the first key whose sum passes 2^53 − 1
- * is named (a run's or a key's total could then no longer be exact, nor be written as a JSON
- * number every reader takes the same way). Every run's window lies inside one span, so a span
- * whose per-key sums are safe has safe per-run sums too.
+ * Sums of each count (and each token class) per API key, kept as rows come in: the first key
+ * whose sum passes 2^53 − 1 is named (a run's or a key's total could then no longer be exact, nor
+ * be written as a JSON number every reader takes the same way). Every run's window lies inside one
+ * span, so a span whose per-key sums are safe has safe per-run sums too.
  */
 export function sumGuard(): (row: UsageRow) => string | undefined {
   const sums = new Map<string, number[]>();
+  const width = COUNTS.length + TOKEN_CLASS_NAMES.length;
   return (r) => {
-    const s = sums.get(r.apiKeyId) ?? [0, 0, 0, 0];
+    const s = sums.get(r.apiKeyId) ?? new Array<number>(width).fill(0);
     sums.set(r.apiKeyId, s);
     for (let i = 0; i < COUNTS.length; i++) {
       s[i]! += r[COUNTS[i]![0]];
       if (s[i]! > Number.MAX_SAFE_INTEGER)
         return `the ${COUNTS[i]![1]} of ${r.apiKeyId} add up past 2^53 − 1, more than can be counted exactly`;
+    }
+    for (let k = 0; k < TOKEN_CLASS_NAMES.length; k++) {
+      const i = COUNTS.length + k;
+      s[i]! += r.classes[TOKEN_CLASS_NAMES[k]!] ?? 0;
+      if (s[i]! > Number.MAX_SAFE_INTEGER)
+        return `the ${TOKEN_CLASS_NAMES[k]} tokens of ${r.apiKeyId} add up past 2^53 − 1, more than can be counted exactly`;
     }
     return undefined;
   };
@@ -150,9 +165,10 @@ export function sumGuard(): (row: UsageRow) => string | undefined {
 
 /**
  * Fetches the usage of one span for the given keys, grouped by key, model, batch and service
- * tier, in minute buckets (attribution) or day buckets (cost cross-check). A page means one thing
- * (SPEC §11): besides what paginate checks, a group twice in one bucket (adding them up would
- * double a reading), more cached than input tokens, or per-key sums past 2^53 refuse it.
+ * tier, in minute buckets (attribution) or day buckets (cost cross-check), each result with its
+ * token classes. A page means one thing (SPEC §11): besides what paginate checks, a group twice in
+ * one bucket (adding them up would double a reading), token counts that contradict their totals
+ * (more cached than input tokens, parts past their total), or per-key sums past 2^53 refuse it.
  */
 export async function fetchSpan(
   source: PageSource,
@@ -198,11 +214,13 @@ export async function fetchSpan(
           );
         }
         groups.add(group);
-        const cached = r.input_cached_tokens ?? 0;
-        if (cached > r.input_tokens) {
+        // each result by the generation of its own fields: a span that crosses the day the API
+        // changed them holds buckets of both
+        const derived = classesOfResult(r);
+        if (derived.problem !== undefined) {
           throw new UsageApiError(
             "protocol",
-            `${where} reports more cached tokens (${cached}) than input tokens (${r.input_tokens})`,
+            `${where}: the result of ${r.api_key_id}, ${r.model} ${derived.problem}; a page that says two things is refused`,
           );
         }
         const row: UsageRow = {
@@ -212,9 +230,11 @@ export async function fetchSpan(
           batch: r.batch ?? null,
           serviceTier: r.service_tier ?? null,
           inputTokens: r.input_tokens,
-          cachedTokens: cached,
+          cachedTokens: r.input_cached_tokens ?? 0,
           outputTokens: r.output_tokens,
           requests: r.num_model_requests,
+          classes: derived.classes,
+          schema: derived.schema,
         };
         const unsafe = guard(row);
         if (unsafe) throw new UsageApiError("protocol", `${where}: ${unsafe}; the page is refused`);

@@ -1,4 +1,6 @@
 import type { Totals } from "../model.ts";
+import { TOKEN_CLASS_NAMES } from "../pricing/schema.ts";
+import type { ClassTokens } from "../pricing/usage.ts";
 import type { Attempt, ModelUsage } from "../runs/schema.ts";
 import { parseIsoSeconds } from "../util/time.ts";
 
@@ -21,6 +23,15 @@ export const sameTotals = (a: Totals, b: Totals): boolean =>
 const modelKey = (m: ModelUsage): string =>
   `${m.model}\u0000${m.batch ?? ""}\u0000${m.service_tier ?? ""}`;
 
+/**
+ * Token classes agree when every class holds the same tokens (an absent class holds none). A
+ * model recorded before token classes existed has none to compare: what both readings have (its
+ * tokens in, out, cached and requests) is compared, as per-model splits are against readings
+ * without one.
+ */
+const sameClasses = (a: ClassTokens | undefined, b: ClassTokens | undefined): boolean =>
+  !a || !b || TOKEN_CLASS_NAMES.every((c) => (a[c] ?? 0) === (b[c] ?? 0));
+
 function sameModels(a: ModelUsage[] | undefined, b: ModelUsage[] | undefined): boolean {
   // Old attempts carry no per-model split; their totals are all there is to compare.
   if (!a || !b) return true;
@@ -33,12 +44,17 @@ function sameModels(a: ModelUsage[] | undefined, b: ModelUsage[] | undefined): b
       other.tokens_in === m.tokens_in &&
       other.tokens_out === m.tokens_out &&
       other.cached_tokens === m.cached_tokens &&
-      other.api_calls === m.api_calls
+      other.api_calls === m.api_calls &&
+      sameClasses(other.classes, m.classes)
     );
   });
 }
 
-/** Two readings agree when their totals, and their per-model splits where both have one, match. */
+/**
+ * Two readings agree when their totals, and their per-model splits and token classes where both
+ * have them, match: a revision that only moves tokens from one class to another is a change. The
+ * schema generation a reading was taken with is not compared; its numbers are.
+ */
 export const sameReading = (a: Attempt, b: Attempt): boolean =>
   sameTotals(totalsOf(a), totalsOf(b)) && sameModels(a.models, b.models);
 

@@ -94,11 +94,15 @@ describe("the checks are not vacuous: a broken client is caught", () => {
     const offByOne = (source: PageSource): PageSource => ({
       fetchPage: async (req) => {
         const page = (await source.fetchPage(req)) as {
-          data: Array<{ results: Array<{ input_tokens: number }> }>;
+          data: Array<{ results: Array<Record<string, number>> }>;
         };
         if (++pages % 5 === 0) {
           const result = page.data.find((b) => b.results.length > 0)?.results[0];
-          if (result) result.input_tokens += 1;
+          // one more uncached text token, consistently: a page whose parts contradict their
+          // total would be refused, not miscounted
+          if (result)
+            for (const field of ["input_tokens", "input_uncached_tokens", "input_text_tokens"])
+              if (typeof result[field] === "number") result[field] += 1;
         }
         return page;
       },

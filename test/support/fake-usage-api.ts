@@ -34,7 +34,17 @@ export type {
   RecordedRequest,
   TokenPrices,
   UsageEvent,
+  UsageSchemaOption,
 } from "./fake-usage-api/types.ts";
+
+/** The day OpenAI's completions usage gained its token-class fields (spec sync of 2026-07-15). */
+export const NEW_USAGE_SCHEMA_AT = Date.UTC(2026, 6, 15) / 1000;
+
+/** Buckets starting before `at` in the 2024-12 generation, from `at` on in the 2026-07 one. */
+export const newSchemaFrom =
+  (at: number) =>
+  (bucketStart: number): "2024-12" | "2026-07" =>
+    bucketStart < at ? "2024-12" : "2026-07";
 
 export const COMPLETIONS_PATH = "/v1/organization/usage/completions";
 export const COSTS_PATH = "/v1/organization/costs";
@@ -214,7 +224,16 @@ export async function startFakeUsageApi(options: FakeUsageApiOptions = {}): Prom
         const query = parseQuery(url.searchParams);
         sentCursor = query.cursor;
         firstCursor = encodeCursor(0, query.hash);
-        page = store.page(query, { ...settings, lagSeconds: options.lagSeconds ?? 0 });
+        const schema = options.usageSchema ?? "2026-07";
+        const generationOf =
+          typeof schema === "function"
+            ? (start: number) => schema(start, settings.now)
+            : () => schema;
+        page = store.page(query, {
+          ...settings,
+          lagSeconds: options.lagSeconds ?? 0,
+          generationOf,
+        });
       }
     } catch (error) {
       if (!(error instanceof QueryError)) throw error;

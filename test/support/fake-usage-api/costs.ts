@@ -12,9 +12,10 @@ import {
   normalize,
   type Page,
   type StoredEvent,
+  type Values,
   valuesAt,
 } from "./store.ts";
-import type { CostsOptions, UsageEvent } from "./types.ts";
+import type { CostsOptions, TokenPrices, UsageEvent } from "./types.ts";
 
 const DAY = 86_400;
 /** amount.value carries at most this many decimals (rounded half away from zero, once, at the end). */
@@ -107,10 +108,44 @@ export interface CostLine {
   quantity: number | null;
 }
 
-interface CompiledPrices {
+type CompiledPrices = { [K in keyof TokenPrices]-?: Decimal | undefined } & {
   input: Decimal;
   cachedInput: Decimal;
   output: Decimal;
+};
+
+const PRICE_KEYS = [
+  "input",
+  "cachedInput",
+  "output",
+  "cacheWrite",
+  "audioInput",
+  "imageInput",
+  "audioOutput",
+  "imageOutput",
+] as const satisfies ReadonlyArray<keyof TokenPrices>;
+
+/**
+ * An event's cost lines: tokens of each class, under line items shaped like the Costs API's
+ * (`<model>[ <modality>], <direction>`: "gpt-4o-mini, input", "gpt-4o audio, output",
+ * "gpt-4o-mini, cache writes").
+ */
+function classLines(
+  model: string,
+  v: Values,
+  price: CompiledPrices,
+): Array<[string, number, Decimal | undefined]> {
+  const uncached = v.inputTokens - v.cachedTokens - v.cacheWriteTokens;
+  return [
+    [`${model}, input`, uncached - v.audioInputTokens - v.imageInputTokens, price.input],
+    [`${model}, cached input`, v.cachedTokens, price.cachedInput],
+    [`${model}, cache writes`, v.cacheWriteTokens, price.cacheWrite],
+    [`${model} audio, input`, v.audioInputTokens, price.audioInput],
+    [`${model} image, input`, v.imageInputTokens, price.imageInput],
+    [`${model}, output`, v.outputTokens - v.audioOutputTokens - v.imageOutputTokens, price.output],
+    [`${model} audio, output`, v.audioOutputTokens, price.audioOutput],
+    [`${model} image, output`, v.imageOutputTokens, price.imageOutput],
+  ];
 }
 
 const dayOf = (t: number) => Math.floor(t / DAY) * DAY;
@@ -119,6 +154,7 @@ const restatementKey = (apiKeyId: string, day: number) => `${apiKeyId}\n${day}`;
 /** The costs options, validated and converted to exact decimals once. */
 export class CostBook {
   readonly amountAs: "string" | "number";
+  readonly quantities: "with-unit" | "without-unit" | "absent";
   readonly #prices = new Map<string, CompiledPrices>();
   readonly #lagSeconds: number;
   readonly #extras: Array<Omit<CostLine, "amount" | "quantity"> & { amount: Decimal }>;
@@ -126,12 +162,10 @@ export class CostBook {
 
   constructor(options: CostsOptions) {
     for (const [model, price] of Object.entries(options.prices)) {
-      const compiled = {
-        input: toDecimal(price.input),
-        cachedInput: toDecimal(price.cachedInput),
-        output: toDecimal(price.output),
-      };
-      if (Object.values(compiled).some((d) => d.n < 0n)) {
+      const compiled = Object.fromEntries(
+        PRICE_KEYS.map((k) => [k, price[k] === undefined ? undefined : toDecimal(price[k])]),
+      ) as CompiledPrices;
+      if (Object.values(compiled).some((d) => d !== undefined && d.n < 0n)) {
         throw new Error(`Negative price for model '${model}'.`);
       }
       this.#prices.set(model, compiled);
@@ -139,6 +173,7 @@ export class CostBook {
     this.#lagSeconds = options.lagSeconds ?? 0;
     if (!(this.#lagSeconds >= 0)) throw new Error("costs.lagSeconds must be non-negative.");
     this.amountAs = options.amountAs ?? "string";
+    this.quantities = options.quantities ?? "with-unit";
     this.#extras = (options.extraLines ?? [])
       .map((line) => ({
         apiKeyId: line.apiKeyId,
@@ -187,19 +222,15 @@ export class CostBook {
       const price = this.#prices.get(event.model);
       if (price === undefined) continue; // unpriced model: no line (see above)
       const values = valuesAt(event, now);
-      const parts: Array<[string, number, Decimal]> = [
-        ["input", values.inputTokens - values.cachedTokens, price.input],
-        ["cached input", values.cachedTokens, price.cachedInput],
-        ["output", values.outputTokens, price.output],
-      ];
-      for (const [kind, tokens, perMillion] of parts) {
-        if (tokens <= 0) continue;
+      for (const [lineItem, tokens, perMillion] of classLines(event.model, values, price)) {
+        // a class without a price gets no line, like an unpriced model
+        if (tokens <= 0 || perMillion === undefined) continue;
         const amount = mulDecimal({ n: BigInt(tokens), scale: 6 }, perMillion); // tokens / 1e6 × price
         out.push(
           restated({
             apiKeyId: event.apiKeyId,
             projectId: event.projectId,
-            lineItem: `${event.model}, ${kind}`,
+            lineItem,
             at: event.completedAt,
             amount,
             quantity: tokens,
@@ -224,8 +255,10 @@ export interface CostsResult {
   line_item: string | null;
   project_id: string | null;
   api_key_id: string | null;
-  quantity: number | null;
-  quantity_unit: string | null;
+  /** Left out with costs.quantities "absent". */
+  quantity?: number | null;
+  /** Left out with costs.quantities "without-unit" or "absent" (as before 2026-08). */
+  quantity_unit?: string | null;
 }
 
 export type CostsPage = Page<CostsResult>;
@@ -354,6 +387,8 @@ export function costsPage(
         result.quantity = quantity;
         result.quantity_unit = allTokens && quantity !== null ? "tokens" : null;
       }
+      if (book && book.quantities !== "with-unit") delete result.quantity_unit;
+      if (book && book.quantities === "absent") delete result.quantity;
       return result;
     });
     results.sort(compareResults);

@@ -3,11 +3,59 @@
 import { encodeCursor, type GroupField, type UsageQuery } from "./query.ts";
 import type { UsageEvent } from "./types.ts";
 
+/**
+ * What an event (or one of its revisions) counts, in the 2026-07 generation's terms: inputTokens
+ * is every input token (text, audio, image; uncached, cached and cache writes), cachedTokens every
+ * cache read, outputTokens every output token; the other counts are parts of those.
+ */
 export interface Values {
   inputTokens: number;
   cachedTokens: number;
+  cacheWriteTokens: number;
+  /** Uncached audio input. */
+  audioInputTokens: number;
+  cachedAudioTokens: number;
+  /** Uncached image input. */
+  imageInputTokens: number;
+  cachedImageTokens: number;
   outputTokens: number;
+  audioOutputTokens: number;
+  imageOutputTokens: number;
   requests: number;
+}
+
+const VALUE_KEYS = [
+  "inputTokens",
+  "cachedTokens",
+  "cacheWriteTokens",
+  "audioInputTokens",
+  "cachedAudioTokens",
+  "imageInputTokens",
+  "cachedImageTokens",
+  "outputTokens",
+  "audioOutputTokens",
+  "imageOutputTokens",
+  "requests",
+] as const satisfies ReadonlyArray<keyof Values>;
+
+const zeroValues = (): Values =>
+  Object.fromEntries(VALUE_KEYS.map((k) => [k, 0])) as unknown as Values;
+
+/** The generations of the completions result the fake can answer in (see usageResult). */
+export type UsageGeneration = "2024-12" | "2026-07";
+
+/** Throws when an event's parts exceed their totals: a test's mistake, not a page to serve. */
+function checkValues(v: Values, what: string): void {
+  const uncached = v.inputTokens - v.cachedTokens - v.cacheWriteTokens;
+  const problems = [
+    [uncached - v.audioInputTokens - v.imageInputTokens, "uncached input"],
+    [v.cachedTokens - v.cachedAudioTokens - v.cachedImageTokens, "cached input"],
+    [v.outputTokens - v.audioOutputTokens - v.imageOutputTokens, "output"],
+  ].filter(([rest]) => (rest as number) < 0);
+  if (problems.length > 0 || VALUE_KEYS.some((k) => !(v[k] >= 0)))
+    throw new Error(
+      `${what}: its parts exceed its ${problems.map(([, n]) => n).join(", ")} tokens`,
+    );
 }
 
 export interface StoredEvent {
@@ -25,22 +73,23 @@ export interface StoredEvent {
   revisions: Array<{ at: number } & Values>;
 }
 
+/** A completions result: the 2026-07 generation has every field, the 2024-12 one no `?` field. */
 export interface CompletionsResult {
   object: "organization.usage.completions.result";
   input_tokens: number;
   input_cached_tokens: number;
-  input_cache_write_tokens: number;
-  input_uncached_tokens: number;
+  input_cache_write_tokens?: number;
+  input_uncached_tokens?: number;
   output_tokens: number;
-  input_text_tokens: number;
-  output_text_tokens: number;
-  input_cached_text_tokens: number;
+  input_text_tokens?: number;
+  output_text_tokens?: number;
+  input_cached_text_tokens?: number;
   input_audio_tokens: number;
-  input_cached_audio_tokens: number;
+  input_cached_audio_tokens?: number;
   output_audio_tokens: number;
-  input_image_tokens: number;
-  input_cached_image_tokens: number;
-  output_image_tokens: number;
+  input_image_tokens?: number;
+  input_cached_image_tokens?: number;
+  output_image_tokens?: number;
   num_model_requests: number;
   project_id: string | null;
   user_id: string | null;
@@ -74,23 +123,21 @@ export interface PageSettings {
   lagSeconds: number;
   emptyBuckets: "include" | "omit";
   maxBucketsPerPage: number | undefined;
+  /** The generation a bucket starting at `start` is answered in. */
+  generationOf: (start: number) => UsageGeneration;
 }
 
 export function normalize(event: UsageEvent): StoredEvent {
-  const base: Values = {
-    inputTokens: event.inputTokens,
-    cachedTokens: event.cachedTokens ?? 0,
-    outputTokens: event.outputTokens,
-    requests: event.requests ?? 1,
-  };
+  const base: Values = { ...zeroValues(), requests: 1 };
+  for (const k of VALUE_KEYS) base[k] = event[k] ?? base[k];
+  checkValues(base, `event at ${event.completedAt}`);
   const revisions = (event.revisions ?? [])
-    .map((r) => ({
-      at: r.at,
-      inputTokens: r.inputTokens ?? base.inputTokens,
-      cachedTokens: r.cachedTokens ?? base.cachedTokens,
-      outputTokens: r.outputTokens ?? base.outputTokens,
-      requests: r.requests ?? base.requests,
-    }))
+    .map((r) => {
+      const values = { at: r.at, ...base };
+      for (const k of VALUE_KEYS) values[k] = r[k] ?? base[k];
+      checkValues(values, `revision at ${r.at} of the event at ${event.completedAt}`);
+      return values;
+    })
     .sort((a, b) => a.at - b.at);
   return {
     apiKeyId: event.apiKeyId,
@@ -164,32 +211,63 @@ function compareResults(a: CompletionsResult, b: CompletionsResult): number {
   return 0;
 }
 
-function emptyResult(event: StoredEvent, groupBy: GroupField[]): CompletionsResult {
+function identityOf(event: StoredEvent, groupBy: GroupField[]) {
   const grouped = (field: GroupField) =>
     groupBy.includes(field) ? groupValue(event, field) : null;
   return {
-    object: "organization.usage.completions.result",
-    input_tokens: 0,
-    input_cached_tokens: 0,
-    input_cache_write_tokens: 0,
-    input_uncached_tokens: 0,
-    output_tokens: 0,
-    input_text_tokens: 0,
-    output_text_tokens: 0,
-    input_cached_text_tokens: 0,
-    input_audio_tokens: 0,
-    input_cached_audio_tokens: 0,
-    output_audio_tokens: 0,
-    input_image_tokens: 0,
-    input_cached_image_tokens: 0,
-    output_image_tokens: 0,
-    num_model_requests: 0,
     project_id: grouped("project_id") as string | null,
     user_id: grouped("user_id") as string | null,
     api_key_id: grouped("api_key_id") as string | null,
     model: grouped("model") as string | null,
     batch: grouped("batch") as boolean | null,
     service_tier: grouped("service_tier") as string | null,
+  };
+}
+
+/**
+ * A group's summed values as one result of the given generation (SPEC §12, after the OpenAPI
+ * descriptions before and after the spec sync of 2026-07-15). 2026-07: every field, input_tokens
+ * counting everything, input_audio_tokens and input_image_tokens uncached only. 2024-12:
+ * input_tokens is text input including cached text (images were billed as text then, cache writes
+ * as uncached input: both are in it), input_cached_tokens cached text, input_audio_tokens audio
+ * including cached audio, output_tokens text output, output_audio_tokens audio output.
+ */
+export function usageResult(
+  v: Values,
+  identity: ReturnType<typeof identityOf>,
+  generation: UsageGeneration,
+): CompletionsResult {
+  const object = "organization.usage.completions.result" as const;
+  if (generation === "2024-12")
+    return {
+      object,
+      input_tokens: v.inputTokens - v.audioInputTokens - v.cachedAudioTokens,
+      input_cached_tokens: v.cachedTokens - v.cachedAudioTokens,
+      output_tokens: v.outputTokens - v.audioOutputTokens,
+      input_audio_tokens: v.audioInputTokens + v.cachedAudioTokens,
+      output_audio_tokens: v.audioOutputTokens,
+      num_model_requests: v.requests,
+      ...identity,
+    };
+  const uncached = v.inputTokens - v.cachedTokens - v.cacheWriteTokens;
+  return {
+    object,
+    input_tokens: v.inputTokens,
+    input_cached_tokens: v.cachedTokens,
+    input_cache_write_tokens: v.cacheWriteTokens,
+    input_uncached_tokens: uncached,
+    output_tokens: v.outputTokens,
+    input_text_tokens: uncached - v.audioInputTokens - v.imageInputTokens,
+    output_text_tokens: v.outputTokens - v.audioOutputTokens - v.imageOutputTokens,
+    input_cached_text_tokens: v.cachedTokens - v.cachedAudioTokens - v.cachedImageTokens,
+    input_audio_tokens: v.audioInputTokens,
+    input_cached_audio_tokens: v.cachedAudioTokens,
+    output_audio_tokens: v.audioOutputTokens,
+    input_image_tokens: v.imageInputTokens,
+    input_cached_image_tokens: v.cachedImageTokens,
+    output_image_tokens: v.imageOutputTokens,
+    num_model_requests: v.requests,
+    ...identity,
   };
 }
 
@@ -243,7 +321,8 @@ export class EventStore {
     const last = Math.min(first + perPage, total); // exclusive bucket index
     const rangeEnd = query.endTime ?? Number.POSITIVE_INFINITY;
 
-    const buckets: Array<Map<string, CompletionsResult>> = [];
+    const buckets: Array<Map<string, { identity: ReturnType<typeof identityOf>; sum: Values }>> =
+      [];
     for (let i = first; i < last; i++) buckets.push(new Map());
 
     const pageStart = startTime + first * w;
@@ -268,29 +347,23 @@ export class EventStore {
 
       const bucket = buckets[Math.floor((event.completedAt - pageStart) / w)]!;
       const key = JSON.stringify(groupBy.map((field) => groupValue(event, field)));
-      let result = bucket.get(key);
-      if (result === undefined) {
-        result = emptyResult(event, groupBy);
-        bucket.set(key, result);
+      let group = bucket.get(key);
+      if (group === undefined) {
+        group = { identity: identityOf(event, groupBy), sum: zeroValues() };
+        bucket.set(key, group);
       }
       const values = valuesAt(event, now);
-      result.input_tokens += values.inputTokens;
-      result.input_cached_tokens += values.cachedTokens;
-      result.output_tokens += values.outputTokens;
-      result.num_model_requests += values.requests;
+      for (const k of VALUE_KEYS) group.sum[k] += values[k];
     }
 
     const data: UsageBucket[] = [];
     buckets.forEach((bucket, i) => {
       if (bucket.size === 0 && settings.emptyBuckets === "omit") return;
       const start = pageStart + i * w;
-      const results = [...bucket.values()].sort(compareResults);
-      for (const r of results) {
-        r.input_uncached_tokens = r.input_tokens - r.input_cached_tokens;
-        r.input_text_tokens = r.input_uncached_tokens;
-        r.input_cached_text_tokens = r.input_cached_tokens;
-        r.output_text_tokens = r.output_tokens;
-      }
+      const generation = settings.generationOf(start);
+      const results = [...bucket.values()]
+        .map((g) => usageResult(g.sum, g.identity, generation))
+        .sort(compareResults);
       data.push({
         object: "bucket",
         start_time: start,

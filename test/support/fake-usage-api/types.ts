@@ -8,11 +8,29 @@ export interface UsageEvent {
   model: string;
   /** Unix seconds; attributed to the bucket containing it. */
   completedAt: number;
-  /** Includes cachedTokens, as in the real API. */
+  /**
+   * Every input token, as the 2026-07 generation's input_tokens counts them: text, audio and
+   * image, uncached, cached (cachedTokens) and cache writes (cacheWriteTokens).
+   */
   inputTokens: number;
-  /** Default 0. */
+  /** Cache reads of any modality, part of inputTokens. Default 0. */
   cachedTokens?: number;
+  /** Tokens written to the cache, part of inputTokens. Default 0. */
+  cacheWriteTokens?: number;
+  /** Uncached audio input, part of inputTokens. Default 0. */
+  audioInputTokens?: number;
+  /** Cached audio input, part of cachedTokens. Default 0. */
+  cachedAudioTokens?: number;
+  /** Uncached image input, part of inputTokens. Default 0. */
+  imageInputTokens?: number;
+  /** Cached image input, part of cachedTokens. Default 0. */
+  cachedImageTokens?: number;
+  /** Every output token: text, audio and image. */
   outputTokens: number;
+  /** Audio output, part of outputTokens. Default 0. */
+  audioOutputTokens?: number;
+  /** Image output, part of outputTokens. Default 0. */
+  imageOutputTokens?: number;
   /** num_model_requests, default 1. */
   requests?: number;
   /** Default false. */
@@ -33,10 +51,27 @@ export interface UsageEvent {
     at: number;
     inputTokens?: number;
     cachedTokens?: number;
+    cacheWriteTokens?: number;
+    audioInputTokens?: number;
+    cachedAudioTokens?: number;
+    imageInputTokens?: number;
+    cachedImageTokens?: number;
     outputTokens?: number;
+    audioOutputTokens?: number;
+    imageOutputTokens?: number;
     requests?: number;
   }>;
 }
+
+/**
+ * Which generation of the completions result a bucket is answered in (see usageResult in
+ * store.ts): one for every bucket, or chosen per bucket from its start (and the server's clock),
+ * e.g. newSchemaFrom(NEW_USAGE_SCHEMA_AT).
+ */
+export type UsageSchemaOption =
+  | "2024-12"
+  | "2026-07"
+  | ((bucketStart: number, now: number) => "2024-12" | "2026-07");
 
 export type Fault =
   /** Any status; `retryAfter` is sent verbatim as Retry-After; `body` replaces the default error JSON. */
@@ -91,11 +126,20 @@ export interface FaultContext {
 
 export type FaultPlan = (ctx: FaultContext) => Fault | undefined;
 
-/** USD per 1M tokens, as decimal numbers (e.g. 0.15); converted exactly via their decimal string. */
+/**
+ * USD per 1M tokens, as decimal numbers (e.g. 0.15); converted exactly via their decimal string.
+ * `input` prices uncached text input, `cachedInput` every cache read, `output` text output; a
+ * class without its price here gets no cost line (like an unpriced model).
+ */
 export interface TokenPrices {
   input: number;
   cachedInput: number;
   output: number;
+  cacheWrite?: number;
+  audioInput?: number;
+  imageInput?: number;
+  audioOutput?: number;
+  imageOutput?: number;
 }
 
 /** An extra cost line not derived from events (e.g. tool calls): a line item the product may not know. */
@@ -138,6 +182,12 @@ export interface CostsOptions {
   extraLines?: ExtraCostLine[];
   /** Late restatements: from server-clock time `at`, the cost lines of the UTC day containing `day` for `apiKeyId` are multiplied by `factor` (e.g. 1.02). */
   restatements?: CostRestatement[];
+  /**
+   * Quantities of line items (grouped by line_item): "with-unit" (default, since 2026-08:
+   * `quantity` and `quantity_unit: "tokens"`), "without-unit" (`quantity` only, the field
+   * `quantity_unit` left out, as before 2026-08), or "absent" (neither field).
+   */
+  quantities?: "with-unit" | "without-unit" | "absent";
 }
 
 export interface FakeUsageApiOptions {
@@ -159,6 +209,8 @@ export interface FakeUsageApiOptions {
    * the costs endpoint answers buckets with empty results.
    */
   costs?: CostsOptions;
+  /** The generation of the completions results (default "2026-07" for every bucket). */
+  usageSchema?: UsageSchemaOption;
 }
 
 export interface RecordedRequest {
