@@ -14,7 +14,7 @@ import { nodeFiles } from "./fs/node.ts";
 import { finishReport, finishText, reconcile } from "./reconcile/pipeline.ts";
 import { boundReport } from "./report/bounded.ts";
 import type { PassReport } from "./report/schema.ts";
-import type { HttpPageSource } from "./usage/http.ts";
+import type { HttpPageSource } from "./transport/http.ts";
 import { cutMessage } from "./util/printable.ts";
 import { redact } from "./util/redact.ts";
 import { TOOL, VERSION } from "./version.ts";

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { RunOnKey, Totals } from "../src/model.ts";
 import { attribute, findSharing } from "../src/usage/attribute.ts";
-import type { UsageRow } from "../src/usage/pages.ts";
+import type { UsageRow } from "../src/usage/rows.ts";
 
 /** 2025-10-30T10:00:00Z */
 const T0 = 1_761_818_400;

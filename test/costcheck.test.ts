@@ -2,9 +2,9 @@ import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { nodeFiles } from "../src/fs/node.ts";
 import { builtinSource } from "../src/pricing/prices.ts";
+import { createHttpPageSource } from "../src/providers/openai/http.ts";
 import { runPass } from "../src/reconcile/pass.ts";
 import { PassReportSchema } from "../src/report/schema.ts";
-import { createHttpPageSource } from "../src/usage/http.ts";
 import { TOOL, VERSION } from "../src/version.ts";
 import {
   allEvents,

@@ -7,8 +7,8 @@ import { commitMessage } from "../src/delivery/message.ts";
 import { defaultBackoffMs, type FileUpdate, type PublishOptions } from "../src/delivery/publish.ts";
 import { DeliveryError } from "../src/errors.ts";
 import { nodeFiles } from "../src/fs/node.ts";
+import { createHttpPageSource } from "../src/providers/openai/http.ts";
 import { reconcile } from "../src/reconcile/pipeline.ts";
-import { createHttpPageSource } from "../src/usage/http.ts";
 import { editJsonText } from "../src/util/json-text.ts";
 import { TOOL, VERSION } from "../src/version.ts";
 import {

@@ -13,8 +13,8 @@ import { apiFiles } from "../src/github/api-files.ts";
 import { COMMENT_MARKER, upsertStickyComment } from "../src/github/comment.ts";
 import { type GitHub, githubClient } from "../src/github/octokit.ts";
 import { pullRequestRunFiles } from "../src/github/pr-files.ts";
+import { createHttpPageSource } from "../src/providers/openai/http.ts";
 import { reconcile } from "../src/reconcile/pipeline.ts";
-import { createHttpPageSource } from "../src/usage/http.ts";
 import { editJsonText } from "../src/util/json-text.ts";
 import { TOOL, VERSION } from "../src/version.ts";
 import {

@@ -4,9 +4,10 @@ import { UsageApiError } from "../src/errors.ts";
 import { nodeFiles } from "../src/fs/node.ts";
 import type { Span } from "../src/model.ts";
 import { builtinSource } from "../src/pricing/prices.ts";
+import { createHttpPageSource } from "../src/providers/openai/http.ts";
+import { fetchSpan } from "../src/providers/openai/pages.ts";
 import { runPass } from "../src/reconcile/pass.ts";
-import { createHttpPageSource, type HttpSourceOptions } from "../src/usage/http.ts";
-import { fetchSpan } from "../src/usage/pages.ts";
+import type { HttpSourceOptions } from "../src/transport/http.ts";
 import { TOOL, VERSION } from "../src/version.ts";
 import { allEvents, generateExperiment, tempDir, writeExperiment } from "./support/experiment.ts";
 import {

@@ -6,6 +6,8 @@ import { pagesFor, planSpans, requestLowerBound, unionOf } from "../src/usage/pl
 /** 2025-10-30T00:00:00Z */
 const T0 = 1_761_782_400;
 const M = 60;
+/** A page of one day of minute buckets (OpenAI's). */
+const DAY = 1440;
 /** A window of whole minutes, given as minute offsets from T0. */
 const w = (startMinute: number, endMinute: number): QueryWindow => ({
   start: T0 + startMinute * M,
@@ -59,8 +61,8 @@ const windowsArb = (maxStart: number, maxLength: number) =>
 
 describe("planSpans", () => {
   it("plans nothing for no windows", () => {
-    expect(planSpans([])).toEqual([]);
-    expect(requestLowerBound(planSpans([]))).toBe(0);
+    expect(planSpans([], DAY)).toEqual([]);
+    expect(requestLowerBound(planSpans([], DAY), DAY)).toBe(0);
   });
 
   it("covers every minute of every window with sorted, disjoint, minute-aligned spans", () => {
@@ -108,8 +110,8 @@ describe("planSpans", () => {
   it("never costs more than one query per run", () => {
     fc.assert(
       fc.property(windowsArb(3000, 2000), (windows) => {
-        const perRun = windows.reduce((n, x) => n + pagesFor(x), 0);
-        expect(requestLowerBound(planSpans(windows))).toBeLessThanOrEqual(perRun);
+        const perRun = windows.reduce((n, x) => n + pagesFor(x, DAY), 0);
+        expect(requestLowerBound(planSpans(windows, DAY), DAY)).toBeLessThanOrEqual(perRun);
       }),
       { numRuns: 300 },
     );
@@ -117,32 +119,32 @@ describe("planSpans", () => {
 
   it("merges nearby windows into one page and leaves a long gap out", () => {
     // 110 minutes with a gap: one page of 1440 buckets fetches both runs
-    expect(planSpans([w(0, 10), w(100, 110)])).toEqual([
+    expect(planSpans([w(0, 10), w(100, 110)], DAY)).toEqual([
       { start: w(0, 0).start, end: w(110, 110).start },
     ]);
     // a gap longer than a page: two spans, the gap is not fetched
-    const far = planSpans([w(0, 10), w(3000, 3010)]);
+    const far = planSpans([w(0, 10), w(3000, 3010)], DAY);
     expect(far).toEqual([
       { start: w(0, 0).start, end: w(10, 10).start },
       { start: w(3000, 0).start, end: w(3010, 0).start },
     ]);
-    expect(requestLowerBound(far)).toBe(2);
+    expect(requestLowerBound(far, DAY)).toBe(2);
     expect(covered(far, w(1500, 0).start)).toBe(false);
     // one run per framework, taking turns, over a day: one request instead of thirty
     const day = Array.from({ length: 30 }, (_, i) => w(i * 45, i * 45 + 20));
-    expect(requestLowerBound(planSpans(day))).toBe(1);
-    expect(day.reduce((n, x) => n + pagesFor(x), 0)).toBe(30);
+    expect(requestLowerBound(planSpans(day, DAY), DAY)).toBe(1);
+    expect(day.reduce((n, x) => n + pagesFor(x, DAY), 0)).toBe(30);
   });
 
   it("gives a window longer than a day ceil(minutes / 1440) pages", () => {
     for (const minutes of [1, 1439, 1440, 1441, 2880, 2881, 3000, 10_000]) {
-      const spans = planSpans([w(7, 7 + minutes)]);
-      expect(requestLowerBound(spans), `${minutes} minutes`).toBe(Math.ceil(minutes / 1440));
+      const spans = planSpans([w(7, 7 + minutes)], DAY);
+      expect(requestLowerBound(spans, DAY), `${minutes} minutes`).toBe(Math.ceil(minutes / 1440));
       expect(spans[0]!.start).toBe(w(7, 7).start);
       expect(spans.at(-1)!.end).toBe(w(7 + minutes, 0).start);
     }
     // a long window followed by a short one a little later shares the last, partial page
-    expect(requestLowerBound(planSpans([w(0, 1500), w(1600, 1700)]))).toBe(2);
+    expect(requestLowerBound(planSpans([w(0, 1500), w(1600, 1700)], DAY), DAY)).toBe(2);
   });
 
   it("unions overlapping and touching windows", () => {

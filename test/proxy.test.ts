@@ -1,8 +1,8 @@
 import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError } from "../src/errors.ts";
-import { createHttpPageSource } from "../src/usage/http.ts";
-import { fetchSpan } from "../src/usage/pages.ts";
+import { createHttpPageSource } from "../src/providers/openai/http.ts";
+import { fetchSpan } from "../src/providers/openai/pages.ts";
 import { runCliProcess } from "./support/cli-process.ts";
 import {
   allEvents,

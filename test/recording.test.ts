@@ -3,9 +3,10 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { UsageApiError } from "../src/errors.ts";
 import type { Span } from "../src/model.ts";
-import { createHttpPageSource } from "../src/usage/http.ts";
-import { fetchSpan } from "../src/usage/pages.ts";
-import { recordingSource, replaySource } from "../src/usage/recording.ts";
+import { createHttpPageSource } from "../src/providers/openai/http.ts";
+import { fetchSpan } from "../src/providers/openai/pages.ts";
+import { recordingKey } from "../src/providers/openai/query.ts";
+import { recordingSource, replaySource } from "../src/transport/recording.ts";
 import { allEvents, generateExperiment, keyIdFor, tempDir } from "./support/experiment.ts";
 import { type FakeUsageApi, startFakeUsageApi } from "./support/fake-usage-api.ts";
 
@@ -47,7 +48,7 @@ describe("--record and --replay", () => {
     const { api, dir, spans, keys } = await setup();
     const http = createHttpPageSource({ baseUrl: api.baseUrl, adminKey: ADMIN_KEY });
     cleanups.push(() => http.close());
-    const recorder = recordingSource(http, dir);
+    const recorder = recordingSource(http, dir, recordingKey);
     const recorded = [];
     for (const span of spans) recorded.push(await fetchSpan(recorder, span, keys));
     const sent = api.requests.length;
@@ -56,7 +57,7 @@ describe("--record and --replay", () => {
     expect(recorded.flatMap((f) => f.rows).length).toBeGreaterThan(20);
     expect((await readdir(dir)).filter((n) => n.endsWith(".json"))).toHaveLength(sent);
 
-    const replay = await replaySource(dir);
+    const replay = await replaySource(dir, recordingKey);
     const replayed = [];
     for (const span of spans) replayed.push(await fetchSpan(replay, span, keys));
     expect(replayed).toEqual(recorded);
@@ -67,7 +68,7 @@ describe("--record and --replay", () => {
     const { api, dir, spans, keys } = await setup();
     const http = createHttpPageSource({ baseUrl: api.baseUrl, adminKey: ADMIN_KEY });
     cleanups.push(() => http.close());
-    await fetchSpan(recordingSource(http, dir), spans[0]!, keys);
+    await fetchSpan(recordingSource(http, dir, recordingKey), spans[0]!, keys);
     const names = await readdir(dir);
     expect(names.length).toBeGreaterThan(0);
     for (const name of names) {
@@ -86,10 +87,10 @@ describe("--record and --replay", () => {
     const { api, dir, spans, keys } = await setup();
     const http = createHttpPageSource({ baseUrl: api.baseUrl, adminKey: ADMIN_KEY });
     cleanups.push(() => http.close());
-    await fetchSpan(recordingSource(http, dir), spans[0]!, keys);
+    await fetchSpan(recordingSource(http, dir, recordingKey), spans[0]!, keys);
     const sent = api.requests.length;
 
-    const replay = await replaySource(dir);
+    const replay = await replaySource(dir, recordingKey);
     // the other span, and the same span for fewer keys: neither was recorded
     for (const [span, ks] of [
       [spans[1]!, keys],
@@ -110,7 +111,7 @@ describe("--record and --replay", () => {
   it("a replay directory that does not exist is an error naming it", async () => {
     const missing = join(await tempDir("reconcile-usage-recording-"), "nowhere");
     cleanups.push(() => rm(join(missing, ".."), { recursive: true, force: true }));
-    await expect(replaySource(missing)).rejects.toThrow(
+    await expect(replaySource(missing, recordingKey)).rejects.toThrow(
       `replay directory ${missing} cannot be read`,
     );
   });

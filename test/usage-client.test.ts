@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { UsageApiError } from "../src/errors.ts";
 import type { Span } from "../src/model.ts";
-import { createHttpPageSource, type HttpSourceOptions } from "../src/usage/http.ts";
-import { fetchSpan, type UsageRow } from "../src/usage/pages.ts";
-import { GROUP_BY, MAX_MINUTE_BUCKETS } from "../src/usage/query.ts";
+import { createHttpPageSource } from "../src/providers/openai/http.ts";
+import { fetchSpan } from "../src/providers/openai/pages.ts";
+import { GROUP_BY, MAX_MINUTE_BUCKETS } from "../src/providers/openai/query.ts";
+import type { HttpSourceOptions } from "../src/transport/http.ts";
+import type { UsageRow } from "../src/usage/rows.ts";
 import {
   type FakeUsageApi,
   type FakeUsageApiOptions,

@@ -1,12 +1,13 @@
+import { DEFAULT_PROVIDER } from "../providers/registry.ts";
 import type { ResolvedSettings } from "../settings/resolve.ts";
-import { createHttpPageSource, duration, type HttpPageSource } from "../usage/http.ts";
+import { createHttpSource, duration, type HttpPageSource } from "../transport/http.ts";
 import { cutMessage } from "../util/printable.ts";
 import { redact } from "../util/redact.ts";
 import { TOOL } from "../version.ts";
 
 /**
- * The Usage API over HTTP for a reconciling pass with an admin key (none otherwise). A long wait
- * or a retry is said in the step's log.
+ * The provider's usage API over HTTP for a reconciling pass with an admin key (none otherwise).
+ * A long wait or a retry is said in the step's log.
  */
 export function actionSource(
   resolved: ResolvedSettings,
@@ -15,7 +16,9 @@ export function actionSource(
 ): HttpPageSource | undefined {
   const adminKey = resolved.adminKey;
   if (mode !== "reconcile" || !adminKey) return undefined;
-  return createHttpPageSource({
+  const provider = DEFAULT_PROVIDER;
+  return createHttpSource({
+    api: provider.http,
     baseUrl: resolved.apiBaseUrl,
     adminKey,
     userAgent: TOOL,
@@ -23,11 +26,11 @@ export function actionSource(
     proxyEnv: o.env,
     onWaiting: ({ what, waitedMs, limitMs }) =>
       o.say(
-        `Usage API: still waiting for the ${what}: ${duration(waitedMs)} so far, gives up at ${duration(limitMs)}`,
+        `${provider.usageApi}: still waiting for the ${what}: ${duration(waitedMs)} so far, gives up at ${duration(limitMs)}`,
       ),
     onRetry: ({ attempt, delayMs, reason }) =>
       o.say(
-        `Usage API: ${redact(cutMessage(reason), o.secrets)}; retry ${attempt} in ${Math.round(delayMs)} ms`,
+        `${provider.usageApi}: ${redact(cutMessage(reason), o.secrets)}; retry ${attempt} in ${Math.round(delayMs)} ms`,
       ),
   });
 }

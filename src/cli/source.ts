@@ -1,10 +1,11 @@
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { DEFAULT_PROVIDER } from "../providers/registry.ts";
 import type { ResolvedSettings } from "../settings/resolve.ts";
 import { SETTINGS } from "../settings/table.ts";
-import { createHttpPageSource, duration } from "../usage/http.ts";
-import type { PageSource } from "../usage/query.ts";
-import { recordingSource, replaySource } from "../usage/recording.ts";
+import { createHttpSource, duration } from "../transport/http.ts";
+import { recordingSource, replaySource } from "../transport/recording.ts";
+import type { PageSource } from "../transport/source.ts";
 import { redact } from "../util/redact.ts";
 import { TOOL } from "../version.ts";
 import type { CliIo } from "./output.ts";
@@ -46,13 +47,15 @@ export async function cliSource(
   refuseClockAgainstRealApi(resolved);
   const v = resolved.values;
   if (v.mode !== "reconcile") return undefined;
+  const provider = DEFAULT_PROVIDER;
   if (v.replay !== undefined) {
-    const pages = await replaySource(resolve(io.cwd, v.replay));
+    const pages = await replaySource(resolve(io.cwd, v.replay), provider.recordingKey);
     return { pages, requests: () => 0, close: async () => undefined };
   }
   const adminKey = resolved.adminKey;
   if (!adminKey) return undefined;
-  const http = createHttpPageSource({
+  const http = createHttpSource({
+    api: provider.http,
     baseUrl: resolved.apiBaseUrl,
     adminKey,
     userAgent: TOOL,
@@ -70,7 +73,10 @@ export async function cliSource(
       : undefined,
   });
   return {
-    pages: v.record !== undefined ? recordingSource(http, resolve(io.cwd, v.record)) : http,
+    pages:
+      v.record !== undefined
+        ? recordingSource(http, resolve(io.cwd, v.record), provider.recordingKey)
+        : http,
     requests: () => http.stats.requests,
     close: () => http.close(),
   };

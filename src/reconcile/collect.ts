@@ -1,11 +1,13 @@
 import { UsageApiError } from "../errors.ts";
 import type { RunOnKey, Span, Totals } from "../model.ts";
+import { byProvider, PROVIDERS, providerFor } from "../providers/registry.ts";
 import type { Attempt } from "../runs/schema.ts";
+import type { PageSource } from "../transport/source.ts";
 import { makeAttempt } from "../usage/attempt.ts";
 import { attribute, type UnattributedUsage } from "../usage/attribute.ts";
-import { fetchSpan, sumGuard, type UsageRow } from "../usage/pages.ts";
 import { planSpans, requestLowerBound } from "../usage/plan.ts";
-import { MAX_MINUTE_BUCKETS, type PageSource } from "../usage/query.ts";
+import type { UsageProvider } from "../usage/provider.ts";
+import { sumGuard, type UsageRow } from "../usage/rows.ts";
 import { floorMinute } from "../util/time.ts";
 import type { PassSettings } from "./settings.ts";
 import type { RunState } from "./state.ts";
@@ -35,6 +37,7 @@ export interface Collected {
 }
 
 interface FailedSpan {
+  provider: UsageProvider;
   span: Span;
   message: string;
   kind: string;
@@ -64,75 +67,87 @@ const messageOf = (error: unknown): string =>
 const kindOf = (error: unknown): string =>
   error instanceof UsageApiError ? error.kind : "unexpected";
 
-/** Errors another request might not meet; an auth or quota error would only repeat. */
-const SPLITTABLE = new Set([
-  "malformed",
-  "protocol",
-  "server",
-  "network",
-  "timeout",
-  "rate_limited",
-]);
-
 /**
  * Fetches a span; when it fails after its retries and spans several pages, fetches each
  * page-long piece on its own, so one bad page costs only the runs in its own minutes. Rows of a
  * piece that failed are never kept: no run is read from a partial window.
  */
 async function fetchOrSplit(
+  provider: UsageProvider,
   source: PageSource,
   span: Span,
   keyIds: readonly string[],
   onPage: () => void,
 ): Promise<{ rows: UsageRow[]; failed: FailedSpan[] }> {
+  const fetch = (piece: Span) => provider.fetchUsage(source, piece, keyIds, { onPage });
+  const failure = (piece: Span, error: unknown): FailedSpan => ({
+    provider,
+    span: piece,
+    message: messageOf(error),
+    kind: kindOf(error),
+  });
   try {
-    return { rows: (await fetchSpan(source, span, keyIds, onPage)).rows, failed: [] };
+    return { rows: (await fetch(span)).rows, failed: [] };
   } catch (error) {
-    const page = MAX_MINUTE_BUCKETS * 60;
-    const kind = kindOf(error);
-    if (span.end - span.start <= page || !SPLITTABLE.has(kind))
-      return { rows: [], failed: [{ span, message: messageOf(error), kind }] };
+    const page = provider.pageMinutes * 60;
+    if (span.end - span.start <= page || !provider.splittable.has(kindOf(error)))
+      return { rows: [], failed: [failure(span, error)] };
     const rows: UsageRow[] = [];
     const failed: FailedSpan[] = [];
     for (let start = span.start; start < span.end; start += page) {
       const piece = { start, end: Math.min(start + page, span.end) };
       try {
-        rows.push(...(await fetchSpan(source, piece, keyIds, onPage)).rows);
+        rows.push(...(await fetch(piece)).rows);
       } catch (pieceError) {
-        failed.push({ span: piece, message: messageOf(pieceError), kind: kindOf(pieceError) });
+        failed.push(failure(piece, pieceError));
       }
     }
     // each piece was checked alone; a run's window may cross pieces, so check their sum again
-    const guard = sumGuard();
+    const guard = sumGuard(provider.countNames);
     const unsafe = rows.map(guard).find(Boolean);
     if (unsafe)
-      return { rows: [], failed: [{ span, message: `${unsafe}; refused`, kind: "protocol" }] };
+      return {
+        rows: [],
+        failed: [{ provider, span, message: `${unsafe}; refused`, kind: "protocol" }],
+      };
     return { rows, failed };
   }
 }
 
 /**
- * Takes one reading for each due run (SPEC §3): plans the fewest spans covering every due window,
- * fetches each span once for all keys, and attributes minute buckets to runs locally. A span that
- * fails turns every run whose window touches it into a failure, never into a reading.
+ * Takes one reading for each due run (SPEC §3): plans, per provider, the fewest spans covering
+ * every due window in its pages, fetches each span once for all its keys, and attributes minute
+ * buckets to runs locally. A span that fails turns every run of its provider whose window touches
+ * it into a failure, never into a reading.
  */
 export async function collectReadings(args: {
   states: readonly RunState[];
   due: readonly RunState[];
   settings: PassSettings;
-  source: PageSource;
+  /** Where each provider's pages come from (pass.ts makes sure every due run's has one). */
+  sourceOf: (provider: UsageProvider) => PageSource;
+  /** The providers keys are matched against; default the registry's. */
+  providers?: readonly UsageProvider[];
   now: number;
   tool: string;
   concurrency?: number;
   onProgress?: (p: Progress) => void;
 }): Promise<Collected> {
-  const { due, states, settings, source, now } = args;
+  const { due, states, settings, now, providers = PROVIDERS } = args;
   // minutes after `now - min-age` may belong to runs not committed yet: not worth reporting
-  const spans = planSpans(
-    due.map((s) => s.window!),
-    MAX_MINUTE_BUCKETS,
-    floorMinute(now - settings.minAgeMinutes * 60),
-  );
+  const fillUntil = floorMinute(now - settings.minAgeMinutes * 60);
+  const groups = byProvider(due, (s) => s.keyId!, providers).map(([provider, runs]) => ({
+    provider,
+    source: args.sourceOf(provider),
+    spans: planSpans(
+      runs.map((s) => s.window!),
+      provider.pageMinutes,
+      fillUntil,
+    ),
+    keyIds: [...new Set(runs.map((s) => s.keyId!))].sort(),
+  }));
+  const work = groups.flatMap((g) => g.spans.map((span) => ({ ...g, span })));
+  const spans = work.map((w) => w.span);
   const keyIds = [...new Set(due.map((s) => s.keyId!))].sort();
   const rows: UsageRow[] = [];
   const failedSpans: FailedSpan[] = [];
@@ -140,31 +155,34 @@ export async function collectReadings(args: {
   const onPage = () => {
     progress.pages++;
   };
-  await mapLimit(spans, args.concurrency ?? 4, async (span) => {
-    const outcome = await fetchOrSplit(source, span, keyIds, onPage);
+  await mapLimit(work, args.concurrency ?? 4, async (w) => {
+    const outcome = await fetchOrSplit(w.provider, w.source, w.span, w.keyIds, onPage);
     for (const r of outcome.rows) rows.push(r);
     failedSpans.push(...outcome.failed);
     progress.spansDone++;
     args.onProgress?.({ ...progress });
   });
 
+  // a run fails with a span of its own provider that touches its window
+  const touching = (s: RunState, f: FailedSpan) =>
+    f.provider === providerFor(s.keyId!, providers) &&
+    f.span.start < s.window!.end &&
+    s.window!.start < f.span.end;
   const failures = new Map<string, string>();
   for (const s of due) {
-    const failed = failedSpans.find(
-      (f) => f.span.start < s.window!.end && s.window!.start < f.span.end,
-    );
-    if (failed) failures.set(s.id, `Usage API: ${failed.message}`);
+    const failed = failedSpans.find((f) => touching(s, f));
+    if (failed) failures.set(s.id, `${failed.provider.usageApi}: ${failed.message}`);
   }
   const warnings: string[] = [];
-  const late = due.filter((s) =>
-    failedSpans.some(
-      (f) => f.kind === "deadline" && f.span.start < s.window!.end && s.window!.start < f.span.end,
-    ),
-  );
-  if (late.length > 0)
-    warnings.push(
-      `Usage API: the pass's time for the API ran out (pass-deadline-minutes); ${late.length} run(s) not read are error for this pass and the next pass reads them again`,
+  for (const { provider } of groups) {
+    const late = due.filter((s) =>
+      failedSpans.some((f) => f.kind === "deadline" && f.provider === provider && touching(s, f)),
     );
+    if (late.length > 0)
+      warnings.push(
+        `${provider.usageApi}: the pass's time for the API ran out (pass-deadline-minutes); ${late.length} run(s) not read are error for this pass and the next pass reads them again`,
+      );
+  }
   // Only rows of spans that succeeded exist; a failed span's runs are failures, so no run is read
   // from a partial window.
   const onKeys: RunOnKey[] = states.flatMap((s) =>
@@ -199,7 +217,7 @@ export async function collectReadings(args: {
     keyTotals,
     spans,
     pages: progress.pages,
-    lowerBound: requestLowerBound(spans),
+    lowerBound: groups.reduce((n, g) => n + requestLowerBound(g.spans, g.provider.pageMinutes), 0),
     warnings,
   };
 }

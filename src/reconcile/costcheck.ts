@@ -3,27 +3,25 @@ import { type CostResult, costOf } from "../pricing/cost.ts";
 import { candidateNames, type PriceSource } from "../pricing/prices.ts";
 import { TOKEN_CLASS_NAMES, TOKEN_CLASSES, type TokenClass } from "../pricing/schema.ts";
 import { classesOfModelUsage } from "../pricing/usage.ts";
+import { byProvider, PROVIDERS, providerFor } from "../providers/registry.ts";
 import type { RunReport } from "../report/schema.ts";
 import type { ModelUsage } from "../runs/schema.ts";
+import type { PageSource } from "../transport/source.ts";
 import { addToModel, emptyModelUsage } from "../usage/attribute.ts";
-import { type CostRow, fetchCosts } from "../usage/costs.ts";
-import { fetchSpan } from "../usage/pages.ts";
-import type { PageSource } from "../usage/query.ts";
+import type { CostRow, UsageProvider } from "../usage/provider.ts";
 import { picoToUsd } from "../util/decimal.ts";
 import type { RunState } from "./state.ts";
 
 const DAY = 86_400;
-/** Costs are settled by OpenAI about two days after a day ends; younger days are not compared. */
-const SETTLE_SECONDS = 48 * 3600;
 
 export interface CostCheckRow {
   /** UTC day, YYYY-MM-DD. */
   date: string;
   framework: string | null;
   apiKeyId: string;
-  /** Our cost of all usage on the key that day, priced from the Usage API's per-model split. */
+  /** Our cost of all usage on the key that day, priced from the usage report's per-model split. */
   oursUsd: number;
-  /** The Costs API's amount for the key that day; null when it reported nothing. */
+  /** The provider's cost report's amount for the key that day; null when it reported nothing. */
   theirsUsd: number | null;
   differenceUsd: number | null;
   /** Difference as a percentage of theirs. */
@@ -34,7 +32,7 @@ export interface CostCheckRow {
   settled: boolean;
   flagged: boolean;
   causes: string[];
-  /** Classes whose tokens differ from the quantities the Costs API bills (when it gives them). */
+  /** Classes whose tokens differ from the quantities the cost report bills (when it gives them). */
   tokenDifferences: TokenDifference[];
   /** Why the day could not be checked (an amount that is not a plain, finite number); null when it was. */
   error: string | null;
@@ -44,7 +42,7 @@ const dayOf = (t: number): number => Math.floor(t / DAY) * DAY;
 const isoDay = (t: number): string => new Date(t * 1000).toISOString().slice(0, 10);
 
 export interface TokenDifference {
-  /** The model as the Costs API's line item names it. */
+  /** The model as the cost report's line item names it. */
   model: string;
   class: TokenClass;
   ours: number;
@@ -52,10 +50,10 @@ export interface TokenDifference {
 }
 
 /**
- * Tokens per model and class: ours from the Usage API's day buckets, theirs from the quantities
- * of the Costs API's token line items. A line item names a dated snapshot or a base name; ours
+ * Tokens per model and class: ours from the usage report's day buckets, theirs from the quantities
+ * of the cost report's token line items. A line item names a dated snapshot or a base name; ours
  * are summed over the models it covers. Only classes whose every line says how many tokens it
- * bills are compared (a quantity is not always given), and only for models the Costs API bills
+ * bills are compared (a quantity is not always given), and only for models the cost report bills
  * by token line: a model it does not bill at all shows in the amounts already.
  */
 export function compareTokens(
@@ -96,13 +94,17 @@ function dayRanges(days: readonly number[]): Span[] {
 }
 
 /**
- * The Costs API cross-check (SPEC §5): for every UTC day the runs touch and every configured key,
- * our cost of the day's usage (all of it: runs, shared and unattributed minutes), priced from the
- * Usage API's per-model split, against the Costs API's amount. Days younger than 48 h are not yet
- * settled and never a mismatch. A difference over the tolerance is flagged with its likely causes.
+ * The cost cross-check (SPEC §5): for every UTC day the runs touch and every configured key of a
+ * provider with a cost report, our cost of the day's usage (all of it: runs, shared and
+ * unattributed minutes), priced from the provider's per-model split, against its cost report's
+ * amount. Days the provider has not settled yet are never a mismatch. A difference over the
+ * tolerance is flagged with its likely causes.
  */
 export async function crossCheckCosts(args: {
-  source: PageSource;
+  /** Where each provider's pages come from; keys of a provider without one are not checked. */
+  sourceOf: (provider: UsageProvider) => PageSource | undefined;
+  /** The providers keys are matched against; default the registry's. */
+  providers?: readonly UsageProvider[];
   states: readonly RunState[];
   runs: readonly RunReport[];
   prices: readonly PriceSource[];
@@ -110,12 +112,16 @@ export async function crossCheckCosts(args: {
   tolerancePercent: number;
   apiKeyIds: Record<string, string>;
 }): Promise<CostCheckRow[]> {
-  const { source, now } = args;
+  const { now, providers = PROVIDERS } = args;
+  const providerOfKey = (keyId: string) => providerFor(keyId, providers);
   const selected = args.states.filter((s) => s.selected && s.window && s.keyId);
   const days = new Set<number>();
   for (const s of selected)
     for (let d = dayOf(s.window!.start); d < s.window!.end; d += DAY) days.add(d);
-  const keys = [...new Set(selected.map((s) => s.keyId!))].sort();
+  // only keys of a provider with a cost report (and a source to read it from) can be checked
+  const keys = [...new Set(selected.map((s) => s.keyId!))]
+    .filter((k) => providerOfKey(k).costs && args.sourceOf(providerOfKey(k)))
+    .sort();
   if (days.size === 0 || keys.length === 0) return [];
 
   const usage = new Map<string, Map<string, ModelUsage>>();
@@ -124,31 +130,34 @@ export async function crossCheckCosts(args: {
     { pico: bigint; otherLines: Set<string>; tokens: NonNullable<CostRow["token"]>[] }
   >();
   const unreadable = new Map<string, string[]>();
-  for (const range of dayRanges([...days])) {
-    const [daily, costs] = await Promise.all([
-      fetchSpan(source, range, keys, undefined, "1d"),
-      fetchCosts(source, range, keys),
-    ]);
-    for (const r of daily.rows) {
-      const key = `${r.apiKeyId}|${r.minute}`;
-      const byModel = usage.get(key) ?? new Map<string, ModelUsage>();
-      usage.set(key, byModel);
-      const m = `${r.model}|${r.batch}|${r.serviceTier}`;
-      const u = byModel.get(m) ?? emptyModelUsage(r);
-      addToModel(u, r);
-      byModel.set(m, u);
-    }
-    for (const p of costs.problems) {
-      const key = `${p.apiKeyId}|${p.day}`;
-      unreadable.set(key, [...(unreadable.get(key) ?? []), p.problem]);
-    }
-    for (const c of costs.rows) {
-      const key = `${c.apiKeyId}|${c.day}`;
-      const t = theirs.get(key) ?? { pico: 0n, otherLines: new Set<string>(), tokens: [] };
-      t.pico += c.amountPico;
-      if (c.token) t.tokens.push(c.token);
-      else t.otherLines.add(c.lineItem);
-      theirs.set(key, t);
+  for (const [provider, providerKeys] of byProvider(keys, (k) => k, providers)) {
+    const source = args.sourceOf(provider)!;
+    for (const range of dayRanges([...days])) {
+      const [daily, costs] = await Promise.all([
+        provider.fetchUsage(source, range, providerKeys, { bucketWidth: "1d" }),
+        provider.costs!.fetchCosts(source, range, providerKeys),
+      ]);
+      for (const r of daily.rows) {
+        const key = `${r.apiKeyId}|${r.minute}`;
+        const byModel = usage.get(key) ?? new Map<string, ModelUsage>();
+        usage.set(key, byModel);
+        const m = `${r.model}|${r.batch}|${r.serviceTier}`;
+        const u = byModel.get(m) ?? emptyModelUsage(r);
+        addToModel(u, r);
+        byModel.set(m, u);
+      }
+      for (const p of costs.problems) {
+        const key = `${p.apiKeyId}|${p.day}`;
+        unreadable.set(key, [...(unreadable.get(key) ?? []), p.problem]);
+      }
+      for (const c of costs.rows) {
+        const key = `${c.apiKeyId}|${c.day}`;
+        const t = theirs.get(key) ?? { pico: 0n, otherLines: new Set<string>(), tokens: [] };
+        t.pico += c.amountPico;
+        if (c.token) t.tokens.push(c.token);
+        else t.otherLines.add(c.lineItem);
+        theirs.set(key, t);
+      }
     }
   }
 
@@ -157,6 +166,7 @@ export async function crossCheckCosts(args: {
   const rows: CostCheckRow[] = [];
   for (const day of [...days].sort((a, b) => a - b)) {
     for (const keyId of keys) {
+      const costsOf = providerOfKey(keyId).costs!;
       const models = [...(usage.get(`${keyId}|${day}`)?.values() ?? [])];
       const cost: CostResult = costOf(models, args.prices);
       const ours = cost.uncachedInputCost + cost.cachedInputCost + cost.outputCost;
@@ -176,13 +186,12 @@ export async function crossCheckCosts(args: {
             : ours > 0
               ? 100
               : 0;
-      const settled = day + DAY <= now - SETTLE_SECONDS;
+      const settled = day + DAY <= now - costsOf.settleSeconds;
       const coverage = ours > 0 ? Math.min(1, runCost / ours) : null;
       const causes: string[] = [];
       if (cost.unknown.length > 0)
         causes.push(`no price for ${[...new Set(cost.unknown.map((u) => u.model))].join(", ")}`);
-      if (models.some((m) => m.batch || m.service_tier === "flex" || m.service_tier === "priority"))
-        causes.push("batch or service-tier rates");
+      if (models.some((m) => costsOf.otherRates(m))) causes.push("batch or service-tier rates");
       if (coverage !== null && coverage < 0.99)
         causes.push(
           `usage outside the runs (runs account for ${(coverage * 100).toFixed(1)}% of the key's cost that day)`,
@@ -193,7 +202,7 @@ export async function crossCheckCosts(args: {
       const tokenDifferences = compareTokens(models, them?.tokens ?? []);
       if (tokenDifferences.length > 0)
         causes.push(
-          `token counts differ from the Costs API's quantities: ${tokenDifferences
+          `token counts differ from the ${costsOf.api}'s quantities: ${tokenDifferences
             .map(
               (d) =>
                 `${d.model} ${TOKEN_CLASSES[d.class].label} ours ${d.ours.toLocaleString("en-US")}, theirs ${d.theirs.toLocaleString("en-US")}`,
@@ -224,7 +233,7 @@ export async function crossCheckCosts(args: {
         causes: flagged ? causes : [],
         tokenDifferences,
         error: problems
-          ? `the Costs API's ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more line(s))` : ""}; the day is not checked`
+          ? `the ${costsOf.api}'s ${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more line(s))` : ""}; the day is not checked`
           : null,
       });
     }

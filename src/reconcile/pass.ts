@@ -1,10 +1,12 @@
 import { ConfigError } from "../errors.ts";
 import type { Files } from "../fs/types.ts";
 import type { PriceSource } from "../pricing/prices.ts";
+import { byProvider, PROVIDERS, providerFor } from "../providers/registry.ts";
 import type { PassReport } from "../report/schema.ts";
 import { discoverRuns } from "../runs/discover.ts";
 import type { Attempt } from "../runs/schema.ts";
-import type { PageSource } from "../usage/query.ts";
+import type { PageSource } from "../transport/source.ts";
+import type { UsageProvider } from "../usage/provider.ts";
 import type { NearestRun } from "../usage/unattributed.ts";
 import { formatIsoSeconds } from "../util/time.ts";
 import { evaluateRun } from "../verify/evaluate.ts";
@@ -25,6 +27,13 @@ export interface PassDeps {
   prices: readonly PriceSource[];
   /** Where readings come from; absent in list mode (and without an admin key). */
   source?: PageSource;
+  /**
+   * A source per provider id, for an experiment whose keys belong to several providers; `source`
+   * serves every provider not in it.
+   */
+  sources?: ReadonlyMap<string, PageSource>;
+  /** The providers key ids are matched against; default the registry's (src/providers/). */
+  providers?: readonly UsageProvider[];
   /** HTTP requests the source has sent so far. */
   requestCount?: () => number;
   tool: string;
@@ -98,21 +107,16 @@ export async function runPass(settings: PassSettings, deps: PassDeps): Promise<P
         ).due,
     );
     const keyless = [...new Set(due.filter((s) => !s.keyId).map((s) => s.run.framework))];
-    if (keyless.length > 0) {
-      throw new ConfigError(
-        `no API key id for framework(s) ${keyless.join(", ")}, which have runs to reconcile: give ${keyless[0]}=key_… (action input api-key-ids, CLI --api-key-id) or set OPENAI_API_KEY_${keyless[0]!.toUpperCase()}_ID`,
-      );
-    }
+    if (keyless.length > 0) throw new ConfigError(providersOf(deps)[0]!.hints.noKeyId(keyless));
     if (due.length > 0) {
-      if (!deps.source)
-        throw new ConfigError(
-          "no admin key to read the Usage API with: set OPENAI_ADMIN_KEY (action input admin-key)",
-        );
+      for (const [provider] of byProvider(due, (s) => s.keyId!, providersOf(deps)))
+        if (!sourceOf(deps, provider)) throw new ConfigError(provider.hints.noAdminKey);
       collected = await collectReadings({
         states,
         due,
         settings,
-        source: deps.source,
+        sourceOf: (provider) => sourceOf(deps, provider)!,
+        providers: providersOf(deps),
         now,
         tool: deps.tool,
         concurrency: deps.concurrency,
@@ -234,7 +238,13 @@ export function buildReport(
   };
 }
 
-/** Runs the Costs API cross-check and puts it in the report; flagged days become warnings. */
+const providersOf = (deps: PassDeps): readonly UsageProvider[] => deps.providers ?? PROVIDERS;
+
+/** The pages of a provider: its own source, or the pass's. */
+const sourceOf = (deps: PassDeps, provider: UsageProvider): PageSource | undefined =>
+  deps.sources?.get(provider.id) ?? deps.source;
+
+/** Runs the cost cross-check and puts it in the report; flagged days become warnings. */
 async function addCostCheck(
   report: PassReport,
   settings: PassSettings,
@@ -242,13 +252,23 @@ async function addCostCheck(
   states: readonly RunState[],
 ): Promise<void> {
   const tolerance = settings.costTolerancePercent;
-  if (!deps.source) {
-    report.warnings.push("cross-check-costs: no admin key to read the Costs API with; skipped");
-    return;
-  }
+  // the providers of the configured keys that have a cost report (the first when no key is known)
+  const keyIds = Object.values(settings.apiKeyIds);
+  const providers =
+    keyIds.length > 0
+      ? byProvider(keyIds, (k) => k, providersOf(deps)).map(([p]) => p)
+      : [providersOf(deps)[0]!];
+  const withCosts = providers.filter((p) => p.costs);
+  const unread = withCosts.filter((p) => !sourceOf(deps, p));
+  for (const p of unread)
+    report.warnings.push(
+      `cross-check-costs: no admin key to read the ${p.costs!.api} with; skipped`,
+    );
+  if (unread.length === withCosts.length) return;
   try {
     const rows = await crossCheckCosts({
-      source: deps.source,
+      sourceOf: (provider) => sourceOf(deps, provider),
+      providers: providersOf(deps),
       states,
       runs: report.runs,
       prices: deps.prices,
@@ -281,7 +301,7 @@ async function addCostCheck(
     }
     for (const r of rows.filter((x) => x.flagged)) {
       report.warnings.push(
-        `costs ${r.date} ${r.framework ?? r.apiKeyId}: ours $${r.oursUsd.toFixed(4)}, Costs API ${r.theirsUsd === null ? "nothing" : `$${r.theirsUsd.toFixed(4)}`} (${r.differencePercent === null ? "no amount" : `${r.differencePercent > 0 ? "+" : ""}${r.differencePercent.toFixed(2)}%`}, tolerance ${tolerance}%); likely: ${r.causes.join("; ")}`,
+        `costs ${r.date} ${r.framework ?? r.apiKeyId}: ours $${r.oursUsd.toFixed(4)}, ${providerFor(r.apiKeyId, providersOf(deps)).costs!.api} ${r.theirsUsd === null ? "nothing" : `$${r.theirsUsd.toFixed(4)}`} (${r.differencePercent === null ? "no amount" : `${r.differencePercent > 0 ? "+" : ""}${r.differencePercent.toFixed(2)}%`}, tolerance ${tolerance}%); likely: ${r.causes.join("; ")}`,
       );
     }
   } catch (error) {

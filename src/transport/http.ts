@@ -1,12 +1,32 @@
 import { EnvHttpProxyAgent, errors, request } from "undici";
 import { ConfigError, isRetryable, UsageApiError } from "../errors.ts";
 import { redact } from "../util/redact.ts";
-import { formatMinute } from "../util/time.ts";
-import { quoteApiText } from "./errors.ts";
-import { type PageRequest, type PageSource, pathOf, toSearchParams } from "./query.ts";
-import { ApiErrorBodySchema } from "./schema.ts";
+import { quoteApiText } from "./quote.ts";
+import type { PageRequest, PageSource } from "./source.ts";
+
+/**
+ * How one provider's HTTP API is called (docs/design.md#providers): everything else about a
+ * request (deadlines, retries, the body cap, proxies, redaction) is the same for every provider
+ * and lives here.
+ */
+export interface HttpApi {
+  /** The URL of a page request, on the base URL (no trailing slash). */
+  url(base: string, req: PageRequest): string;
+  /** The headers that authenticate with the admin key (and any the API requires). */
+  headers(adminKey: string): Record<string, string>;
+  /**
+   * An error status as a UsageApiError of its kind (auth, forbidden, quota, rate_limited, server,
+   * bad_request), its message quoting the API's own (through quoteApiText) and naming what the
+   * user should check.
+   */
+  classifyStatus(status: number, body: string, secrets: readonly string[]): UsageApiError;
+  /** A request, for a progress line: `Usage API page 2025-11-01 00:00 – …`. */
+  describe(req: PageRequest): string;
+}
 
 export interface HttpSourceOptions {
+  /** How the provider's API is called. */
+  api: HttpApi;
   baseUrl: string;
   adminKey: string;
   /**
@@ -95,50 +115,6 @@ export function parseRetryAfter(
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
-/** The API's own message from an error body, quoted safely (cut, one line, no secrets). */
-function apiMessage(text: string, secrets: readonly string[]): { message: string; code?: string } {
-  try {
-    const body = ApiErrorBodySchema.safeParse(JSON.parse(text));
-    if (body.success) {
-      const e = body.data.error;
-      if (typeof e === "string") return { message: quoteApiText(e, secrets) || "(no message)" };
-      return {
-        message: quoteApiText(e.message ?? e.type ?? "", secrets) || "(no message)",
-        code: (e.code ?? e.type ?? undefined)?.slice(0, 100),
-      };
-    }
-  } catch {
-    // not JSON: fall through to the raw text
-  }
-  return { message: quoteApiText(text, secrets) || "(empty body)" };
-}
-
-function classifyStatus(status: number, text: string, secrets: readonly string[]): UsageApiError {
-  const { message, code } = apiMessage(text, secrets);
-  if (status === 401) {
-    return new UsageApiError(
-      "auth",
-      `401 Unauthorized: ${message} (is OPENAI_ADMIN_KEY an admin key with the api.usage.read scope?)`,
-      status,
-    );
-  }
-  if (status === 403) {
-    return new UsageApiError(
-      "forbidden",
-      `403 Forbidden: ${message} (the admin key needs the api.usage.read scope)`,
-      status,
-    );
-  }
-  if (status === 429 && (code === "insufficient_quota" || /insufficient_quota/.test(text))) {
-    return new UsageApiError("quota", `429 insufficient_quota: ${message}`, status);
-  }
-  if (status === 429)
-    return new UsageApiError("rate_limited", `429 Too Many Requests: ${message}`, status);
-  if (status >= 500)
-    return new UsageApiError("server", `${status} server error: ${message}`, status);
-  return new UsageApiError("bad_request", `${status}: ${message}`, status);
-}
-
 function classifyThrown(error: unknown, secrets: readonly string[]): UsageApiError {
   if (error instanceof UsageApiError) return error;
   if (
@@ -190,20 +166,18 @@ function dispatcherFor(env: Record<string, string | undefined>, timeoutMs: numbe
   });
 }
 
-const pageName = (req: PageRequest): string =>
-  `${(req.endpoint ?? "completions") === "costs" ? "Costs" : "Usage"} API page ${formatMinute(req.startTime)} – ${formatMinute(req.endTime)}`;
-
 type Outcome = { value: unknown } | { error: UsageApiError; retryAfterMs?: number };
 
 /**
- * The Usage API over HTTP (undici), with deadlines, a size cap and retries: exponential backoff
+ * A provider's usage API over HTTP (undici), with deadlines, a size cap and retries: exponential backoff
  * with full jitter on 429, 5xx, network errors, timeouts and unparsable bodies, never sooner than
  * the server's Retry-After. 401, 403, insufficient_quota, other 4xx, an oversized body and the
  * pass deadline are final. Messages are redacted and cut: the admin key never appears in an
  * error, and nothing the server sends can make one longer than a few hundred characters.
  */
-export function createHttpPageSource(options: HttpSourceOptions): HttpPageSource {
+export function createHttpSource(options: HttpSourceOptions): HttpPageSource {
   const {
+    api,
     adminKey,
     passDeadlineMs = DEFAULT_PASS_DEADLINE_MS,
     timeoutMs = tryTimeoutFor(passDeadlineMs),
@@ -279,17 +253,18 @@ export function createHttpPageSource(options: HttpSourceOptions): HttpPageSource
     const started = clock();
     const waiting = options.onWaiting
       ? setInterval(
-          () => options.onWaiting?.({ what: pageName(req), waitedMs: clock() - started, limitMs }),
+          () =>
+            options.onWaiting?.({ what: api.describe(req), waitedMs: clock() - started, limitMs }),
           waitingNoticeMs,
         )
       : undefined;
     try {
-      const res = await request(`${base}${pathOf(req)}?${toSearchParams(req)}`, {
+      const res = await request(api.url(base, req), {
         method: "GET",
         dispatcher,
         signal: controller.signal,
         headers: {
-          authorization: `Bearer ${adminKey}`,
+          ...api.headers(adminKey),
           accept: "application/json",
           "user-agent": userAgent,
         },
@@ -318,7 +293,7 @@ export function createHttpPageSource(options: HttpSourceOptions): HttpPageSource
         }
       }
       return {
-        error: classifyStatus(res.statusCode, text, secrets),
+        error: api.classifyStatus(res.statusCode, text, secrets),
         retryAfterMs: parseRetryAfter(res.headers["retry-after"], Date.now()),
       };
     } catch (error) {

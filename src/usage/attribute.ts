@@ -2,7 +2,7 @@ import type { RunOnKey, Totals } from "../model.ts";
 import type { TokenClass } from "../pricing/schema.ts";
 import type { ModelUsage } from "../runs/schema.ts";
 import { MINUTE } from "../util/time.ts";
-import type { UsageRow } from "./pages.ts";
+import type { UsageRow } from "./rows.ts";
 import { summarizeUnattributed, type UnattributedUsage } from "./unattributed.ts";
 
 export interface SharedMinutes {

@@ -1,6 +1,5 @@
 import type { QueryWindow, Span } from "../model.ts";
 import { MINUTE } from "../util/time.ts";
-import { MAX_MINUTE_BUCKETS } from "./query.ts";
 
 /** Sorted, disjoint union of the windows. */
 export function unionOf(windows: readonly QueryWindow[]): Span[] {
@@ -22,7 +21,7 @@ export function unionOf(windows: readonly QueryWindow[]): Span[] {
  */
 export function planSpans(
   windows: readonly QueryWindow[],
-  pageMinutes = MAX_MINUTE_BUCKETS,
+  pageMinutes: number,
   fillUntil?: number,
 ): Span[] {
   const pageSeconds = pageMinutes * MINUTE;
@@ -59,12 +58,10 @@ export function planSpans(
   return spans;
 }
 
-/** Requests a span needs at best: one per page of `pageMinutes` buckets. */
-export const pagesFor = (span: Span, pageMinutes = MAX_MINUTE_BUCKETS): number =>
+/** Requests a span needs at best: one per page of `pageMinutes` buckets (the provider's). */
+export const pagesFor = (span: Span, pageMinutes: number): number =>
   Math.ceil((span.end - span.start) / MINUTE / pageMinutes);
 
-/** `Σ ceil(span_minutes / 1440)` over the spans: the fewest requests that can fetch them. */
-export const requestLowerBound = (
-  spans: readonly Span[],
-  pageMinutes = MAX_MINUTE_BUCKETS,
-): number => spans.reduce((n, s) => n + pagesFor(s, pageMinutes), 0);
+/** `Σ ceil(span_minutes / page_minutes)` over the spans: the fewest requests that can fetch them. */
+export const requestLowerBound = (spans: readonly Span[], pageMinutes: number): number =>
+  spans.reduce((n, s) => n + pagesFor(s, pageMinutes), 0);

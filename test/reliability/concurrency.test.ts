@@ -3,9 +3,9 @@ import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { gitDelivery } from "../../src/delivery/deliveries.ts";
 import { nodeFiles } from "../../src/fs/node.ts";
+import { createHttpPageSource } from "../../src/providers/openai/http.ts";
 import { reconcile } from "../../src/reconcile/pipeline.ts";
 import { resolveSettings } from "../../src/settings/resolve.ts";
-import { createHttpPageSource } from "../../src/usage/http.ts";
 import { editJsonText } from "../../src/util/json-text.ts";
 import { TOOL, VERSION } from "../../src/version.ts";
 import {

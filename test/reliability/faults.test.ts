@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PageSource } from "../../src/usage/query.ts";
+import type { PageSource } from "../../src/transport/source.ts";
 import {
   FAULT_KINDS,
   faultLabel,

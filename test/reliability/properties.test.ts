@@ -2,14 +2,15 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyMetricsTarget } from "../../src/edit/metrics.ts";
 import { UsageApiError } from "../../src/errors.ts";
+import { MAX_MINUTE_BUCKETS } from "../../src/providers/openai/query.ts";
 import { collectReadings } from "../../src/reconcile/collect.ts";
 import type { PassSettings } from "../../src/reconcile/settings.ts";
 import { buildRunStates } from "../../src/reconcile/state.ts";
 import type { Discovery } from "../../src/runs/discover.ts";
 import { type Attempt, MetricsFileSchema } from "../../src/runs/schema.ts";
 import { defaultPassSettings } from "../../src/settings/resolve.ts";
+import type { PageRequest, PageSource } from "../../src/transport/source.ts";
 import { requestLowerBound } from "../../src/usage/plan.ts";
-import type { PageRequest, PageSource } from "../../src/usage/query.ts";
 import { formatIsoSeconds } from "../../src/util/time.ts";
 import { evaluateRun, type VerifySettings } from "../../src/verify/evaluate.ts";
 import { fewestPages } from "../support/oracle.ts";
@@ -265,7 +266,7 @@ describe("collectReadings over random usage and random run layouts", () => {
           states,
           due: states.filter((s) => s.window),
           settings,
-          source: api.source,
+          sourceOf: () => api.source,
           now,
           tool: "test",
         });
@@ -273,7 +274,7 @@ describe("collectReadings over random usage and random run layouts", () => {
         expect(collected.failures.size).toBe(0);
         // requests: one per 1440-minute page, exactly the fewest that cover the windows
         const windows = runs.map(windowOf);
-        expect(api.requests.length).toBe(requestLowerBound(collected.spans));
+        expect(api.requests.length).toBe(requestLowerBound(collected.spans, MAX_MINUTE_BUCKETS));
         expect(api.requests.length).toBe(collected.lowerBound);
         expect(api.requests.length).toBe(fewestPages(windows));
         // every request asks for the configured keys only, in whole minutes
@@ -350,8 +351,8 @@ describe("collectReadings over random usage and random run layouts", () => {
           const paged = memoryApi(events, { omitEmpty: true, pageBuckets });
           const due = states.filter((s) => s.window);
           const args = { states, due, settings, now, tool: "test" };
-          const a = await collectReadings({ ...args, source: full.source });
-          const b = await collectReadings({ ...args, source: paged.source });
+          const a = await collectReadings({ ...args, sourceOf: () => full.source });
+          const b = await collectReadings({ ...args, sourceOf: () => paged.source });
           expect(b.failures.size).toBe(0);
           expect([...b.readings]).toEqual([...a.readings]);
           expect(b.unattributed).toEqual(a.unattributed);
@@ -390,7 +391,7 @@ describe("collectReadings over random usage and random run layouts", () => {
             states,
             due: states.filter((s) => s.window),
             settings,
-            source,
+            sourceOf: () => source,
             now,
             tool: "test",
             concurrency: 1,

@@ -14,12 +14,12 @@ import { dirname, join } from "node:path";
 import { writeChanges } from "../../src/delivery/write.ts";
 import { nodeFiles } from "../../src/fs/node.ts";
 import { loadPriceSources } from "../../src/pricing/load.ts";
+import { createHttpPageSource } from "../../src/providers/openai/http.ts";
 import { runPass } from "../../src/reconcile/pass.ts";
 import type { PassSettings } from "../../src/reconcile/settings.ts";
 import { ManifestSchema, MetricsFileSchema } from "../../src/runs/schema.ts";
 import { defaultPassSettings } from "../../src/settings/resolve.ts";
-import { createHttpPageSource } from "../../src/usage/http.ts";
-import type { PageSource } from "../../src/usage/query.ts";
+import type { PageSource } from "../../src/transport/source.ts";
 import { TOOL, VERSION } from "../../src/version.ts";
 import {
   type GeneratedRun,

@@ -1,11 +1,13 @@
 import { z } from "zod";
-import { UsageApiError } from "../errors.ts";
-import type { Span } from "../model.ts";
-import type { TokenClass } from "../pricing/schema.ts";
-import { parseAmount } from "../util/decimal.ts";
-import { formatMinute } from "../util/time.ts";
+import { UsageApiError } from "../../errors.ts";
+import type { Span } from "../../model.ts";
+import type { TokenClass } from "../../pricing/schema.ts";
+import type { PageSource } from "../../transport/source.ts";
+import type { CostProblem, CostRow } from "../../usage/provider.ts";
+import { parseAmount } from "../../util/decimal.ts";
+import { formatMinute } from "../../util/time.ts";
 import { paginate } from "./pages.ts";
-import { MAX_COST_BUCKETS, type PageSource } from "./query.ts";
+import { MAX_COST_BUCKETS } from "./query.ts";
 import { apiName } from "./schema.ts";
 
 /**
@@ -40,17 +42,6 @@ export const CostsPageSchema = z.looseObject({
   has_more: z.boolean(),
   next_page: z.string().nullable().optional(),
 });
-
-export interface CostRow {
-  /** Start of the UTC day. */
-  day: number;
-  apiKeyId: string;
-  lineItem: string;
-  /** USD in 1e-12 units, exact. */
-  amountPico: bigint;
-  /** The model and token class the line bills, when it bills tokens; tokens when it says how many. */
-  token?: { model: string; class: TokenClass; tokens: number | null };
-}
 
 /**
  * Token line items, as the Costs API names them: `<model>[ <modality>], <direction>`
@@ -95,13 +86,6 @@ export function tokenLineOf(
     class: tokenClassOf((m[2] ?? "text").toLowerCase(), m[3]!.toLowerCase()),
     tokens: quantityTokens(quantity, unit),
   };
-}
-
-/** A cost line whose amount is not a plain, finite number: that key's day cannot be checked. */
-export interface CostProblem {
-  day: number;
-  apiKeyId: string;
-  problem: string;
 }
 
 /**

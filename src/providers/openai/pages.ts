@@ -1,43 +1,12 @@
 import type { z } from "zod";
-import { UsageApiError } from "../errors.ts";
-import type { Span } from "../model.ts";
-import { TOKEN_CLASS_NAMES } from "../pricing/schema.ts";
-import type { ClassTokens } from "../pricing/usage.ts";
-import { describeIssues } from "../runs/schema.ts";
-import { formatMinute, MINUTE } from "../util/time.ts";
-import {
-  GROUP_BY,
-  MAX_DAY_BUCKETS,
-  MAX_MINUTE_BUCKETS,
-  type PageRequest,
-  type PageSource,
-} from "./query.ts";
+import { UsageApiError } from "../../errors.ts";
+import type { Span } from "../../model.ts";
+import { describeIssues } from "../../runs/schema.ts";
+import type { PageRequest, PageSource } from "../../transport/source.ts";
+import { type CountNames, type SpanFetch, sumGuard, type UsageRow } from "../../usage/rows.ts";
+import { formatMinute, MINUTE } from "../../util/time.ts";
+import { GROUP_BY, MAX_DAY_BUCKETS, MAX_MINUTE_BUCKETS } from "./query.ts";
 import { classesOfResult, UsagePageSchema } from "./schema.ts";
-
-/** One result of one time bucket: usage of one key and model in that minute (or day). */
-export interface UsageRow {
-  /** Start of the bucket. */
-  minute: number;
-  apiKeyId: string;
-  model: string;
-  batch: boolean | null;
-  serviceTier: string | null;
-  /** The provider's total input (`input_tokens`): TOK_IN. */
-  inputTokens: number;
-  /** Cache reads: CACHED_TOKENS. */
-  cachedTokens: number;
-  outputTokens: number;
-  requests: number;
-  /** The same usage in disjoint token classes (SPEC §12): only classes with tokens. */
-  classes: ClassTokens;
-  /** The generation of the API's usage fields the classes were read from (`openai-2026-07`…). */
-  schema: string;
-}
-
-export interface SpanFetch {
-  rows: UsageRow[];
-  pages: number;
-}
 
 /** A body that does not match the schema is asked for again this many more times. */
 const SCHEMA_RETRIES = 2;
@@ -129,39 +98,12 @@ export async function* paginate<S extends z.ZodType<Bucketed>>(
 }
 
 /** The four counts of a row, by the name the API gives them (for messages). */
-const COUNTS = [
-  ["inputTokens", "input_tokens"],
-  ["cachedTokens", "input_cached_tokens"],
-  ["outputTokens", "output_tokens"],
-  ["requests", "num_model_requests"],
-] as const;
-
-/**
- * Sums of each count (and each token class) per API key, kept as rows come in: the first key
- * whose sum passes 2^53 − 1 is named (a run's or a key's total could then no longer be exact, nor
- * be written as a JSON number every reader takes the same way). Every run's window lies inside one
- * span, so a span whose per-key sums are safe has safe per-run sums too.
- */
-export function sumGuard(): (row: UsageRow) => string | undefined {
-  const sums = new Map<string, number[]>();
-  const width = COUNTS.length + TOKEN_CLASS_NAMES.length;
-  return (r) => {
-    const s = sums.get(r.apiKeyId) ?? new Array<number>(width).fill(0);
-    sums.set(r.apiKeyId, s);
-    for (let i = 0; i < COUNTS.length; i++) {
-      s[i]! += r[COUNTS[i]![0]];
-      if (s[i]! > Number.MAX_SAFE_INTEGER)
-        return `the ${COUNTS[i]![1]} of ${r.apiKeyId} add up past 2^53 − 1, more than can be counted exactly`;
-    }
-    for (let k = 0; k < TOKEN_CLASS_NAMES.length; k++) {
-      const i = COUNTS.length + k;
-      s[i]! += r.classes[TOKEN_CLASS_NAMES[k]!] ?? 0;
-      if (s[i]! > Number.MAX_SAFE_INTEGER)
-        return `the ${TOKEN_CLASS_NAMES[k]} tokens of ${r.apiKeyId} add up past 2^53 − 1, more than can be counted exactly`;
-    }
-    return undefined;
-  };
-}
+export const COUNT_NAMES: CountNames = {
+  inputTokens: "input_tokens",
+  cachedTokens: "input_cached_tokens",
+  outputTokens: "output_tokens",
+  requests: "num_model_requests",
+};
 
 /**
  * Fetches the usage of one span for the given keys, grouped by key, model, batch and service
@@ -178,7 +120,7 @@ export async function fetchSpan(
   bucketWidth: "1m" | "1d" = "1m",
 ): Promise<SpanFetch> {
   const rows: UsageRow[] = [];
-  const guard = sumGuard();
+  const guard = sumGuard(COUNT_NAMES);
   let pages = 0;
   const request = {
     startTime: span.start,

@@ -1,23 +1,10 @@
-/** The organization endpoints the tool reads. */
-export type Endpoint = "completions" | "costs";
+import type { Endpoint, PageRequest } from "../../transport/source.ts";
 
+/** The organization endpoints the tool reads. */
 export const ENDPOINT_PATHS: Record<Endpoint, string> = {
-  completions: "/organization/usage/completions",
+  usage: "/organization/usage/completions",
   costs: "/organization/costs",
 };
-
-/** One request for a page of time buckets. */
-export interface PageRequest {
-  /** Default: completions usage. */
-  endpoint?: Endpoint;
-  startTime: number;
-  endTime: number;
-  apiKeyIds: readonly string[];
-  groupBy: readonly string[];
-  bucketWidth: "1m" | "1d";
-  limit: number;
-  page?: string;
-}
 
 /** Grouping that lets us attribute by key and price by model, batch and service tier. */
 export const GROUP_BY = ["api_key_id", "model", "batch", "service_tier"] as const;
@@ -28,7 +15,7 @@ export const MAX_DAY_BUCKETS = 31;
 /** The most 1-day buckets the costs endpoint returns in one page. */
 export const MAX_COST_BUCKETS = 180;
 
-export const pathOf = (req: PageRequest): string => ENDPOINT_PATHS[req.endpoint ?? "completions"];
+export const pathOf = (req: PageRequest): string => ENDPOINT_PATHS[req.endpoint ?? "usage"];
 
 /** Query string for a page request; arrays as repeated parameters. Order is fixed so recordings match. */
 export function toSearchParams(req: PageRequest): URLSearchParams {
@@ -45,15 +32,9 @@ export function toSearchParams(req: PageRequest): URLSearchParams {
 
 /**
  * A request's identity in a recording: the query string, prefixed by the endpoint for anything
- * but completions usage (so recordings made before the costs endpoint existed still match).
+ * but usage (so recordings made before the costs endpoint existed still match).
  */
 export function recordingKey(req: PageRequest): string {
   const query = toSearchParams(req).toString();
-  return (req.endpoint ?? "completions") === "completions" ? query : `${req.endpoint}:${query}`;
-}
-
-/** What answers page requests: the HTTP client, a recording of it, or a replay of a recording. */
-export interface PageSource {
-  /** Returns the parsed JSON body of one page; throws UsageApiError when it cannot. */
-  fetchPage(req: PageRequest): Promise<unknown>;
+  return (req.endpoint ?? "usage") === "usage" ? query : `${req.endpoint}:${query}`;
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { TokenClass } from "../pricing/schema.ts";
-import type { ClassTokens } from "../pricing/usage.ts";
+import type { TokenClass } from "../../pricing/schema.ts";
+import type { ClassTokens } from "../../pricing/usage.ts";
 
 /**
  * Usage API responses (`GET /organization/usage/completions`), after the OpenAPI description in
