@@ -5,10 +5,11 @@ export const TIERS = ["standard", "batch", "flex", "priority"] as const;
 export type Tier = (typeof TIERS)[number];
 
 /**
- * The disjoint token classes a reading is priced by (SPEC §12). For each: `rate`, its key in a
- * model's price entry (with a `batch_`, `flex_` or `priority_` prefix for those rates); `config`,
- * its USD-per-1M key in config.yaml and pricing files (same prefixes); `label`, how a warning
- * names it. The first three are today's classes, named as the old script named them.
+ * The disjoint token classes a reading is priced by (docs/design.md#token-classes). For each:
+ * `rate`, its key in a model's price entry (with a `batch_`, `flex_` or `priority_` prefix for
+ * those rates); `config`, its USD-per-1M key in config.yaml and pricing files (same prefixes);
+ * `label`, how a warning names it. The first three are today's classes, named as the old script
+ * named them.
  */
 export const TOKEN_CLASSES = {
   uncached_text_input: { rate: "input", config: "input_price", label: "input" },

@@ -6,9 +6,9 @@ import { TOKEN_CLASS_NAMES, type TokenClass } from "./schema.ts";
 const count = z.int().nonnegative();
 
 /**
- * Tokens of one model per disjoint class (SPEC §12): every token is in exactly one class, so the
- * cost is the sum of each class times its own rate. An absent class holds no tokens. Strict: a
- * misspelt class would otherwise drop its tokens from the cost without a word.
+ * Tokens of one model per disjoint class (docs/design.md#token-classes): every token is in exactly
+ * one class, so the cost is the sum of each class times its own rate. An absent class holds no
+ * tokens. Strict: a misspelt class would otherwise drop its tokens from the cost without a word.
  */
 export const ClassTokensSchema = z.strictObject(
   Object.fromEntries(TOKEN_CLASS_NAMES.map((c) => [c, count.optional()])) as Record<
@@ -28,10 +28,11 @@ export const TokenClassUsageSchema = z.object({
 export type TokenClassUsage = z.infer<typeof TokenClassUsageSchema>;
 
 /**
- * A reading's per-model usage as classes: the classes it recorded (SPEC §12) when it has them.
- * A reading from before token classes knows only that input includes the cached tokens, so
- * uncached text input is `tokens_in − cached_tokens`, as it was always priced. Undefined when
- * those counts contradict that (more cached than input tokens): such a reading cannot be priced.
+ * A reading's per-model usage as classes: the classes it recorded (docs/design.md#token-classes)
+ * when it has them. A reading from before token classes knows only that input includes the cached
+ * tokens, so uncached text input is `tokens_in − cached_tokens`, as it was always priced. Undefined
+ * when those counts contradict that (more cached than input tokens): such a reading cannot be
+ * priced.
  */
 export function classesOfModelUsage(u: ModelUsage): TokenClassUsage | undefined {
   if (u.classes)

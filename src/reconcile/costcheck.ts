@@ -94,8 +94,8 @@ function dayRanges(days: readonly number[]): Span[] {
 }
 
 /**
- * The cost cross-check (SPEC §5): for every UTC day the runs touch and every configured key of a
- * provider with a cost report, our cost of the day's usage (all of it: runs, shared and
+ * The cost cross-check (docs/design.md#cost): for every UTC day the runs touch and every configured
+ * key of a provider with a cost report, our cost of the day's usage (all of it: runs, shared and
  * unattributed minutes), priced from the provider's per-model split, against its cost report's
  * amount. Days the provider has not settled yet are never a mismatch. A difference over the
  * tolerance is flagged with its likely causes.

@@ -36,11 +36,11 @@ export const StepSchema = z.looseObject({
 });
 
 /**
- * Usage of one model (and batch / service tier) inside a reading. `classes` (SPEC §12: the same
- * tokens in disjoint classes, only those with tokens) and `usage_schema` (the generation of the
- * provider's usage fields they were read from, e.g. `openai-2026-07`; two joined by `+` when the
- * model's minutes came in both) are written since token classes exist; older readings lack both
- * and are read, compared and priced as before.
+ * Usage of one model (and batch / service tier) inside a reading. `classes`
+ * (docs/design.md#token-classes: the same tokens in disjoint classes, only those with tokens) and
+ * `usage_schema` (the generation of the provider's usage fields they were read from, e.g.
+ * `openai-2026-07`; two joined by `+` when the model's minutes came in both) are written since
+ * token classes exist; older readings lack both and are read, compared and priced as before.
  */
 export const ModelUsageSchema = z.looseObject({
   model: z.string(),

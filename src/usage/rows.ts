@@ -21,7 +21,10 @@ export interface UsageRow {
   cachedTokens: number;
   outputTokens: number;
   requests: number;
-  /** The same usage in disjoint token classes (SPEC §12): only classes with tokens. */
+  /**
+   * The same usage in disjoint token classes (docs/design.md#token-classes): only classes with
+   * tokens.
+   */
   classes: ClassTokens;
   /** The generation of the API's usage fields the classes were read from (`openai-2026-07`…). */
   schema: string;
