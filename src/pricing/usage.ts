@@ -1,22 +1,9 @@
 import { z } from "zod";
 import type { ModelUsage } from "../runs/schema.ts";
-import { TOKEN_CLASS_NAMES, type TokenClass } from "./schema.ts";
+import { ClassTokensSchema, type TokenClass } from "../token-classes.ts";
 
-/** A token count: whole, non-negative and exact in a double. */
-const count = z.int().nonnegative();
-
-/**
- * Tokens of one model per disjoint class (docs/design.md#token-classes): every token is in exactly
- * one class, so the cost is the sum of each class times its own rate. An absent class holds no
- * tokens. Strict: a misspelt class would otherwise drop its tokens from the cost without a word.
- */
-export const ClassTokensSchema = z.strictObject(
-  Object.fromEntries(TOKEN_CLASS_NAMES.map((c) => [c, count.optional()])) as Record<
-    TokenClass,
-    z.ZodOptional<typeof count>
-  >,
-);
-export type ClassTokens = z.infer<typeof ClassTokensSchema>;
+// the schema lives below runs/ (a reading records classes); kept importable from here too
+export { type ClassTokens, ClassTokensSchema } from "../token-classes.ts";
 
 /** Usage of one model (and batch / service tier) by token class: what a cost is computed from. */
 export const TokenClassUsageSchema = z.object({

@@ -1,11 +1,11 @@
 import type { Span } from "../model.ts";
 import { type CostResult, costOf } from "../pricing/cost.ts";
 import { candidateNames, type PriceSource } from "../pricing/prices.ts";
-import { TOKEN_CLASS_NAMES, TOKEN_CLASSES, type TokenClass } from "../pricing/schema.ts";
 import { classesOfModelUsage } from "../pricing/usage.ts";
 import { byProvider, PROVIDERS, providerFor } from "../providers/registry.ts";
 import type { RunReport } from "../report/schema.ts";
 import type { ModelUsage } from "../runs/schema.ts";
+import { TOKEN_CLASS_NAMES, TOKEN_CLASSES, type TokenClass } from "../token-classes.ts";
 import type { PageSource } from "../transport/source.ts";
 import { addToModel, emptyModelUsage } from "../usage/attribute.ts";
 import type { CostRow, UsageProvider } from "../usage/provider.ts";

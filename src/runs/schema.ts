@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ClassTokensSchema } from "../pricing/usage.ts";
+import { ClassTokensSchema } from "../token-classes.ts";
 import { escapeControl } from "../util/control-chars.ts";
 import { parseIsoSeconds } from "../util/time.ts";
 

@@ -1,5 +1,5 @@
-import { TOKEN_CLASS_NAMES } from "../pricing/schema.ts";
-import type { ClassTokens } from "../pricing/usage.ts";
+import type { ClassTokens } from "../token-classes.ts";
+import { TOKEN_CLASS_NAMES } from "../token-classes.ts";
 
 /**
  * What a provider's usage report becomes (docs/design.md#providers): rows of one key and model in

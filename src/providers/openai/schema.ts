@@ -1,6 +1,5 @@
 import { z } from "zod";
-import type { TokenClass } from "../../pricing/schema.ts";
-import type { ClassTokens } from "../../pricing/usage.ts";
+import type { ClassTokens, TokenClass } from "../../token-classes.ts";
 
 /**
  * Usage API responses (`GET /organization/usage/completions`), after the OpenAPI description in
