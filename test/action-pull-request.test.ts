@@ -170,6 +170,22 @@ describe("commit: pull-request", () => {
     expect(fourth.stdout).toContain("pull request #101 was merged");
   });
 
+  it("stops, naming the pull request, when its branch and the base changed the same file", async () => {
+    await start();
+    expect((await pass()).code).toBe(0);
+    const head = github.head(BRANCH)!;
+    const path = `runs/${runs[0]!.path}`;
+    github.commitAsOther({ [path]: `${github.fileAtHead(path, "main")!.trimEnd()}\n\n` }, "edit");
+    usage.requests.length = 0;
+    const result = await pass({ force: "true" });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      `::error::reconcile-usage failed: branch ${BRANCH} conflicts with main, and GitHub cannot merge main into it: resolve the conflict in pull request #101`,
+    );
+    expect(usage.requests).toHaveLength(0);
+    expect(github.head(BRANCH)).toBe(head);
+  });
+
   it("says how to allow it when the repository does not let the workflow open pull requests", async () => {
     await start({ actionsMayOpenPullRequests: false });
     const result = await pass();
