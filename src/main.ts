@@ -4,13 +4,13 @@ import * as core from "@actions/core";
 import { commentOnPullRequest } from "./action/comment.ts";
 import { deliveryFor } from "./action/delivery.ts";
 import { readEvent } from "./action/event.ts";
+import { filesForEvent } from "./action/files.ts";
 import { actionsCacheStore } from "./action/held-cache.ts";
 import { type ActionInputs, readInputs } from "./action/inputs.ts";
 import { passForEvent } from "./action/mode.ts";
 import { type ActionProgress, actionLog, publishFailure, publishReport } from "./action/publish.ts";
 import { actionSource } from "./action/source.ts";
 import { UserError } from "./errors.ts";
-import { nodeFiles } from "./fs/node.ts";
 import { finishReport, finishText, reconcile } from "./reconcile/pipeline.ts";
 import { boundReport } from "./report/bounded.ts";
 import type { PassReport } from "./report/schema.ts";
@@ -59,7 +59,7 @@ export async function run(
     http = actionSource(inputs.settings, settings.mode, { env, secrets, say });
     const source = http;
     result = await reconcile(settings, {
-      files: nodeFiles,
+      files: await filesForEvent(event, inputs, { workspace, env, secrets }),
       now: Date.now() / 1000,
       pricingFile: inputs.settings.pricingFile && resolve(workspace, inputs.settings.pricingFile),
       source,

@@ -1,5 +1,5 @@
 import { readdir, readFile, rm } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { COMMENT_MARKER } from "../src/github/comment.ts";
 import { MetricsFileSchema } from "../src/runs/schema.ts";
@@ -176,6 +176,61 @@ describe("the action with the GitHub API", () => {
     const after = github.comments(5).filter((c) => c.body.includes(COMMENT_MARKER));
     expect(after.map((c) => c.id)).toEqual([marked[0]!.id]);
     expect(github.comments(5)).toHaveLength(2);
+  });
+
+  /**
+   * pull_request_target: the workflow runs in the base branch's context and the checkout is the
+   * base branch, which lacks the run the pull request adds. `fork` says whose pull request it is.
+   */
+  async function pullRequestTarget(fork: boolean) {
+    const added = runs[3]!;
+    const main = github.head()!;
+    // the pull request's head: every run, the added one included; the checkout: the base without it
+    const headSha = github.seed(await filesUnder(workspace, "runs"), "add a run", "feature");
+    await rm(join(workspace, "runs", dirname(added.path)), { recursive: true });
+    github.setPullRequestFiles(12, [{ filename: `runs/${added.path}`, status: "added" }]);
+    const result = await runAction({
+      workspace,
+      temp,
+      inputs: inputs({}),
+      env: env(),
+      event: {
+        name: "pull_request_target",
+        payload: {
+          pull_request: {
+            number: 12,
+            head: {
+              sha: headSha,
+              repo: { full_name: fork ? "someone/experiment" : "lab/experiment", fork },
+            },
+            base: { sha: github.head()!, repo: { full_name: "lab/experiment" } },
+          },
+          repository: { full_name: "lab/experiment" },
+        },
+      },
+    });
+    const comment = github.comments(12).find((c) => c.body.includes(COMMENT_MARKER));
+    return { added, result, main, comment: comment?.body ?? "" };
+  }
+
+  it("on pull_request_target reads the pull request's run files at its head, not the base branch the checkout holds", async () => {
+    const { added, result, main, comment } = await pullRequestTarget(false);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    // the added run is read, verified by this pass's reading, and shown with its status
+    expect(comment).toMatch(new RegExp(`\\| ${added.runId} \\| added \\| \`verified\` \\|`));
+    expect(comment).not.toContain("not in this pass's report");
+    expect(usage.requests.length).toBeGreaterThan(0);
+    // a pull request never commits or writes
+    expect(result.outputs["commit-sha"]).toBe("");
+    expect(github.head("main")).toBe(main);
+  });
+
+  it("on pull_request_target from a fork lists the pull request's runs from its files without spending the admin key", async () => {
+    const { added, result, comment } = await pullRequestTarget(true);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(usage.requests).toHaveLength(0);
+    expect(comment).toMatch(new RegExp(`\\| ${added.runId} \\| added \\| \`pending\` \\|`));
+    expect(comment).toContain("comes from a fork");
   });
 
   it("on a fork pull request (read-only token, no admin key) reports without failing and without commenting", async () => {

@@ -256,7 +256,7 @@ describe("the action, run as the runner runs it", () => {
     expect(api.requests).toHaveLength(0);
   });
 
-  it("refuses to commit from a tag or a merge queue, or through the API without a repository, before any request", async () => {
+  it("refuses to commit from a tag, a merge queue or a pull request's ref, or through the API without a repository, before any request", async () => {
     await setUp([125, 63]);
     const head = await remoteHead(sandbox.bare);
     const cases: Array<{
@@ -266,7 +266,7 @@ describe("the action, run as the runner runs it", () => {
     }> = [
       {
         env: { GITHUB_REF: "refs/tags/v1.2.0", GITHUB_REF_NAME: "v1.2.0" },
-        says: "::error::commit: git and commit: api push to the branch the pass started from, but this run started from the tag v1.2.0",
+        says: "::error::commit: git, api and pull-request write to the branch the pass started from, but this run started from the tag v1.2.0",
       },
       {
         env: {
@@ -274,7 +274,22 @@ describe("the action, run as the runner runs it", () => {
           GITHUB_REF_NAME: "gh-readonly-queue/main/pr-7-abc",
         },
         inputs: { commit: "api" },
-        says: "::error::commit: git and commit: api push to the branch the pass started from, but this run is in a merge queue",
+        says: "::error::commit: git, api and pull-request write to the branch the pass started from, but this run is in a merge queue",
+      },
+      {
+        // an event about a pull request that is not pull_request (a review): GITHUB_REF_NAME is
+        // `7/merge`, which is no branch to push to
+        env: {
+          GITHUB_EVENT_NAME: "pull_request_review",
+          GITHUB_REF: "refs/pull/7/merge",
+          GITHUB_REF_NAME: "7/merge",
+        },
+        says: "::error::commit: git, api and pull-request write to the branch the pass started from, but this run is for a pull request (GITHUB_REF refs/pull/7/merge)",
+      },
+      {
+        env: { GITHUB_REF: "refs/tags/v1.2.0", GITHUB_REF_NAME: "v1.2.0" },
+        inputs: { commit: "pull-request" },
+        says: "::error::commit: git, api and pull-request write to the branch the pass started from, but this run started from the tag v1.2.0",
       },
       {
         env: { GITHUB_REPOSITORY: "" },
@@ -294,6 +309,7 @@ describe("the action, run as the runner runs it", () => {
       expect(api.requests).toHaveLength(0);
       expect(await remoteHead(sandbox.bare)).toBe(head);
       expect(await sh(sandbox.clone, ["branch", "--list", "--all"])).not.toMatch(/v1\.2\.0|queue/);
+      expect(await sh(sandbox.bare, ["branch", "--list"])).not.toMatch(/v1\.2\.0|queue|merge/);
     }
     // with commit: none the same tag only writes the workspace
     const none = await runAction({

@@ -220,9 +220,12 @@ describe("the reusable workflow", () => {
     expect(call.secrets.OPENAI_ADMIN_KEY?.required).toBe(true);
   });
 
-  it("asks for least permissions: nothing at the top, contents: write only to commit, pull-requests: write only for comments", () => {
+  it("asks for least permissions: nothing at the top, contents: write only to commit, pull-requests: write only for comments and commit: pull-request", () => {
     expect(workflow.permissions).toEqual({});
-    expect(workflow.jobs.reconcile!.permissions).toEqual({ contents: "write" });
+    expect(workflow.jobs.reconcile!.permissions).toEqual({
+      contents: "write",
+      "pull-requests": "write",
+    });
     expect(workflow.jobs["pull-request"]!.permissions).toEqual({
       contents: "read",
       "pull-requests": "write",

@@ -9,7 +9,7 @@ export const ACTION_INPUT_NAMES: readonly string[] = SETTING_ROWS.filter((r) => 
   (r) => r.name,
 );
 
-export type CommitMode = "git" | "api" | "none";
+export type CommitMode = "git" | "api" | "pull-request" | "none";
 export type CommentMode = "auto" | "always" | "never";
 
 export interface ActionInputs {

@@ -8,13 +8,20 @@ import { commitAndPush } from "./git.ts";
 import { commitViaApi } from "./github-api.ts";
 import { passCommitMessage } from "./message.ts";
 import type { FileUpdate } from "./publish.ts";
+import {
+  commitToPullRequest,
+  type PreparedBranch,
+  type PullRequestTarget,
+  prepareBranch,
+  pullRequestBranch,
+} from "./pull-request.ts";
 import { writeChanges } from "./write.ts";
 
 /**
- * The three ways a pass's changes leave it (docs/design.md#delivery): written into the
- * workspace, pushed with git, or committed through the GitHub API. Every way re-applies the pass
- * on the files it lands on (`reapply`), so a change another process made meanwhile is kept and
- * ours go on top. A fourth (a pull request) is one more factory here.
+ * The four ways a pass's changes leave it (docs/design.md#delivery): written into the workspace,
+ * pushed with git, committed through the GitHub API, or committed through the API to a branch of
+ * their own with a pull request. Every way re-applies the pass on the files it lands on
+ * (`reapply`), so a change another process made meanwhile is kept and ours go on top.
  */
 
 /** Takes the runs directory's lock in begin() and gives it back in end(). */
@@ -129,6 +136,59 @@ export function apiDelivery(
         message: body.message,
         secrets: o.secrets,
         log: o.log,
+        maxAttempts: o.maxAttempts,
+        backoffMs: o.backoffMs,
+        beforePublish: o.beforePublish,
+      });
+      return { sha: result.sha };
+    },
+  };
+}
+
+/**
+ * `commit: pull-request`: signed commits through the GitHub API to `reconcile-usage/<base>` and
+ * one pull request into `base` that every pass updates (pull-request.ts). The pass reads the
+ * branch's files, brought up to date before it starts; the workspace is left as it is.
+ */
+export function pullRequestDelivery(
+  o: {
+    github: () => Promise<GitHub>;
+    owner: string;
+    repo: string;
+    /** The branch the pass started from, which the pull request goes into. */
+    base: string;
+    workspace: string;
+  } & CommitSettings,
+): Delivery {
+  let prepared: PreparedBranch | undefined;
+  let github: GitHub | undefined;
+  const target = async (): Promise<PullRequestTarget> => {
+    github ??= await o.github();
+    return {
+      github,
+      owner: o.owner,
+      repo: o.repo,
+      base: o.base,
+      branch: pullRequestBranch(o.base),
+      workspace: o.workspace,
+      secrets: o.secrets,
+      log: o.log,
+    };
+  };
+  return {
+    async begin() {
+      prepared = await prepareBranch(await target());
+      return [];
+    },
+    files: () => prepared?.files,
+    end: async () => undefined,
+    async deliver(pass) {
+      const body = commitBody(pass, o);
+      const result = await commitToPullRequest({
+        ...(await target()),
+        pull: prepared?.pull,
+        computeChanges: body.computeChanges,
+        message: body.message,
         maxAttempts: o.maxAttempts,
         backoffMs: o.backoffMs,
         beforePublish: o.beforePublish,

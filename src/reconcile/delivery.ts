@@ -27,6 +27,11 @@ export interface Delivery {
    * that writes the workspace (RunsLockHeldError when another pass holds it). Notes for the report.
    */
   begin(): Promise<string[]>;
+  /**
+   * The files the pass reads, asked after begin(), when they are not the workspace's: a delivery
+   * whose commits land on another branch (commit: pull-request) reads that branch's head.
+   */
+  files?(): Files | undefined;
   deliver(pass: PassToDeliver): Promise<Delivered>;
   /** Gives back what begin() took. */
   end(): Promise<void>;

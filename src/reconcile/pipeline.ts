@@ -38,10 +38,13 @@ export async function reconcile(
 ): Promise<PipelineResult> {
   const notes = (await deps.delivery?.begin()) ?? [];
   try {
-    const prices = await loadPriceSources(deps.files, settings.runsDir, deps.pricingFile);
+    // the files the delivery's commits land on, when they are not the workspace's
+    const files = deps.delivery?.files?.() ?? deps.files;
+    const prices = await loadPriceSources(files, settings.runsDir, deps.pricingFile);
     const held = await deps.heldStore?.restore();
     const outcome = await runPass(settings, {
       ...deps,
+      files,
       prices,
       held,
       holdIdentical: deps.heldStore !== undefined,

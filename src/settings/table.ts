@@ -270,10 +270,10 @@ export const SETTINGS = {
   commit: setting({
     name: "commit",
     description:
-      "How changes leave the runner: git (commit and push with the checkout's credentials), api (signed commit through the GitHub API), or none (write files in the workspace only).",
+      "How changes leave the runner: git (commit and push with the checkout's credentials), api (signed commit through the GitHub API), pull-request (signed commits on the branch reconcile-usage/<branch> and one pull request that every pass updates, for protected branches), or none (write files in the workspace only).",
     default: "git",
     action: true,
-    parse: oneOf(["git", "api", "none"] as const),
+    parse: oneOf(["git", "api", "pull-request", "none"] as const),
   }),
   commitMessage: setting({
     name: "commit-message",
@@ -354,7 +354,8 @@ export const SETTINGS = {
   }),
   githubToken: setting({
     name: "github-token",
-    description: "Token for pull-request comments and commit: api.",
+    description:
+      "Token for pull-request comments, commit: api and commit: pull-request, and for reading a pull request's run files on pull_request_target.",
     default: "",
     // the workflow's own token, as a workflow expression (not a template string)
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, kept literally

@@ -105,6 +105,7 @@ export async function runAction(options: {
     GITHUB_REPOSITORY: "lab/experiment",
     GITHUB_SERVER_URL: "https://github.com",
     GITHUB_API_URL: UNREACHABLE_API,
+    GITHUB_REF: "refs/heads/main",
     GITHUB_REF_NAME: "main",
     GITHUB_SHA: "0000000000000000000000000000000000000000",
     GITHUB_RUN_ID: "1",
@@ -116,6 +117,7 @@ export async function runAction(options: {
     github: {
       token,
       repository: env.GITHUB_REPOSITORY ?? "",
+      ref: env.GITHUB_REF ?? "",
       ref_name: env.GITHUB_REF_NAME ?? "",
       sha: env.GITHUB_SHA ?? "",
       server_url: env.GITHUB_SERVER_URL ?? "",

@@ -83,6 +83,26 @@ export interface FakeGitHubOptions {
   maxTreeEntries?: number;
   /** Called before each request is answered; a test may hold a request here (a barrier) or change state. */
   onRequest?: (request: GitHubRequest) => void | Promise<void>;
+  /** Branches whose ref no token may move through the API (branch protection): 422. */
+  protectedBranches?: readonly string[];
+  /**
+   * The repository setting "Allow GitHub Actions to create and approve pull requests" (off by
+   * default on GitHub; on here): when false, opening a pull request answers 403.
+   */
+  actionsMayOpenPullRequests?: boolean;
+}
+
+export interface FakePull {
+  number: number;
+  title: string;
+  body: string;
+  /** Branch names. */
+  head: string;
+  base: string;
+  state: "open" | "closed";
+  merged: boolean;
+  /** The head branch's commit when the pull request was closed (GitHub keeps it). */
+  closedHeadSha?: string;
 }
 
 export interface FakeGitHubApi {
@@ -121,6 +141,10 @@ export interface FakeGitHubApi {
   ): FakeComment[];
   comments(issue: number): FakeComment[];
   setPullRequestFiles(pull: number, files: FakePullFile[]): void;
+  /** The pull requests opened through the API, oldest first. */
+  pulls(): FakePull[];
+  /** Merges a pull request as GitHub's merge button does (a merge commit on its base) and closes it. */
+  mergePullRequest(number: number): string;
   close(): Promise<void>;
 }
 
@@ -313,6 +337,9 @@ export async function startFakeGitHubApi(options: FakeGitHubOptions = {}): Promi
   const requests: GitHubRequest[] = [];
   const comments = new Map<number, FakeComment[]>();
   const pullFiles = new Map<number, FakePullFile[]>();
+  const pulls: FakePull[] = [];
+  let nextPull = 101;
+  const protectedBranches = new Set(options.protectedBranches ?? []);
   let nextCommentId = 1_000_001;
   const sockets = new Set<Socket>();
   let baseUrl = "";
@@ -517,6 +544,8 @@ export async function startFakeGitHubApi(options: FakeGitHubOptions = {}): Promi
     const ref = m[1]!;
     const current = repo.refs.get(ref);
     if (!current) throw invalid("Reference does not exist");
+    if (protectedBranches.has(ref.replace(/^heads\//, "")))
+      throw invalid(`Protected branch update failed for refs/${ref}.`);
     const sha = sha40(body.sha, "sha");
     if (!repo.commit(sha)) throw invalid("Object does not exist");
     if (body.force !== true && !repo.isAncestor(current, sha))
@@ -695,6 +724,181 @@ export async function startFakeGitHubApi(options: FakeGitHubOptions = {}): Promi
       })),
       headers,
     };
+  });
+
+  route("POST", "/git/refs", (_m, { body }) => {
+    const full = body.ref;
+    if (typeof full !== "string" || !/^refs\/heads\/./.test(full) || full.split("/").length < 3)
+      throw invalid("Reference name must start with 'refs/' and have at least two slashes.");
+    const ref = full.slice("refs/".length);
+    if (repo.refs.has(ref)) throw invalid("Reference already exists");
+    const sha = sha40(body.sha, "sha");
+    if (!repo.commit(sha)) throw invalid("Object does not exist");
+    repo.refs.set(ref, sha);
+    return {
+      status: 201,
+      body: {
+        ref: full,
+        url: `${apiBase()}/git/refs/${ref}`,
+        object: { sha, type: "commit", url: `${apiBase()}/git/commits/${sha}` },
+      },
+    };
+  });
+
+  /** The commit a name stands for: a branch's head, or a commit's sha. */
+  const resolveCommit = (name: unknown): string | undefined => {
+    if (typeof name !== "string") return undefined;
+    const head = repo.refs.get(`heads/${name}`);
+    if (head) return head;
+    return /^[0-9a-f]{40}$/.test(name) && repo.commit(name) ? name : undefined;
+  };
+
+  /** The nearest common ancestor of two commits (breadth first from `b`). */
+  const mergeBase = (a: string, b: string): string | undefined => {
+    const ofA = new Set<string>();
+    for (const queue = [a]; queue.length > 0; ) {
+      const s = queue.shift()!;
+      if (ofA.has(s)) continue;
+      ofA.add(s);
+      queue.push(...(repo.commit(s)?.parents ?? []));
+    }
+    const seen = new Set<string>();
+    for (const queue = [b]; queue.length > 0; ) {
+      const s = queue.shift()!;
+      if (ofA.has(s)) return s;
+      if (seen.has(s)) continue;
+      seen.add(s);
+      queue.push(...(repo.commit(s)?.parents ?? []));
+    }
+    return undefined;
+  };
+
+  /**
+   * A merge of `theirs` into `ours` as a merge commit on `ours`, path by path: a file changed on
+   * one side only takes that side; changed on both sides differently is a conflict (GitHub merges
+   * within a file too; a test that needs that writes different files).
+   */
+  const mergeCommits = (
+    ours: string,
+    theirs: string,
+    message: string,
+  ): { sha: string } | "up to date" | "conflict" => {
+    if (repo.isAncestor(theirs, ours)) return "up to date";
+    const base = mergeBase(ours, theirs);
+    const leaves = (sha: string | undefined) =>
+      sha ? repo.flatten(repo.commit(sha)!.tree) : new Map<string, Leaf>();
+    const [b, o, t] = [leaves(base), leaves(ours), leaves(theirs)];
+    const same = (x?: Leaf, y?: Leaf) => x?.sha === y?.sha && x?.mode === y?.mode;
+    const out = new Map<string, Leaf>();
+    for (const path of new Set([...b.keys(), ...o.keys(), ...t.keys()])) {
+      const [lb, lo, lt] = [b.get(path), o.get(path), t.get(path)];
+      const pick = same(lo, lt) || same(lb, lt) ? lo : same(lb, lo) ? lt : "conflict";
+      if (pick === "conflict") return "conflict";
+      if (pick) out.set(path, pick);
+    }
+    const date = iso(repo.tick());
+    const who = {
+      name: "github-actions[bot]",
+      email: "41898282+github-actions[bot]@users.noreply.github.com",
+      date,
+    };
+    const commit = repo.putCommit({
+      tree: repo.build(out),
+      parents: [ours, theirs],
+      message,
+      author: who,
+      committer: { name: "GitHub", email: "noreply@github.com", date },
+      verified: true,
+    });
+    return { sha: commit.sha };
+  };
+
+  route("POST", "/merges", (_m, { body }) => {
+    if (typeof body.base !== "string" || !repo.refs.has(`heads/${body.base}`))
+      throw new HttpError(404, "Base does not exist");
+    const head = resolveCommit(body.head);
+    if (!head) throw new HttpError(404, "Head does not exist");
+    const ours = repo.refs.get(`heads/${body.base}`)!;
+    const message =
+      typeof body.commit_message === "string"
+        ? body.commit_message
+        : `Merge ${String(body.head)} into ${body.base}`;
+    const merged = mergeCommits(ours, head, message);
+    if (merged === "up to date") return { status: 204, body: undefined };
+    if (merged === "conflict") throw new HttpError(409, "Merge conflict");
+    repo.refs.set(`heads/${body.base}`, merged.sha);
+    return { status: 201, body: commitJson(repo.commit(merged.sha)!) };
+  });
+
+  const pullJson = (p: FakePull) => {
+    const headSha = p.state === "open" ? repo.refs.get(`heads/${p.head}`) : p.closedHeadSha;
+    return {
+      number: p.number,
+      url: `${apiBase()}/pulls/${p.number}`,
+      html_url: `https://github.com/${owner}/${repoName}/pull/${p.number}`,
+      state: p.state,
+      title: p.title,
+      body: p.body,
+      merged_at: p.merged ? iso(repo.tick()) : null,
+      head: { ref: p.head, sha: headSha, label: `${owner}:${p.head}` },
+      base: { ref: p.base, sha: repo.refs.get(`heads/${p.base}`), label: `${owner}:${p.base}` },
+      user: { login: BOT_USER.login, type: BOT_USER.type },
+    };
+  };
+
+  route("GET", "/pulls", (_m, { query, path }) => {
+    const state = query.get("state") ?? "open";
+    const head = query.get("head");
+    const base = query.get("base");
+    // newest first, as GitHub lists them by default
+    const matching = [...pulls]
+      .reverse()
+      .filter(
+        (p) =>
+          (state === "all" || p.state === state) &&
+          (!head || `${owner}:${p.head}` === head) &&
+          (!base || p.base === base),
+      );
+    const { page, headers } = paginate(matching, query, path);
+    return { status: 200, body: page.map(pullJson), headers };
+  });
+
+  route("POST", "/pulls", (_m, { body }) => {
+    if (options.actionsMayOpenPullRequests === false)
+      throw new HttpError(
+        403,
+        "GitHub Actions is not permitted to create or approve pull requests.",
+      );
+    const head = typeof body.head === "string" ? body.head.replace(`${owner}:`, "") : "";
+    const base = typeof body.base === "string" ? body.base : "";
+    if (typeof body.title !== "string" || body.title === "")
+      throw invalid('Invalid request.\n\n"title" wasn\'t supplied.');
+    const headSha = repo.refs.get(`heads/${head}`);
+    const baseSha = repo.refs.get(`heads/${base}`);
+    if (!headSha || !baseSha) throw invalid("Validation Failed (head or base does not exist)");
+    if (pulls.some((p) => p.state === "open" && p.head === head && p.base === base))
+      throw invalid(`Validation Failed (A pull request already exists for ${owner}:${head}.)`);
+    if (repo.isAncestor(headSha, baseSha))
+      throw invalid(`Validation Failed (No commits between ${base} and ${head})`);
+    const pull: FakePull = {
+      number: nextPull++,
+      title: body.title,
+      body: typeof body.body === "string" ? body.body : "",
+      head,
+      base,
+      state: "open",
+      merged: false,
+    };
+    pulls.push(pull);
+    return { status: 201, body: pullJson(pull) };
+  });
+
+  route("PATCH", "/pulls/(\\d+)", (m, { body }) => {
+    const pull = pulls.find((p) => p.number === Number(m[1]));
+    if (!pull) throw notFound();
+    if (typeof body.title === "string") pull.title = body.title;
+    if (typeof body.body === "string") pull.body = body.body;
+    return { status: 200, body: pullJson(pull) };
   });
 
   // ---- server ------------------------------------------------------------------------------
@@ -881,6 +1085,21 @@ export async function startFakeGitHubApi(options: FakeGitHubOptions = {}): Promi
     comments: (issue) => (comments.get(issue) ?? []).map((c) => ({ ...c, user: { ...c.user } })),
     setPullRequestFiles(pull, files) {
       pullFiles.set(pull, [...files]);
+    },
+    pulls: () => pulls.map((p) => ({ ...p })),
+    mergePullRequest(number) {
+      const pull = pulls.find((p) => p.number === number && p.state === "open");
+      if (!pull) throw new Error(`no open pull request #${number}`);
+      const head = repo.refs.get(`heads/${pull.head}`)!;
+      const merged = mergeCommits(
+        repo.refs.get(`heads/${pull.base}`)!,
+        head,
+        `Merge pull request #${number} from ${owner}/${pull.head}`,
+      );
+      if (merged === "conflict") throw new Error(`pull request #${number} conflicts`);
+      if (merged !== "up to date") repo.refs.set(`heads/${pull.base}`, merged.sha);
+      Object.assign(pull, { state: "closed", merged: true, closedHeadSha: head });
+      return repo.refs.get(`heads/${pull.base}`)!;
     },
     async close() {
       for (const s of sockets) s.destroy();
