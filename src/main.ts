@@ -9,7 +9,7 @@ import { actionsCacheStore } from "./action/held-cache.ts";
 import { type ActionInputs, readInputs } from "./action/inputs.ts";
 import { passForEvent } from "./action/mode.ts";
 import { type ActionProgress, actionLog, publishFailure, publishReport } from "./action/publish.ts";
-import { actionSource } from "./action/source.ts";
+import { actionSources } from "./action/source.ts";
 import { UserError } from "./errors.ts";
 import { finishReport, finishText, reconcile } from "./reconcile/pipeline.ts";
 import { boundReport } from "./report/bounded.ts";
@@ -38,8 +38,9 @@ export async function run(
     publishFailure(messageOf(error), progress, env);
     return;
   }
-  const adminKey = inputs.settings.adminKey;
-  const secrets = [adminKey, inputs.githubToken].filter((s): s is string => Boolean(s));
+  const secrets = [...inputs.settings.adminKeys, inputs.githubToken].filter((s): s is string =>
+    Boolean(s),
+  );
   for (const s of secrets) core.setSecret(s);
   progress.secrets = secrets;
   const say = actionLog(secrets);
@@ -48,22 +49,21 @@ export async function run(
   const { settings, notice } = passForEvent(
     { ...inputs.settings.pass, runsDir: resolve(workspace, inputs.settings.pass.runsDir) },
     event,
-    Boolean(adminKey),
+    inputs.settings.providers.length > 0,
   );
 
-  let http: HttpPageSource | undefined;
+  let sources = new Map<string, HttpPageSource>();
   let report: PassReport;
   let result: Awaited<ReturnType<typeof reconcile>>;
   try {
     const delivery = deliveryFor(inputs, settings, { workspace, env, secrets, log: say });
-    http = actionSource(inputs.settings, settings.mode, { env, secrets, say });
-    const source = http;
+    sources = actionSources(inputs.settings, settings.mode, { env, secrets, say });
     result = await reconcile(settings, {
       files: await filesForEvent(event, inputs, { workspace, env, secrets }),
       now: Date.now() / 1000,
       pricingFile: inputs.settings.pricingFile && resolve(workspace, inputs.settings.pricingFile),
-      source,
-      requestCount: () => source?.stats.requests ?? 0,
+      sources,
+      requestCount: () => [...sources.values()].reduce((n, s) => n + s.stats.requests, 0),
       tool: TOOL,
       version: VERSION,
       delivery,
@@ -85,7 +85,7 @@ export async function run(
     publishFailure(line, progress, env);
     return;
   } finally {
-    await http?.close();
+    await Promise.all([...sources.values()].map((s) => s.close()));
   }
 
   const reportPath = resolve(

@@ -39,8 +39,9 @@ describe("resolveSettings: defaults and fallbacks", () => {
       crossCheckCosts: false,
       costTolerancePercent: 1,
     });
-    expect(s.apiBaseUrl).toBe("https://api.openai.com/v1");
-    expect(s.adminKey).toBeUndefined();
+    expect(s.values.apiBaseUrl).toBe("https://api.openai.com/v1");
+    expect(s.values.adminKey).toBeUndefined();
+    expect(s.providers).toEqual([]);
     expect(s.pricingFile).toBeUndefined();
   });
 
@@ -63,7 +64,7 @@ describe("resolveSettings: defaults and fallbacks", () => {
     expect(s.pass.minAgeMinutes).toBe(30);
     expect(s.pass.stableChecks).toBe(2);
     expect(s.pass.runsDir).toBe("runs");
-    expect(s.adminKey).toBeUndefined();
+    expect(s.values.adminKey).toBeUndefined();
   });
 
   it("takes given values, trimmed, and lists separated by commas, spaces or lines", () => {
@@ -97,7 +98,7 @@ describe("resolveSettings: defaults and fallbacks", () => {
       windowTailSeconds: 0,
       windowPaddingSeconds: 300,
     });
-    expect(s.apiBaseUrl).toBe("http://127.0.0.1:8080/v1");
+    expect(s.values.apiBaseUrl).toBe("http://127.0.0.1:8080/v1");
     expect(s.pricingFile).toBe("prices.yaml");
   });
 
@@ -115,7 +116,7 @@ describe("resolveSettings: defaults and fallbacks", () => {
     expect(s.pass.verificationIntervalMinutes).toBe(90);
     expect(s.pass.stableChecks).toBe(4);
     expect(s.pass.apiKeyIds).toEqual({ baes: "key_baes01", chatdev: "key_chat02" });
-    expect(s.adminKey).toBe("sk-admin-tracking");
+    expect(s.values.adminKey).toBe("sk-admin-tracking");
   });
 
   it("prefers given settings over the environment, and OPENAI_ADMIN_KEY over the old variable", () => {
@@ -132,11 +133,17 @@ describe("resolveSettings: defaults and fallbacks", () => {
     );
     expect(s.pass.verificationIntervalMinutes).toBe(45);
     expect(s.pass.apiKeyIds).toEqual({ baes: "key_given", ghspec: "key_ghspecEnv" });
-    expect(s.adminKey).toBe("sk-admin-new");
-    expect(resolve({ "admin-key": "sk-admin-input" }, env).adminKey).toBe("sk-admin-input");
+    expect(s.values.adminKey).toBe("sk-admin-new");
+    // the admin key given is OpenAI's: the pass reads that provider with it
+    expect(s.providers.map((p) => [p.provider.id, p.adminKey, p.baseUrl])).toEqual([
+      ["openai", "sk-admin-new", "https://api.openai.com/v1"],
+    ]);
+    expect(s.adminKeys).toEqual(["sk-admin-new"]);
+    expect(resolve({ "admin-key": "sk-admin-input" }, env).values.adminKey).toBe("sk-admin-input");
     // empty variables are not values
     expect(
-      resolve({}, { OPENAI_ADMIN_KEY: " ", OPENAI_API_KEY_USAGE_TRACKING: "sk-old" }).adminKey,
+      resolve({}, { OPENAI_ADMIN_KEY: " ", OPENAI_API_KEY_USAGE_TRACKING: "sk-old" }).values
+        .adminKey,
     ).toBe("sk-old");
     expect(resolve({}, { OPENAI_API_KEY_BAES_ID: "" }).pass.apiKeyIds).toEqual({});
   });

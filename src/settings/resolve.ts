@@ -1,4 +1,6 @@
+import { PROVIDERS } from "../providers/registry.ts";
 import type { PassSettings } from "../reconcile/settings.ts";
+import type { UsageProvider } from "../usage/provider.ts";
 import type { Env } from "./parse.ts";
 import { SETTINGS, type Setting, type SettingKey, type SettingValues } from "./table.ts";
 
@@ -58,10 +60,19 @@ export function passSettingsOf(v: SettingValues): PassSettings {
   };
 }
 
+/** A provider a pass can read: its admin key is given. */
+export interface ProviderAccess {
+  provider: UsageProvider;
+  adminKey: string;
+  baseUrl: string;
+}
+
 export interface ResolvedSettings {
   pass: PassSettings;
-  adminKey?: string;
-  apiBaseUrl: string;
+  /** The providers whose admin key is given, in the registry's order. */
+  providers: ProviderAccess[];
+  /** Every provider's admin key that is given: secrets. */
+  adminKeys: string[];
   pricingFile?: string;
   /** Time a pass may spend reading the Usage and Costs APIs, in minutes. */
   passDeadlineMinutes: number;
@@ -72,10 +83,18 @@ export interface ResolvedSettings {
 /** The settings a pass and its front end need, from what the front end was given. */
 export function resolveSettings(raw: RawSettings, env: Env, label: Label): ResolvedSettings {
   const values = readSettings(raw, env, label);
+  const setting = (key: string) => (values as Record<string, unknown>)[key];
+  const providers = PROVIDERS.flatMap((provider) => {
+    const adminKey = setting(provider.settings.adminKey);
+    const baseUrl = setting(provider.settings.baseUrl);
+    return typeof adminKey === "string" && adminKey && typeof baseUrl === "string"
+      ? [{ provider, adminKey, baseUrl }]
+      : [];
+  });
   return {
     pass: passSettingsOf(values),
-    adminKey: values.adminKey,
-    apiBaseUrl: values.apiBaseUrl,
+    providers,
+    adminKeys: providers.map((p) => p.adminKey),
     pricingFile: values.pricingFile,
     passDeadlineMinutes: values.passDeadlineMinutes,
     values,

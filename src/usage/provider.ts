@@ -48,6 +48,11 @@ export interface UsageProvider {
   costs?: CostsCapability;
   /** Words that tell the user what to set, naming this provider's inputs and variables. */
   hints: ProviderHints;
+  /**
+   * Its rows in the settings table (keys of SETTINGS in src/settings/table.ts): its admin key and
+   * its API's base URL. The front ends make one source for each provider whose admin key is given.
+   */
+  settings: { adminKey: string; baseUrl: string };
 }
 
 export interface ProviderHints {

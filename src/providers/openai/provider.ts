@@ -25,6 +25,7 @@ export const openai: UsageProvider = {
     otherRates: (m) =>
       Boolean(m.batch) || m.service_tier === "flex" || m.service_tier === "priority",
   },
+  settings: { adminKey: "adminKey", baseUrl: "apiBaseUrl" },
   hints: {
     noAdminKey:
       "no admin key to read the Usage API with: set OPENAI_ADMIN_KEY (action input admin-key)",
