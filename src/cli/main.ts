@@ -30,11 +30,12 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
   const invocation = parseArgs(argv, io);
   if (typeof invocation === "number") return invocation;
   const env = withDotEnv(io.cwd, io.env);
-  let adminKey: string | undefined;
+  // every admin key given (and the GitHub token): none may be printed
+  let given: string[] = [];
   let source: CliSource | undefined;
   try {
     const resolved = resolveSettings(invocation.raw, env, cliName);
-    adminKey = resolved.adminKey;
+    given = resolved.secrets;
     const v = resolved.values;
     const settings = { ...resolved.pass, runsDir: resolve(io.cwd, resolved.pass.runsDir) };
     if (invocation.command === "export") return await exportTables(resolved, settings, io);
@@ -44,7 +45,7 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
       files: nodeFiles,
       now: v.now ?? Date.now() / 1000,
       pricingFile: v.pricingFile && resolve(io.cwd, v.pricingFile),
-      source: source?.pages,
+      sources: source?.sources,
       requestCount: () => source?.requests() ?? 0,
       tool: TOOL,
       version: VERSION,
@@ -53,7 +54,7 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
         settings.mode === "reconcile" && !settings.dryRun
           ? workspaceDelivery({ runsDir: settings.runsDir, tool: TOOL })
           : undefined,
-      secrets: [adminKey],
+      secrets: given,
       onProgress: showProgress
         ? (p) =>
             p.spans > 1 &&
@@ -62,12 +63,12 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
             )
         : undefined,
     });
-    const report = finishReport(result.report, io.cwd, [adminKey]);
-    printPass(io, report, result, { ...v, secrets: [adminKey, ...secrets] });
+    const report = finishReport(result.report, io.cwd, given);
+    printPass(io, report, result, { ...v, secrets: [...given, ...secrets] });
     return report.errors > 0 ? 1 : 0;
   } catch (error) {
     const debug = debugRequested(env, invocation.raw.debug === "true");
-    return reportFailure(io, error, { secrets: [adminKey, ...secrets], debug });
+    return reportFailure(io, error, { secrets: [...given, ...secrets], debug });
   } finally {
     await source?.close();
   }

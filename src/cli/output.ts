@@ -23,6 +23,7 @@ export interface CliIo {
 const SECRET_VARIABLES = [
   "OPENAI_ADMIN_KEY",
   "OPENAI_API_KEY_USAGE_TRACKING",
+  "ANTHROPIC_ADMIN_KEY",
   "GITHUB_TOKEN",
   "GH_TOKEN",
 ] as const;

@@ -1,9 +1,9 @@
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
-import { DEFAULT_PROVIDER } from "../providers/registry.ts";
+import { PROVIDERS } from "../providers/registry.ts";
 import type { ResolvedSettings } from "../settings/resolve.ts";
 import { SETTINGS } from "../settings/table.ts";
-import { createHttpSource, duration } from "../transport/http.ts";
+import { createHttpSource, duration, type HttpPageSource } from "../transport/http.ts";
 import { recordingSource, replaySource } from "../transport/recording.ts";
 import type { PageSource } from "../transport/source.ts";
 import { redact } from "../util/redact.ts";
@@ -12,7 +12,9 @@ import type { CliIo } from "./output.ts";
 
 /** Where a CLI pass reads usage from, and what it has sent. */
 export interface CliSource {
-  pages: PageSource;
+  /** Each provider's pages, by provider id: only the providers with an admin key (or a replay). */
+  sources: Map<string, PageSource>;
+  /** HTTP requests sent, every provider's together. */
   requests(): number;
   close(): Promise<void>;
 }
@@ -26,10 +28,17 @@ export interface CliSource {
 function refuseClockAgainstRealApi(resolved: ResolvedSettings): void {
   const v = resolved.values;
   if (v.now === undefined || v.mode !== "reconcile" || v.replay !== undefined) return;
-  const real = new URL(SETTINGS.apiBaseUrl.default).hostname;
-  if (new URL(v.apiBaseUrl).hostname.toLowerCase() !== real) return;
+  const isReal = (url: string, row: { default: string }) =>
+    new URL(url).hostname.toLowerCase() === new URL(row.default).hostname;
+  const url = isReal(v.apiBaseUrl, SETTINGS.apiBaseUrl)
+    ? v.apiBaseUrl
+    : resolved.access.anthropic?.adminKey &&
+        isReal(v.anthropicApiBaseUrl, SETTINGS.anthropicApiBaseUrl)
+      ? v.anthropicApiBaseUrl
+      : undefined;
+  if (url === undefined) return;
   throw new ConfigError(
-    `--now: refused against the real Usage API (${v.apiBaseUrl}): its answers are what it holds now, so readings taken under another clock would be recorded at the wrong time and could verify a run too early. Drop --now, or use it with --replay <dir> (pages saved by --record) or --list`,
+    `--now: refused against the real Usage API (${url}): its answers are what it holds now, so readings taken under another clock would be recorded at the wrong time and could verify a run too early. Drop --now, or use it with --replay <dir> (pages saved by --record) or --list`,
   );
 }
 
@@ -47,37 +56,54 @@ export async function cliSource(
   refuseClockAgainstRealApi(resolved);
   const v = resolved.values;
   if (v.mode !== "reconcile") return undefined;
-  const provider = DEFAULT_PROVIDER;
   if (v.replay !== undefined) {
-    const pages = await replaySource(resolve(io.cwd, v.replay), provider.recordingKey);
-    return { pages, requests: () => 0, close: async () => undefined };
+    const sources = new Map<string, PageSource>();
+    // one directory holds every provider's pages, each under its own recording key
+    for (const provider of PROVIDERS)
+      sources.set(
+        provider.id,
+        await replaySource(resolve(io.cwd, v.replay), provider.recordingKey),
+      );
+    return { sources, requests: () => 0, close: async () => undefined };
   }
-  const adminKey = resolved.adminKey;
-  if (!adminKey) return undefined;
-  const http = createHttpSource({
-    api: provider.http,
-    baseUrl: resolved.apiBaseUrl,
-    adminKey,
-    userAgent: TOOL,
-    passDeadlineMs: resolved.passDeadlineMinutes * 60_000,
-    proxyEnv: env,
-    onWaiting: ({ what, waitedMs, limitMs }) =>
-      io.stderr(
-        `${showProgress ? "\r\x1b[K" : ""}reconcile-usage: still waiting for the ${what}: ${duration(waitedMs)} so far, gives up at ${duration(limitMs)}${showProgress ? "" : "\n"}`,
-      ),
-    onRetry: showProgress
-      ? ({ attempt, delayMs, reason }) =>
-          io.stderr(
-            `\r\x1b[Kreconcile-usage: ${redact(reason, [adminKey])}; retry ${attempt} in ${duration(delayMs)}\n`,
-          )
-      : undefined,
-  });
-  return {
-    pages:
+  const secrets = resolved.secrets;
+  const sources = new Map<string, PageSource>();
+  const clients: HttpPageSource[] = [];
+  for (const provider of PROVIDERS) {
+    const access = resolved.access[provider.id];
+    if (!access?.adminKey) continue;
+    const http = createHttpSource({
+      api: provider.http,
+      baseUrl: access.baseUrl,
+      adminKey: access.adminKey,
+      userAgent: TOOL,
+      passDeadlineMs: resolved.passDeadlineMinutes * 60_000,
+      proxyEnv: env,
+      onWaiting: ({ what, waitedMs, limitMs }) =>
+        io.stderr(
+          `${showProgress ? "\r\x1b[K" : ""}reconcile-usage: still waiting for the ${what}: ${duration(waitedMs)} so far, gives up at ${duration(limitMs)}${showProgress ? "" : "\n"}`,
+        ),
+      onRetry: showProgress
+        ? ({ attempt, delayMs, reason }) =>
+            io.stderr(
+              `\r\x1b[Kreconcile-usage: ${redact(reason, secrets)}; retry ${attempt} in ${duration(delayMs)}\n`,
+            )
+        : undefined,
+    });
+    clients.push(http);
+    sources.set(
+      provider.id,
       v.record !== undefined
         ? recordingSource(http, resolve(io.cwd, v.record), provider.recordingKey)
         : http,
-    requests: () => http.stats.requests,
-    close: () => http.close(),
+    );
+  }
+  if (clients.length === 0) return undefined;
+  return {
+    sources,
+    requests: () => clients.reduce((n, c) => n + c.stats.requests, 0),
+    close: async () => {
+      for (const c of clients) await c.close();
+    },
   };
 }

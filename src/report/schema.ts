@@ -37,7 +37,8 @@ export const RunReportSchema = z.object({
       tokens_in: count,
       tokens_out: count,
       cached_tokens: count,
-      api_calls: count,
+      /** Null where the provider gives no request count (Anthropic). */
+      api_calls: count.nullable(),
     })
     .nullable(),
 });
@@ -60,7 +61,8 @@ export const UnattributedReportSchema = z.object({
   tokens_in: count,
   tokens_out: count,
   cached_tokens: count,
-  api_calls: count,
+  /** Null where the provider gives no request count (Anthropic). */
+  api_calls: count.nullable(),
   minutes: count,
   first_minute: z.string(),
   last_minute: z.string(),
@@ -75,7 +77,7 @@ export const UnattributedReportSchema = z.object({
       tokens_in: count,
       tokens_out: count,
       cached_tokens: count,
-      api_calls: count,
+      api_calls: count.nullable(),
       nearest_run: NearestRunSchema,
     }),
   ),

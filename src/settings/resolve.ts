@@ -58,10 +58,21 @@ export function passSettingsOf(v: SettingValues): PassSettings {
   };
 }
 
+/** How to reach one provider's API: its admin key (none given: undefined) and base URL. */
+export interface ProviderAccess {
+  adminKey?: string;
+  baseUrl: string;
+}
+
 export interface ResolvedSettings {
   pass: PassSettings;
+  /** OpenAI's admin key (`admin-key`). */
   adminKey?: string;
   apiBaseUrl: string;
+  /** Each provider's admin key and base URL, by provider id (`openai`, `anthropic`). */
+  access: Record<string, ProviderAccess>;
+  /** Every secret setting's value given (admin keys, the GitHub token): never printed. */
+  secrets: string[];
   pricingFile?: string;
   /** Time a pass may spend reading the Usage and Costs APIs, in minutes. */
   passDeadlineMinutes: number;
@@ -76,6 +87,14 @@ export function resolveSettings(raw: RawSettings, env: Env, label: Label): Resol
     pass: passSettingsOf(values),
     adminKey: values.adminKey,
     apiBaseUrl: values.apiBaseUrl,
+    access: {
+      openai: { adminKey: values.adminKey, baseUrl: values.apiBaseUrl },
+      anthropic: { adminKey: values.anthropicAdminKey, baseUrl: values.anthropicApiBaseUrl },
+    },
+    secrets: (Object.entries(SETTINGS) as Array<[SettingKey, Setting]>).flatMap(([key, row]) => {
+      const value = values[key];
+      return row.secret && typeof value === "string" && value !== "" ? [value] : [];
+    }),
     pricingFile: values.pricingFile,
     passDeadlineMinutes: values.passDeadlineMinutes,
     values,
