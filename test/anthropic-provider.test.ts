@@ -2,6 +2,8 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { PassReportSchema } from "../src/report/schema.ts";
+import { renderSummary } from "../src/report/summary.ts";
+import { summaryLines } from "../src/report/table.ts";
 import { MetricsFileSchema } from "../src/runs/schema.ts";
 import { runCli } from "./support/cli.ts";
 import {
@@ -241,6 +243,19 @@ describe("a mixed experiment: two OpenAI frameworks and one on Claude", () => {
         expect(r.cost_usd).toBeCloseTo(openaiCost(run), 9);
       }
     }
+
+    // no request count from Anthropic: said, never summed as zero
+    expect(report.totals.api_calls).toBe(
+      x.openaiRuns.reduce((n, r) => n + r.totals.requests, 0),
+    );
+    expect(report.totals.api_calls_unknown_runs).toBe(x.claudeRuns.length);
+    expect(summaryLines(report).join("\n")).toContain(
+      "(+ 4 run(s) with no request count from Anthropic)",
+    );
+    const claudeRow = renderSummary(report)
+      .split("\n")
+      .find((l) => l.startsWith("| claude |"))!;
+    expect(claudeRow.split("|").map((c) => c.trim())[7]).toBe("–");
 
     // what the files say: API_CALLS null for Claude, the classes and their prices in the breakdown
     const file = MetricsFileSchema.parse(
