@@ -5,6 +5,7 @@ import { PassReportSchema } from "../src/report/schema.ts";
 import { renderSummary } from "../src/report/summary.ts";
 import { summaryLines } from "../src/report/table.ts";
 import { MetricsFileSchema } from "../src/runs/schema.ts";
+import { runAction } from "./support/action.ts";
 import { runCli } from "./support/cli.ts";
 import {
   allEvents,
@@ -245,9 +246,7 @@ describe("a mixed experiment: two OpenAI frameworks and one on Claude", () => {
     }
 
     // no request count from Anthropic: said, never summed as zero
-    expect(report.totals.api_calls).toBe(
-      x.openaiRuns.reduce((n, r) => n + r.totals.requests, 0),
-    );
+    expect(report.totals.api_calls).toBe(x.openaiRuns.reduce((n, r) => n + r.totals.requests, 0));
     expect(report.totals.api_calls_unknown_runs).toBe(x.claudeRuns.length);
     expect(summaryLines(report).join("\n")).toContain(
       "(+ 4 run(s) with no request count from Anthropic)",
@@ -342,5 +341,57 @@ describe("a mixed experiment: two OpenAI frameworks and one on Claude", () => {
     expect(
       replayed.report.runs.filter((r) => r.framework === "claude" && r.tokens_in),
     ).toHaveLength(x.claudeRuns.length);
+  });
+});
+
+describe("the action with an Anthropic admin key", () => {
+  it("reads a Claude framework with input anthropic-admin-key, masks the key and never prints it", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const runs = generateExperiment({
+      frameworks: ["claude"],
+      runsPerFramework: 2,
+      startAt: now - 5 * HOUR,
+      seed: 3,
+    });
+    const events = runs.flatMap((r) => claudeEvents(r).events);
+    const api = await startFakeAnthropicApi({ events, adminKey: ANTHROPIC_KEY });
+    const workspace = await tempDir();
+    const temp = await tempDir();
+    cleanups.push(async () => {
+      await api.close();
+      await rm(workspace, { recursive: true, force: true });
+      await rm(temp, { recursive: true, force: true });
+    });
+    await writeExperiment(workspace, runs);
+    const result = await runAction({
+      workspace,
+      temp,
+      inputs: {
+        "anthropic-admin-key": ANTHROPIC_KEY,
+        "anthropic-api-base-url": api.baseUrl,
+        "api-key-ids": `claude=${CLAUDE_KEY_ID}`,
+        commit: "none",
+        "hold-identical-readings": "false",
+      },
+    });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.commands).toContainEqual(
+      expect.objectContaining({ name: "add-mask", data: ANTHROPIC_KEY }),
+    );
+    const printed = [
+      ...result.stdout.split("\n").filter((l) => !l.startsWith("::add-mask::")),
+      result.stderr,
+      result.summary,
+    ].join("\n");
+    expect(printed).not.toContain(ANTHROPIC_KEY.slice(-12));
+    expect(result.outputs.pending).toBe(String(runs.length));
+    expect(api.requests.length).toBeGreaterThan(0);
+    for (const run of runs) {
+      const file = MetricsFileSchema.parse(
+        JSON.parse(await readFile(join(workspace, "runs", run.path), "utf8")),
+      );
+      expect(file.aggregate_metrics?.TOK_IN).toBe(run.totals.tokensIn);
+      expect(file.aggregate_metrics?.API_CALLS).toBeNull();
+    }
   });
 });
