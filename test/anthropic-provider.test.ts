@@ -9,6 +9,8 @@ import { runAction } from "./support/action.ts";
 import { runCli } from "./support/cli.ts";
 import {
   allEvents,
+  type ClaudeTruth,
+  claudeEventsOf,
   type GeneratedRun,
   generateExperiment,
   keyIdFor,
@@ -16,7 +18,7 @@ import {
   writeExperiment,
 } from "./support/experiment.ts";
 import { type ClaudeUsageEvent, startFakeAnthropicApi } from "./support/fake-anthropic-api.ts";
-import { startFakeUsageApi, type UsageEvent } from "./support/fake-usage-api.ts";
+import { startFakeUsageApi } from "./support/fake-usage-api.ts";
 
 /**
  * Anthropic as a second provider (SPEC §13), end to end through the CLI as a user runs it: a mixed
@@ -34,41 +36,8 @@ const HOUR = 3600;
 const GPT_4O_MINI = { input: 0.15, cached: 0.075, output: 0.6 };
 const SONNET_4_5 = { input: 3, cacheRead: 0.3, write5m: 3.75, write1h: 6, output: 15 };
 
-interface ClaudeTruth {
-  uncached: number;
-  cacheRead: number;
-  write5m: number;
-  write1h: number;
-  output: number;
-}
-
-/** A Claude run's events from the generated run's: the same input split into Anthropic's four classes. */
-function claudeEvents(run: GeneratedRun): { events: ClaudeUsageEvent[]; truth: ClaudeTruth } {
-  const truth: ClaudeTruth = { uncached: 0, cacheRead: 0, write5m: 0, write1h: 0, output: 0 };
-  const events = run.events.map((e: UsageEvent): ClaudeUsageEvent => {
-    const cacheRead = e.cachedTokens ?? 0;
-    const rest = e.inputTokens - cacheRead;
-    const write5m = Math.floor(rest * 0.1);
-    const write1h = Math.floor(rest * 0.05);
-    const uncached = rest - write5m - write1h;
-    truth.uncached += uncached;
-    truth.cacheRead += cacheRead;
-    truth.write5m += write5m;
-    truth.write1h += write1h;
-    truth.output += e.outputTokens;
-    return {
-      apiKeyId: CLAUDE_KEY_ID,
-      model: CLAUDE_MODEL,
-      completedAt: e.completedAt,
-      uncachedInputTokens: uncached,
-      cacheReadInputTokens: cacheRead,
-      cacheWrite5mInputTokens: write5m,
-      cacheWrite1hInputTokens: write1h,
-      outputTokens: e.outputTokens,
-    };
-  });
-  return { events, truth };
-}
+/** A Claude run's events on the test's key and model. */
+const claudeEvents = (run: GeneratedRun) => claudeEventsOf(run, CLAUDE_KEY_ID, CLAUDE_MODEL);
 
 const claudeCost = (t: ClaudeTruth): number =>
   (t.uncached * SONNET_4_5.input +
