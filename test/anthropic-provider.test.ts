@@ -264,6 +264,18 @@ describe("a mixed experiment: two OpenAI frameworks and one on Claude", () => {
     }
   });
 
+  it("the cost cross-check says it cannot check the Claude framework: the cost report has no key dimension", async () => {
+    const x = await mixedExperiment();
+    const { report } = await x.pass(x.firstPass, ["--dry-run", "--cross-check-costs"]);
+    expect(report.warnings).toContainEqual(
+      expect.stringMatching(/^cross-check-costs: Anthropic's cost report has no API-key dimension/),
+    );
+    expect(x.anthropicApi.requests.every((r) => r.path.endsWith("/usage_report/messages"))).toBe(
+      true,
+    );
+    expect(report.cost_check?.days.every((d) => d.framework !== "claude")).toBe(true);
+  });
+
   it("a failure of the Anthropic API costs only the Claude runs; a spend cap is not retried", async () => {
     const x = await mixedExperiment();
     x.anthropicApi.setFaults(() => ({ kind: "spend-cap" }));

@@ -262,6 +262,10 @@ async function addCostCheck(
       ? byProvider(keyIds, (k) => k, providersOf(deps)).map(([p]) => p)
       : [providersOf(deps)[0]!];
   const withCosts = providers.filter((p) => p.costs);
+  for (const p of providers.filter((q) => !q.costs))
+    report.warnings.push(
+      `cross-check-costs: ${p.costsUnavailable ?? `${p.usageApi} has no cost report`}; skipped for its frameworks`,
+    );
   const unread = withCosts.filter((p) => !sourceOf(deps, p));
   for (const p of unread)
     report.warnings.push(

@@ -51,6 +51,8 @@ export interface UsageProvider {
   recordingKey: RecordingKey;
   /** The cost report, when the provider has one (`--cross-check-costs`). */
   costs?: CostsCapability;
+  /** Why the cost cross-check cannot be made for its keys, when `costs` is absent. */
+  costsUnavailable?: string;
   /** Words that tell the user what to set, naming this provider's inputs and variables. */
   hints: ProviderHints;
 }

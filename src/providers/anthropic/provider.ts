@@ -20,6 +20,11 @@ export const anthropic: UsageProvider = {
   countNames: COUNT_NAMES,
   http: anthropicHttp,
   recordingKey,
+  // The cost report can be grouped by workspace and description only, never by API key: a day's
+  // amount there is the whole organisation's (or workspace's) Claude spend, other keys, the
+  // Console and Claude Code included, so it cannot vouch for one framework's runs.
+  costsUnavailable:
+    "Anthropic's cost report has no API-key dimension (only workspace and description), so a framework's daily cost cannot be told apart from the rest of the organisation's",
   hints: {
     noAdminKey:
       "no Anthropic admin key to read the usage report with: set ANTHROPIC_ADMIN_KEY (action input anthropic-admin-key)",
