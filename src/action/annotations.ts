@@ -38,10 +38,10 @@ export interface PassOutcomeNotes {
 }
 
 /**
- * The step's annotations (SPEC §7), most important first, at most MAX_PER_LEVEL of each type:
- * the step's failure, the pass's own failures (committing…), runs in error (each pointing at its
- * metrics.json), the pass's warnings, then runs with warnings, ambiguous windows, no usage. When a
- * type has more, the last one kept counts the rest and points at the job summary.
+ * The step's annotations (docs/design.md#reporting), most important first, at most MAX_PER_LEVEL of
+ * each type: the step's failure, the pass's own failures (committing…), runs in error (each
+ * pointing at its metrics.json), the pass's warnings, then runs with warnings, ambiguous windows,
+ * no usage. When a type has more, the last one kept counts the rest and points at the job summary.
  */
 export function annotationsOf(
   report: PassReport,

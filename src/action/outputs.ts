@@ -1,6 +1,6 @@
 import type { PassReport } from "../report/schema.ts";
 
-/** The step's outputs (SPEC §7), as action.yml declares them. */
+/** The step's outputs (docs/design.md#reporting), as action.yml declares them. */
 export const OUTPUT_NAMES = [
   "verified",
   "pending",
@@ -16,7 +16,7 @@ export const OUTPUT_NAMES = [
 ] as const;
 export type OutputName = (typeof OUTPUT_NAMES)[number];
 
-/** The step's outputs (SPEC §7), by output name. */
+/** The step's outputs (docs/design.md#reporting), by output name. */
 export function outputsOf(
   report: PassReport,
   extra: { reportPath: string; commitSha: string | null },

@@ -23,10 +23,10 @@ const label = (status: string): string => status.replaceAll("_", " ");
 const oneLine = (text: string): string => text.replace(/\p{Cc}/gu, "?");
 
 /**
- * The commit message of a pass (SPEC §9: "a message that counts what changed"), deterministic:
- * `reconcile-usage: 3 verified, 5 pending (8 runs, 9 files)`. `counts` are the statuses of the
- * runs whose files changed; zero counts are left out; statuses are listed in report order, any
- * unknown one after them alphabetically. With `runs`, a body lists them.
+ * The commit message of a pass (docs/design.md#delivery: "a message that counts what changed"),
+ * deterministic: `reconcile-usage: 3 verified, 5 pending (8 runs, 9 files)`. `counts` are the
+ * statuses of the runs whose files changed; zero counts are left out; statuses are listed in report
+ * order, any unknown one after them alphabetically. With `runs`, a body lists them.
  */
 export function commitMessage(
   counts: Readonly<Record<string, number | undefined>>,

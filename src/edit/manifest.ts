@@ -9,7 +9,10 @@ export interface ManifestUpdate {
   tokensOut?: number;
 }
 
-/** Keeps `runs/manifest.json` entries in step with the files (SPEC §6), with the same minimal diffs. */
+/**
+ * Keeps `runs/manifest.json` entries in step with the files (docs/design.md#writing-files), with
+ * the same minimal diffs.
+ */
 export function applyManifestUpdates(
   text: string,
   entries: readonly ManifestEntry[],

@@ -28,8 +28,8 @@ const REC = "usage_api_reconciliation";
 
 /**
  * One model's entry in `cost_breakdown.models[]`: its cost as always listed, then what a reader
- * needs to recompute it (SPEC §12): the rate tier, the price table's date, each token class with
- * its tokens, rate and cost, and the hash of the rates used.
+ * needs to recompute it (docs/design.md#token-classes): the rate tier, the price table's date, each
+ * token class with its tokens, rate and cost, and the hash of the rates used.
  */
 function withProvenance(m: ModelCost, p: ModelCostProvenance | undefined): Record<string, unknown> {
   if (!p) return { ...m };
@@ -83,10 +83,10 @@ function inChronologicalPlaces(
 }
 
 /**
- * Edits a metrics.json text to match the target (SPEC §6): the old script's keys are updated in
- * place, new keys are added beside them, legacy step-level token fields that are only zero
- * placeholders are dropped when the file is rewritten anyway. Returns the same text when nothing
- * would change.
+ * Edits a metrics.json text to match the target (docs/design.md#writing-files): the old script's
+ * keys are updated in place, new keys are added beside them, legacy step-level token fields that
+ * are only zero placeholders are dropped when the file is rewritten anyway. Returns the same text
+ * when nothing would change.
  */
 export function applyMetricsTarget(text: string, file: MetricsFile, target: MetricsTarget): string {
   const set: Array<{ path: JsonPath; value: unknown }> = [];
@@ -163,11 +163,11 @@ export function applyMetricsTarget(text: string, file: MetricsFile, target: Metr
 export const MAX_COST_USD = 1e15;
 
 /**
- * The first value of a target that would make the file unreadable (SPEC §11 "Nothing invalid is
- * written"), named by its place in the file: a count that is not a whole number from 0 to 2^53 − 1
- * (a bigger one is not exact in a double, and the schema refuses it), a cost that is not a finite
- * number (JSON has no Infinity or NaN) from 0 to MAX_COST_USD, or a time that is not finite.
- * Undefined when every value can be written.
+ * The first value of a target that would make the file unreadable (docs/design.md#trust-rules
+ * "Nothing invalid is written"), named by its place in the file: a count that is not a whole number
+ * from 0 to 2^53 − 1 (a bigger one is not exact in a double, and the schema refuses it), a cost
+ * that is not a finite number (JSON has no Infinity or NaN) from 0 to MAX_COST_USD, or a time that
+ * is not finite. Undefined when every value can be written.
  */
 export function unwritableValue(target: MetricsTarget): string | undefined {
   const counts: Array<[string, unknown]> = [];
@@ -252,7 +252,8 @@ export function unreadableEdit(text: string): string | undefined {
 /**
  * Legacy step-level token fields that are only placeholders: a step whose counts are all 0 (a
  * framework that did not count them). A step with any non-zero count is data the framework
- * measured and stays whole (SPEC §11, "data already in a file stays"), its zeros included.
+ * measured and stays whole (docs/design.md#trust-rules, "data already in a file stays"), its zeros
+ * included.
  */
 function zeroStepPlaceholders(file: MetricsFile): JsonPath[] {
   const remove: JsonPath[] = [];

@@ -2,10 +2,10 @@ import { redact } from "../util/redact.ts";
 import { apiMessage, type GitHub, httpStatus } from "./octokit.ts";
 
 /**
- * The sticky pull request comment (SPEC §7): one comment, found again by a hidden marker and
- * updated in place. Best effort: whatever goes wrong (a fork's read-only token, a workflow
- * without `pull-requests: write`, an API outage) is reported as skipped, never thrown, so a
- * comment can never fail the step.
+ * The sticky pull request comment (docs/design.md#reporting): one comment, found again by a hidden
+ * marker and updated in place. Best effort: whatever goes wrong (a fork's read-only token, a
+ * workflow without `pull-requests: write`, an API outage) is reported as skipped, never thrown, so
+ * a comment can never fail the step.
  */
 
 export const COMMENT_MARKER = "<!-- reconcile-usage:status -->";

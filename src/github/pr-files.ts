@@ -75,7 +75,7 @@ function runOf(path: string, prefix: string): { framework: string; runId: string
   const parts = path.slice(prefix.length).split("/");
   if (parts.length !== 3 || parts[2] !== "metrics.json") return undefined;
   const [framework, runId] = parts as [string, string, string];
-  // discovery skips hidden directories (SPEC §2): so does this
+  // discovery skips hidden directories (docs/design.md#runs-and-windows): so does this
   if (!framework || !runId || framework.startsWith(".") || runId.startsWith(".")) return undefined;
   return { framework, runId };
 }

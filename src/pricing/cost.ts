@@ -178,10 +178,10 @@ function priceModel(u: TokenClassUsage, sources: readonly PriceSource[]): Priced
 }
 
 /**
- * Cost of a reading's usage by token class (SPEC §12): per model, each class's tokens times that
- * class's rate, at batch or service-tier rates where the usage says so. A model, or a class with
- * tokens, whose price we do not know makes the total unknown and is listed, never priced at zero
- * or at another class's rate.
+ * Cost of a reading's usage by token class (docs/design.md#token-classes): per model, each class's
+ * tokens times that class's rate, at batch or service-tier rates where the usage says so. A model,
+ * or a class with tokens, whose price we do not know makes the total unknown and is listed, never
+ * priced at zero or at another class's rate.
  */
 export function costOfClasses(
   usage: readonly TokenClassUsage[],

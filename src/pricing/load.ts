@@ -65,12 +65,11 @@ export async function loadPricingFile(
 }
 
 /**
- * Price sources in order of precedence (SPEC §5, §12): the `pricing-file` input, the experiment's
- * own `config.yaml` (beside the runs directory), then the built-in dated tables (OpenAI's, then
- * Anthropic's). Precedence decides
- * between entries under the same name; a more specific name wins whatever its source.
- * `repository` (default: see repositoryRoot) bounds where links may lead: a config.yaml outside
- * it is not read.
+ * Price sources in order of precedence (docs/design.md#cost, #token-classes): the `pricing-file`
+ * input, the experiment's own `config.yaml` (beside the runs directory), then the built-in dated
+ * tables (OpenAI's, then Anthropic's). Precedence decides between entries under the same name; a
+ * more specific name wins whatever its source. `repository` (default: see repositoryRoot) bounds
+ * where links may lead: a config.yaml outside it is not read.
  */
 export async function loadPriceSources(
   files: Files,
@@ -102,7 +101,10 @@ export async function loadPriceSources(
   return sources;
 }
 
-/** Links are never followed out of the repository (SPEC §11): such a file is refused, unread. */
+/**
+ * Links are never followed out of the repository (docs/design.md#trust-rules): such a file is
+ * refused, unread.
+ */
 async function refuseLinkOut(files: Files, path: string, root: string): Promise<void> {
   if (!(await resolvesInside(files, path, root)))
     throw new PricingFileError(

@@ -78,11 +78,11 @@ export function disagreements(
 export const agree = (a: ModelPrice, b: ModelPrice): boolean => disagreements(a, b).length === 0;
 
 /**
- * Looks a model up in every source (SPEC §12): the most specific name wins across all sources,
- * and among sources with that name, the first in precedence. A higher-precedence source's entry
- * under a less specific name (a config.yaml alias `gpt-4o` for `gpt-4o-2024-05-13`) only loses its
- * say: when it agrees with the winner it is the one credited (the user's own prices, same figure),
- * when it disagrees it is named in a warning.
+ * Looks a model up in every source (docs/design.md#token-classes): the most specific name wins
+ * across all sources, and among sources with that name, the first in precedence. A
+ * higher-precedence source's entry under a less specific name (a config.yaml alias `gpt-4o` for
+ * `gpt-4o-2024-05-13`) only loses its say: when it agrees with the winner it is the one credited
+ * (the user's own prices, same figure), when it disagrees it is named in a warning.
  */
 export function resolvePrice(
   model: string,

@@ -1,36 +1,12 @@
 import { z } from "zod";
+import { TOKEN_CLASS_NAMES, TOKEN_CLASSES, type TokenClass } from "../token-classes.ts";
 
 /** Rates apart from standard ones: batch, and the flex and priority service tiers. */
 export const TIERS = ["standard", "batch", "flex", "priority"] as const;
 export type Tier = (typeof TIERS)[number];
 
-/**
- * The disjoint token classes a reading is priced by (SPEC §12). For each: `rate`, its key in a
- * model's price entry (with a `batch_`, `flex_` or `priority_` prefix for those rates); `config`,
- * its USD-per-1M key in config.yaml and pricing files (same prefixes); `label`, how a warning
- * names it. The first three are today's classes, named as the old script named them.
- */
-export const TOKEN_CLASSES = {
-  uncached_text_input: { rate: "input", config: "input_price", label: "input" },
-  cached_input: { rate: "cached_input", config: "cached_price", label: "cached input" },
-  cache_write_input: {
-    rate: "cache_write_input",
-    config: "cache_write_price",
-    label: "cache-write input",
-  },
-  cache_write_1h_input: {
-    rate: "cache_write_1h_input",
-    config: "cache_write_1h_price",
-    label: "1-hour cache-write input",
-  },
-  audio_input: { rate: "input_audio", config: "input_audio_price", label: "audio input" },
-  image_input: { rate: "input_image", config: "input_image_price", label: "image input" },
-  text_output: { rate: "output", config: "output_price", label: "output" },
-  audio_output: { rate: "output_audio", config: "output_audio_price", label: "audio output" },
-  image_output: { rate: "output_image", config: "output_image_price", label: "image output" },
-} as const;
-export type TokenClass = keyof typeof TOKEN_CLASSES;
-export const TOKEN_CLASS_NAMES = Object.keys(TOKEN_CLASSES) as TokenClass[];
+// the classes are shared by readings, usage rows and prices: they live below all three
+export { TOKEN_CLASS_NAMES, TOKEN_CLASSES, type TokenClass } from "../token-classes.ts";
 
 type Prefix<T extends Tier> = T extends "standard" ? "" : `${T}_`;
 type ClassInfo = (typeof TOKEN_CLASSES)[TokenClass];

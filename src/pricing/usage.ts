@@ -1,22 +1,9 @@
 import { z } from "zod";
 import type { ModelUsage } from "../runs/schema.ts";
-import { TOKEN_CLASS_NAMES, type TokenClass } from "./schema.ts";
+import { ClassTokensSchema, type TokenClass } from "../token-classes.ts";
 
-/** A token count: whole, non-negative and exact in a double. */
-const count = z.int().nonnegative();
-
-/**
- * Tokens of one model per disjoint class (SPEC §12): every token is in exactly one class, so the
- * cost is the sum of each class times its own rate. An absent class holds no tokens. Strict: a
- * misspelt class would otherwise drop its tokens from the cost without a word.
- */
-export const ClassTokensSchema = z.strictObject(
-  Object.fromEntries(TOKEN_CLASS_NAMES.map((c) => [c, count.optional()])) as Record<
-    TokenClass,
-    z.ZodOptional<typeof count>
-  >,
-);
-export type ClassTokens = z.infer<typeof ClassTokensSchema>;
+// the schema lives below runs/ (a reading records classes); kept importable from here too
+export { type ClassTokens, ClassTokensSchema } from "../token-classes.ts";
 
 /** Usage of one model (and batch / service tier) by token class: what a cost is computed from. */
 export const TokenClassUsageSchema = z.object({
@@ -28,10 +15,11 @@ export const TokenClassUsageSchema = z.object({
 export type TokenClassUsage = z.infer<typeof TokenClassUsageSchema>;
 
 /**
- * A reading's per-model usage as classes: the classes it recorded (SPEC §12) when it has them.
- * A reading from before token classes knows only that input includes the cached tokens, so
- * uncached text input is `tokens_in − cached_tokens`, as it was always priced. Undefined when
- * those counts contradict that (more cached than input tokens): such a reading cannot be priced.
+ * A reading's per-model usage as classes: the classes it recorded (docs/design.md#token-classes)
+ * when it has them. A reading from before token classes knows only that input includes the cached
+ * tokens, so uncached text input is `tokens_in − cached_tokens`, as it was always priced. Undefined
+ * when those counts contradict that (more cached than input tokens): such a reading cannot be
+ * priced.
  */
 export function classesOfModelUsage(u: ModelUsage): TokenClassUsage | undefined {
   if (u.classes)

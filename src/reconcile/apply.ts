@@ -150,7 +150,7 @@ export function applyReadings(input: ApplyInput): Applied {
   }
 
   // Every run's readings after this pass, first: whether other runs on a key have usage decides
-  // what a run without any is told (SPEC §11).
+  // what a run without any is told (docs/design.md#trust-rules).
   const merged = new Map<string, { attempts: Attempt[]; added: Attempt[]; fresh?: Attempt }>();
   for (const state of states) {
     if (!state.selected || state.windowError || input.failures.has(state.id)) continue;
@@ -221,9 +221,9 @@ export function applyReadings(input: ApplyInput): Applied {
         totals: basis ? totalsOf(basis) : undefined,
         cost,
       };
-      // Nothing invalid is written (SPEC §11): a value the file cannot hold makes the run an
-      // error, its file untouched and its manifest entry left as it is. Text the editor cannot
-      // edit safely (a key twice) is likewise this run's error.
+      // Nothing invalid is written (docs/design.md#trust-rules): a value the file cannot hold makes
+      // the run an error, its file untouched and its manifest entry left as it is. Text the editor
+      // cannot edit safely (a key twice) is likewise this run's error.
       const unwritable = unwritableValue(target);
       let refused: string | undefined;
       try {

@@ -115,10 +115,10 @@ async function fetchOrSplit(
 }
 
 /**
- * Takes one reading for each due run (SPEC §3): plans, per provider, the fewest spans covering
- * every due window in its pages, fetches each span once for all its keys, and attributes minute
- * buckets to runs locally. A span that fails turns every run of its provider whose window touches
- * it into a failure, never into a reading.
+ * Takes one reading for each due run (docs/design.md#reading-usage): plans, per provider, the
+ * fewest spans covering every due window in its pages, fetches each span once for all its keys, and
+ * attributes minute buckets to runs locally. A span that fails turns every run of its provider
+ * whose window touches it into a failure, never into a reading.
  */
 export async function collectReadings(args: {
   states: readonly RunState[];

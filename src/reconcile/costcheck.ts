@@ -1,11 +1,11 @@
 import type { Span } from "../model.ts";
 import { type CostResult, costOf } from "../pricing/cost.ts";
 import { candidateNames, type PriceSource } from "../pricing/prices.ts";
-import { TOKEN_CLASS_NAMES, TOKEN_CLASSES, type TokenClass } from "../pricing/schema.ts";
 import { classesOfModelUsage } from "../pricing/usage.ts";
 import { byProvider, PROVIDERS, providerFor } from "../providers/registry.ts";
 import type { RunReport } from "../report/schema.ts";
 import type { ModelUsage } from "../runs/schema.ts";
+import { TOKEN_CLASS_NAMES, TOKEN_CLASSES, type TokenClass } from "../token-classes.ts";
 import type { PageSource } from "../transport/source.ts";
 import { addToModel, emptyModelUsage } from "../usage/attribute.ts";
 import type { CostRow, UsageProvider } from "../usage/provider.ts";
@@ -94,8 +94,8 @@ function dayRanges(days: readonly number[]): Span[] {
 }
 
 /**
- * The cost cross-check (SPEC §5): for every UTC day the runs touch and every configured key of a
- * provider with a cost report, our cost of the day's usage (all of it: runs, shared and
+ * The cost cross-check (docs/design.md#cost): for every UTC day the runs touch and every configured
+ * key of a provider with a cost report, our cost of the day's usage (all of it: runs, shared and
  * unattributed minutes), priced from the provider's per-model split, against its cost report's
  * amount. Days the provider has not settled yet are never a mismatch. A difference over the
  * tolerance is flagged with its likely causes.

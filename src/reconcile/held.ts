@@ -2,10 +2,10 @@ import { z } from "zod";
 import { type Attempt, AttemptSchema } from "../runs/schema.ts";
 
 /**
- * Readings held back from the files to keep commits quiet (SPEC §9): a reading identical to the
- * file's last one that changes nothing else is kept here (the action stores it in the Actions
- * cache) until the run's status or tokens change; then every held reading is written, so a
- * verified file still lists every reading. Losing this only costs another reading.
+ * Readings held back from the files to keep commits quiet (docs/design.md#delivery): a reading
+ * identical to the file's last one that changes nothing else is kept here (the action stores it in
+ * the Actions cache) until the run's status or tokens change; then every held reading is written,
+ * so a verified file still lists every reading. Losing this only costs another reading.
  */
 export const HeldReadingsSchema = z.object({
   version: z.literal(1),

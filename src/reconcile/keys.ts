@@ -6,10 +6,10 @@ import type { PassSettings } from "./settings.ts";
 
 /**
  * A key whose usage outside every run, in the minutes a pass fetched, is more than this many
- * times its usage inside the runs is named in a warning (SPEC §11). Two frameworks' key ids
- * swapped read each other's minutes: almost nothing lands in the runs' windows and nearly all of
- * the key's usage lies outside them; a healthy key has next to nothing outside (a lag longer than
- * the tail, a run not pushed yet).
+ * times its usage inside the runs is named in a warning (docs/design.md#trust-rules). Two
+ * frameworks' key ids swapped read each other's minutes: almost nothing lands in the runs' windows
+ * and nearly all of the key's usage lies outside them; a healthy key has next to nothing outside (a
+ * lag longer than the tail, a run not pushed yet).
  */
 export const UNATTRIBUTED_FACTOR = 2;
 /** …and at least this many tokens (in + out) outside the runs, so a few stray requests are not. */
@@ -19,9 +19,10 @@ const fmt = (n: number): string => n.toLocaleString("en-US");
 const tokens = (t: Totals): number => t.tokensIn + t.tokensOut;
 
 /**
- * Warnings about the key list itself (SPEC §11, issue "swapped key ids"): frameworks in the list
- * with no runs, keys read this pass without any usage (a mistyped key id), and keys whose usage
- * lies mostly outside the runs (swapped key ids, or a key used outside the experiment).
+ * Warnings about the key list itself (docs/design.md#trust-rules, issue "swapped key ids"):
+ * frameworks in the list with no runs, keys read this pass without any usage (a mistyped key id),
+ * and keys whose usage lies mostly outside the runs (swapped key ids, or a key used outside the
+ * experiment).
  */
 export function keyWarnings(
   settings: PassSettings,

@@ -12,7 +12,7 @@ export interface PassSettings extends VerifySettings, WindowSettings {
   apiKeyIds: Record<string, string>;
   mode: "reconcile" | "list";
   dryRun: boolean;
-  /** Compare our cost of each day's usage with the Costs API (SPEC §5). */
+  /** Compare our cost of each day's usage with the Costs API (docs/design.md#cost). */
   crossCheckCosts: boolean;
   /** A difference over this many percent of the Costs API's amount is flagged. */
   costTolerancePercent: number;

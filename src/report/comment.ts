@@ -15,9 +15,9 @@ const MAX_ROWS = 200;
 export const MAX_COMMENT_CHARS = 60_000;
 
 /**
- * The sticky pull-request comment (SPEC §7): the status of each run the pull request adds or
- * changes, from this pass's report. Values from files are escaped like the job summary's
- * (mentions included), and the body stays under MAX_COMMENT_CHARS by listing fewer rows.
+ * The sticky pull-request comment (docs/design.md#reporting): the status of each run the pull
+ * request adds or changes, from this pass's report. Values from files are escaped like the job
+ * summary's (mentions included), and the body stays under MAX_COMMENT_CHARS by listing fewer rows.
  */
 export function renderPullRequestComment(
   report: PassReport,

@@ -114,7 +114,7 @@ export const CostCheckSchema = z.object({
           z.object({
             /** The model as the Costs API's line item names it. */
             model: z.string(),
-            /** The token class (SPEC §12), e.g. `cache_write_input`. */
+            /** The token class (docs/design.md#token-classes), e.g. `cache_write_input`. */
             class: z.string(),
             ours: count,
             theirs: count,

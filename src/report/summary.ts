@@ -172,10 +172,10 @@ function runRows(runs: readonly RunReport[], ctx: SummaryContext): string[][] {
 }
 
 /**
- * The job summary (SPEC §7) as Markdown: status counts with a legend, a per-framework table and
- * chart, the runs that need attention or changed, unattributed usage and warnings. Every value
- * from a file or the API is escaped, and the text stays under `maxBytes` by cutting rows with a
- * count of what was left out, never by failing.
+ * The job summary (docs/design.md#reporting) as Markdown: status counts with a legend, a
+ * per-framework table and chart, the runs that need attention or changed, unattributed usage and
+ * warnings. Every value from a file or the API is escaped, and the text stays under `maxBytes` by
+ * cutting rows with a count of what was left out, never by failing.
  */
 export function renderSummary(report: PassReport, ctx: SummaryContext = {}): string {
   const maxRows = ctx.maxRunRows ?? DEFAULT_MAX_ROWS;

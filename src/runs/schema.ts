@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ClassTokensSchema } from "../pricing/usage.ts";
+import { ClassTokensSchema } from "../token-classes.ts";
 import { escapeControl } from "../util/control-chars.ts";
 import { parseIsoSeconds } from "../util/time.ts";
 
@@ -36,11 +36,11 @@ export const StepSchema = z.looseObject({
 });
 
 /**
- * Usage of one model (and batch / service tier) inside a reading. `classes` (SPEC §12: the same
- * tokens in disjoint classes, only those with tokens) and `usage_schema` (the generation of the
- * provider's usage fields they were read from, e.g. `openai-2026-07`; two joined by `+` when the
- * model's minutes came in both) are written since token classes exist; older readings lack both
- * and are read, compared and priced as before.
+ * Usage of one model (and batch / service tier) inside a reading. `classes`
+ * (docs/design.md#token-classes: the same tokens in disjoint classes, only those with tokens) and
+ * `usage_schema` (the generation of the provider's usage fields they were read from, e.g.
+ * `openai-2026-07`; two joined by `+` when the model's minutes came in both) are written since
+ * token classes exist; older readings lack both and are read, compared and priced as before.
  */
 export const ModelUsageSchema = z.looseObject({
   model: z.string(),

@@ -74,8 +74,9 @@ interface OpenStep {
 }
 
 /**
- * A run's activity window (SPEC §2, §11 "windows come from evidence"): from the earliest step
- * start to the latest step end; else the top-level ISO timestamps; else the manifest entry.
+ * A run's activity window (docs/design.md#runs-and-windows, #trust-rules "windows come from
+ * evidence"): from the earliest step start to the latest step end; else the top-level ISO
+ * timestamps; else the manifest entry.
  *
  * A step with a start and no end, or with an end before its start (a framework killed mid-step),
  * must not shrink the window: its usage would fall outside and the run would be verified low. The
@@ -150,8 +151,8 @@ export function activityWindow(
 }
 
 /**
- * The whole minutes attributed to a run (SPEC §3): `[floor(start), floor(end) + 60 + tail)`,
- * widened by the padding at both ends and rounded outward to whole minutes.
+ * The whole minutes attributed to a run (docs/design.md#reading-usage): `[floor(start), floor(end)
+ * + 60 + tail)`, widened by the padding at both ends and rounded outward to whole minutes.
  */
 export function queryWindow(activity: ActivityWindow, settings: WindowSettings): QueryWindow {
   const pad = settings.windowPaddingSeconds;

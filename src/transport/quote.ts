@@ -4,9 +4,10 @@ import { redact } from "../util/redact.ts";
 /**
  * Longest text quoted from the API (an error message, a raw body) in an error. A few hundred
  * characters hold every real message the API sends; anything longer is noise or hostile, and a
- * 10 MB message copied into a report, a table or an annotation broke all of them (SPEC §11).
- * 200 leaves room for our own words around the quote within the 400 characters every output
- * allows a message (util/printable.ts), so the hint after a quote is never the part cut off.
+ * 10 MB message copied into a report, a table or an annotation broke all of them
+ * (docs/design.md#trust-rules). 200 leaves room for our own words around the quote within the 400
+ * characters every output allows a message (util/printable.ts), so the hint after a quote is never
+ * the part cut off.
  */
 export const MAX_QUOTED_CHARS = 200;
 /** Only this much of a text from the API is ever looked at: the cost never grows with its size. */

@@ -14,10 +14,10 @@ export function unionOf(windows: readonly QueryWindow[]): Span[] {
 }
 
 /**
- * The fewest pages that cover every minute of the windows (SPEC §3). Covering points on a line
- * with fixed-length pages is solved exactly by the greedy rule: open a page at the first minute
- * not yet covered. Pages that follow a full page without a gap are merged into one span, which
- * the API then pages through with its cursor: same count, fewer queries to plan.
+ * The fewest pages that cover every minute of the windows (docs/design.md#reading-usage). Covering
+ * points on a line with fixed-length pages is solved exactly by the greedy rule: open a page at the
+ * first minute not yet covered. Pages that follow a full page without a gap are merged into one
+ * span, which the API then pages through with its cursor: same count, fewer queries to plan.
  */
 export function planSpans(
   windows: readonly QueryWindow[],

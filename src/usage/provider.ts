@@ -1,6 +1,6 @@
 import type { Span } from "../model.ts";
-import type { TokenClass } from "../pricing/schema.ts";
 import type { ModelUsage } from "../runs/schema.ts";
+import type { TokenClass } from "../token-classes.ts";
 import type { HttpApi } from "../transport/http.ts";
 import type { RecordingKey } from "../transport/recording.ts";
 import type { PageSource } from "../transport/source.ts";

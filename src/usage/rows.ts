@@ -1,5 +1,5 @@
-import { TOKEN_CLASS_NAMES } from "../pricing/schema.ts";
-import type { ClassTokens } from "../pricing/usage.ts";
+import type { ClassTokens } from "../token-classes.ts";
+import { TOKEN_CLASS_NAMES } from "../token-classes.ts";
 
 /**
  * What a provider's usage report becomes (docs/design.md#providers): rows of one key and model in
@@ -22,7 +22,10 @@ export interface UsageRow {
   outputTokens: number;
   /** Model requests; null where the provider's report has no request count (Anthropic). */
   requests: number | null;
-  /** The same usage in disjoint token classes (SPEC §12): only classes with tokens. */
+  /**
+   * The same usage in disjoint token classes (docs/design.md#token-classes): only classes with
+   * tokens.
+   */
   classes: ClassTokens;
   /** The generation of the API's usage fields the classes were read from (`openai-2026-07`…). */
   schema: string;

@@ -61,9 +61,10 @@ function nearestRun(
 }
 
 /**
- * Usage on a key in minutes no run owns (SPEC §3), grouped into clusters of nearby minutes, each
- * with the run it is closest to: usage just after a run's window is a lag longer than the tail;
- * usage far from every run is the key used outside the experiment, or a run not in the repository.
+ * Usage on a key in minutes no run owns (docs/design.md#reading-usage), grouped into clusters of
+ * nearby minutes, each with the run it is closest to: usage just after a run's window is a lag
+ * longer than the tail; usage far from every run is the key used outside the experiment, or a run
+ * not in the repository.
  */
 export function summarizeUnattributed(
   keyId: string,

@@ -7,11 +7,11 @@ export const PICO = 12;
 const SCALE = 10n ** BigInt(PICO);
 
 /**
- * Bounds that keep an amount plain and its parse cheap (SPEC §11): real amounts are a few dozen
- * characters with, at most, a two-digit exponent (a JSON number such as 1.5e-7). A longer text or
- * an exponent of four digits or more is refused before any arithmetic, so parsing costs time in
- * proportion to the text (`1e-100000000` once took 8 s of CPU), and an amount of a trillion USD or
- * more is no bill of this world (`1e400` once showed as `$Infinity`).
+ * Bounds that keep an amount plain and its parse cheap (docs/design.md#trust-rules): real amounts
+ * are a few dozen characters with, at most, a two-digit exponent (a JSON number such as 1.5e-7). A
+ * longer text or an exponent of four digits or more is refused before any arithmetic, so parsing
+ * costs time in proportion to the text (`1e-100000000` once took 8 s of CPU), and an amount of a
+ * trillion USD or more is no bill of this world (`1e400` once showed as `$Infinity`).
  */
 const MAX_CHARS = 100;
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,3}))?$/;

@@ -9,9 +9,10 @@ import {
 import { escapeControl } from "./control-chars.ts";
 
 /**
- * Minimal-diff edits of JSON text (SPEC §6). jsonc-parser locates the nodes; we write only the
- * bytes of the values that change, in the file's own style (indent unit, line ending, \u escapes),
- * so key order, number literals such as `1.0`, escapes and the trailing newline stay as they were.
+ * Minimal-diff edits of JSON text (docs/design.md#writing-files). jsonc-parser locates the nodes;
+ * we write only the bytes of the values that change, in the file's own style (indent unit, line
+ * ending, \u escapes), so key order, number literals such as `1.0`, escapes and the trailing
+ * newline stay as they were.
  */
 
 export type JsonPath = ReadonlyArray<string | number>;

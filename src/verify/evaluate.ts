@@ -55,12 +55,13 @@ const fmt = (n: number): string => n.toLocaleString("en-US");
 const describe = (t: Totals): string =>
   `${fmt(t.tokensIn)} in, ${fmt(t.tokensOut)} out${t.requests === null ? "" : `, ${fmt(t.requests)} requests`}`;
 
-/** A `no_usage` run is read again this long after its last reading (SPEC §11). */
+/** A `no_usage` run is read again this long after its last reading (docs/design.md#trust-rules). */
 export const NO_USAGE_RECHECK_SECONDS = 24 * 3600;
 
 /**
- * Decides a run's verification status from its readings (SPEC §4). Pure: the same facts always
- * give the same answer, so a pass can be re-applied on top of another writer's changes.
+ * Decides a run's verification status from its readings (docs/design.md#verification). Pure: the
+ * same facts always give the same answer, so a pass can be re-applied on top of another writer's
+ * changes.
  */
 export function evaluateRun(facts: RunFacts, settings: VerifySettings): Evaluation {
   const { now, attempts } = facts;
@@ -179,10 +180,11 @@ export function evaluateRun(facts: RunFacts, settings: VerifySettings): Evaluati
 }
 
 /**
- * A run whose every vouching reading is zero (SPEC §11, "giving up is not for ever"): `no_usage`
- * only on two zero readings at least the interval apart, the newer taken give-up-after-hours after
- * the run ended, so one empty page cannot give up on a run; a `no_usage` run is read again once a
- * day, and at once when its key id changes (its readings then no longer vouch).
+ * A run whose every vouching reading is zero (docs/design.md#trust-rules, "giving up is not for
+ * ever"): `no_usage` only on two zero readings at least the interval apart, the newer taken
+ * give-up-after-hours after the run ended, so one empty page cannot give up on a run; a `no_usage`
+ * run is read again once a day, and at once when its key id changes (its readings then no longer
+ * vouch).
  */
 function noUsageYet(
   facts: RunFacts,

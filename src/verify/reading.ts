@@ -1,7 +1,7 @@
 import type { Totals } from "../model.ts";
-import { TOKEN_CLASS_NAMES } from "../pricing/schema.ts";
-import type { ClassTokens } from "../pricing/usage.ts";
 import type { Attempt, ModelUsage } from "../runs/schema.ts";
+import type { ClassTokens } from "../token-classes.ts";
+import { TOKEN_CLASS_NAMES } from "../token-classes.ts";
 import { parseIsoSeconds } from "../util/time.ts";
 
 export const totalsOf = (a: Attempt): Totals => ({

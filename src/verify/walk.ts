@@ -11,11 +11,11 @@ export interface WalkResult {
 }
 
 /**
- * The verification walk (SPEC §4): from the newest reading back, each pair of consecutive
- * identical readings at least `intervalSeconds` apart is a stable pair; an identical pair closer
- * than that is passed over; a differing pair ends the walk. `untrusted` marks readings that must
- * not vouch for the current value (taken over a window that overlapped another run): reaching one
- * ends the walk like a differing reading.
+ * The verification walk (docs/design.md#verification): from the newest reading back, each pair of
+ * consecutive identical readings at least `intervalSeconds` apart is a stable pair; an identical
+ * pair closer than that is passed over; a differing pair ends the walk. `untrusted` marks readings
+ * that must not vouch for the current value (taken over a window that overlapped another run):
+ * reaching one ends the walk like a differing reading.
  */
 export function walkReadings(
   attemptsOldestFirst: readonly Attempt[],

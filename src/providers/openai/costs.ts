@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { UsageApiError } from "../../errors.ts";
 import type { Span } from "../../model.ts";
-import type { TokenClass } from "../../pricing/schema.ts";
+import type { TokenClass } from "../../token-classes.ts";
 import type { PageSource } from "../../transport/source.ts";
 import { paginate } from "../../usage/paginate.ts";
 import type { CostProblem, CostRow } from "../../usage/provider.ts";

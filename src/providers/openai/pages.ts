@@ -18,9 +18,10 @@ export const COUNT_NAMES: CountNames = {
 /**
  * Fetches the usage of one span for the given keys, grouped by key, model, batch and service
  * tier, in minute buckets (attribution) or day buckets (cost cross-check), each result with its
- * token classes. A page means one thing (SPEC §11): besides what paginate checks, a group twice in
- * one bucket (adding them up would double a reading), token counts that contradict their totals
- * (more cached than input tokens, parts past their total), or per-key sums past 2^53 refuse it.
+ * token classes. A page means one thing (docs/design.md#trust-rules): besides what paginate checks,
+ * a group twice in one bucket (adding them up would double a reading), token counts that contradict
+ * their totals (more cached than input tokens, parts past their total), or per-key sums past 2^53
+ * refuse it.
  */
 export async function fetchSpan(
   source: PageSource,

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import type { TokenClass } from "../../pricing/schema.ts";
-import type { ClassTokens } from "../../pricing/usage.ts";
+import type { ClassTokens, TokenClass } from "../../token-classes.ts";
 
 /**
  * Usage API responses (`GET /organization/usage/completions`), after the OpenAPI description in
@@ -116,8 +115,8 @@ function remainder(total: number, parts: Array<[string, number | null | undefine
 }
 
 /**
- * The disjoint token classes of one result (SPEC §12), and the generation they were read with:
- * the 2026-07 generation when the result carries `input_uncached_tokens` or
+ * The disjoint token classes of one result (docs/design.md#token-classes), and the generation they
+ * were read with: the 2026-07 generation when the result carries `input_uncached_tokens` or
  * `input_cache_write_tokens`, the 2024-12 one otherwise. Text is what is left of a total once its
  * audio and image parts are taken out. A result whose parts contradict their total (more cached
  * than input tokens; uncached, cached and cache-write tokens that do not make up the input; audio
