@@ -1,8 +1,9 @@
 /**
- * Regenerates the bundled example experiment (examples/experiment): a small three-framework
- * experiment whose runs are at different stages, and the Usage API pages of the pass the demo
- * replays. The runs get their earlier readings from real passes against the project's fake Usage
- * API server, then the demo pass's pages are recorded with --record.
+ * Regenerates the bundled example experiment (examples/experiment): a small four-framework
+ * experiment (three on OpenAI, one on Claude) whose runs are at different stages, and the usage
+ * pages of the pass the demo replays. The runs get their earlier readings from real passes against
+ * the project's fake Usage API and fake Anthropic Admin API servers, then the demo pass's pages of
+ * both are recorded with --record.
  *   node scripts/make-example.ts
  */
 import { cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -10,12 +11,14 @@ import { join } from "node:path";
 import { runCli } from "../test/support/cli.ts";
 import {
   allEvents,
+  claudeEventsOf,
   type GeneratedRun,
   generateExperiment,
   keyIdFor,
   tempDir,
   writeExperiment,
 } from "../test/support/experiment.ts";
+import { startFakeAnthropicApi } from "../test/support/fake-anthropic-api.ts";
 import {
   NEW_USAGE_SCHEMA_AT,
   newSchemaFrom,
@@ -90,8 +93,23 @@ multimodal.events.push(
   },
 );
 
+// a framework whose runs called Claude (its key id is Anthropic's apikey_…): no request count
+const CLAUDE_KEY_ID = "apikey_01ClaudeDemo";
+const claudeRuns = generateExperiment({
+  frameworks: ["claude"],
+  runsPerFramework: 2,
+  startAt: demoNow - 3.5 * 3600,
+  seed: 21,
+  durationSeconds: [300, 1500],
+  gapSeconds: [120, 600],
+  model: "claude-sonnet-4-5",
+});
+const claudeEvents = claudeRuns.flatMap(
+  (r) => claudeEventsOf(r, CLAUDE_KEY_ID, "claude-sonnet-4-5-20250929").events,
+);
+
 const work = await tempDir("reconcile-usage-example-");
-await writeExperiment(work, runs);
+await writeExperiment(work, [...runs, ...claudeRuns]);
 await writeFile(
   join(work, "config.yaml"),
   await readFile(join(root, "scripts", "example-config.yaml"), "utf8"),
@@ -102,15 +120,23 @@ const api = await startFakeUsageApi({
   adminKey: "sk-admin-example",
   usageSchema: newSchemaFrom(NEW_USAGE_SCHEMA_AT),
 });
+const anthropic = await startFakeAnthropicApi({
+  events: claudeEvents,
+  adminKey: "sk-ant-admin01-example",
+});
 const args = [
   "--api-base-url",
   api.baseUrl,
+  "--anthropic-api-base-url",
+  anthropic.baseUrl,
   ...["baes", "chatdev", "ghspec"].flatMap((f) => [
     "--api-key-id",
     `${f}=${keyIdFor(f).replace("Test", "Demo")}`,
   ]),
+  "--api-key-id",
+  `claude=${CLAUDE_KEY_ID}`,
 ];
-const env = { OPENAI_ADMIN_KEY: "sk-admin-example" };
+const env = { OPENAI_ADMIN_KEY: "sk-admin-example", ANTHROPIC_ADMIN_KEY: "sk-ant-admin01-example" };
 // the demo's key ids read "Demo"; the fake server knows the generator's ids, so map them
 api.setEvents(events.map((e) => ({ ...e, apiKeyId: e.apiKeyId.replace("Test", "Demo") })));
 for (const hoursBefore of [2.2, 1.0]) {
@@ -124,6 +150,7 @@ const r = await runCli([...args, "--now", DEMO_NOW, "--dry-run", "--record", rec
   env,
 });
 await api.close();
+await anthropic.close();
 if (r.code === 2) throw new Error(r.stderr);
 console.log(r.stdout);
 

@@ -9,12 +9,11 @@ import { actionsCacheStore } from "./action/held-cache.ts";
 import { type ActionInputs, readInputs } from "./action/inputs.ts";
 import { passForEvent } from "./action/mode.ts";
 import { type ActionProgress, actionLog, publishFailure, publishReport } from "./action/publish.ts";
-import { actionSources } from "./action/source.ts";
+import { type ActionSources, actionSources } from "./action/source.ts";
 import { UserError } from "./errors.ts";
 import { finishReport, finishText, reconcile } from "./reconcile/pipeline.ts";
 import { boundReport } from "./report/bounded.ts";
 import type { PassReport } from "./report/schema.ts";
-import type { HttpPageSource } from "./transport/http.ts";
 import { cutMessage } from "./util/printable.ts";
 import { redact } from "./util/redact.ts";
 import { TOOL, VERSION } from "./version.ts";
@@ -38,9 +37,8 @@ export async function run(
     publishFailure(messageOf(error), progress, env);
     return;
   }
-  const secrets = [...inputs.settings.adminKeys, inputs.githubToken].filter((s): s is string =>
-    Boolean(s),
-  );
+  // every admin key (OpenAI's, Anthropic's) and the GitHub token
+  const secrets = inputs.settings.secrets;
   for (const s of secrets) core.setSecret(s);
   progress.secrets = secrets;
   const say = actionLog(secrets);
@@ -49,21 +47,22 @@ export async function run(
   const { settings, notice } = passForEvent(
     { ...inputs.settings.pass, runsDir: resolve(workspace, inputs.settings.pass.runsDir) },
     event,
-    inputs.settings.providers.length > 0,
+    Object.values(inputs.settings.access).some((a) => Boolean(a.adminKey)),
   );
 
-  let sources = new Map<string, HttpPageSource>();
+  let http: ActionSources | undefined;
   let report: PassReport;
   let result: Awaited<ReturnType<typeof reconcile>>;
   try {
     const delivery = deliveryFor(inputs, settings, { workspace, env, secrets, log: say });
-    sources = actionSources(inputs.settings, settings.mode, { env, secrets, say });
+    http = actionSources(inputs.settings, settings.mode, { env, secrets, say });
+    const { sources, clients } = http;
     result = await reconcile(settings, {
       files: await filesForEvent(event, inputs, { workspace, env, secrets }),
       now: Date.now() / 1000,
       pricingFile: inputs.settings.pricingFile && resolve(workspace, inputs.settings.pricingFile),
       sources,
-      requestCount: () => [...sources.values()].reduce((n, s) => n + s.stats.requests, 0),
+      requestCount: () => clients.reduce((n, c) => n + c.stats.requests, 0),
       tool: TOOL,
       version: VERSION,
       delivery,
@@ -85,7 +84,7 @@ export async function run(
     publishFailure(line, progress, env);
     return;
   } finally {
-    await Promise.all([...sources.values()].map((s) => s.close()));
+    for (const client of http?.clients ?? []) await client.close();
   }
 
   const reportPath = resolve(

@@ -10,7 +10,8 @@ export interface Totals {
   tokensIn: number;
   tokensOut: number;
   cachedTokens: number;
-  requests: number;
+  /** Model requests; null where the provider gives no request count (Anthropic). */
+  requests: number | null;
 }
 
 /** The minutes whose usage belongs to a run: `[start, end)`, both multiples of 60. */

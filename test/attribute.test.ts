@@ -49,7 +49,7 @@ const sum = (rows: readonly UsageRow[]): Totals =>
       tokensIn: t.tokensIn + r.inputTokens,
       tokensOut: t.tokensOut + r.outputTokens,
       cachedTokens: t.cachedTokens + r.cachedTokens,
-      requests: t.requests + r.requests,
+      requests: t.requests! + r.requests!,
     }),
     ZERO,
   );
@@ -57,7 +57,7 @@ const add = (a: Totals, b: Totals): Totals => ({
   tokensIn: a.tokensIn + b.tokensIn,
   tokensOut: a.tokensOut + b.tokensOut,
   cachedTokens: a.cachedTokens + b.cachedTokens,
-  requests: a.requests + b.requests,
+  requests: a.requests! + b.requests!,
 });
 
 describe("attribute", () => {

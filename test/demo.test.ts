@@ -31,16 +31,30 @@ describe("the offline demo", () => {
     expect(report.warnings).toEqual([]);
     for (const run of report.runs.filter((r) => r.tokens_in !== null))
       expect(run.cost_usd, run.run_id).toBeGreaterThan(0);
+    // a framework that ran on Claude, read from Anthropic's recorded pages: no request count
+    const claude = report.runs.filter((r) => r.framework === "claude");
+    expect(claude.length).toBeGreaterThan(0);
+    for (const run of claude) {
+      expect(run.status, run.message).toBe("verified");
+      expect(run.api_calls).toBeNull();
+    }
+    expect(report.totals.api_calls_unknown_runs).toBe(claude.length);
   });
 
   it("its recorded pages are in the 2026-07 generation and hold cache writes, audio and images", () => {
     const dir = join(ROOT, "examples", "experiment", "usage-recording");
-    const results = readdirSync(dir).flatMap((f) => {
-      const page = JSON.parse(readFileSync(join(dir, f), "utf8")) as {
-        response: { data: Array<{ results: Array<Record<string, number>> }> };
-      };
-      return page.response.data.flatMap((b) => b.results);
-    });
+    const pages = readdirSync(dir).map(
+      (f) =>
+        JSON.parse(readFileSync(join(dir, f), "utf8")) as {
+          query: string;
+          response: { data: Array<{ results: Array<Record<string, number>> }> };
+        },
+    );
+    // Anthropic's pages (the Claude framework) are keyed apart from OpenAI's
+    expect(pages.filter((p) => p.query.startsWith("anthropic:")).length).toBeGreaterThan(0);
+    const results = pages
+      .filter((p) => !p.query.startsWith("anthropic:"))
+      .flatMap((p) => p.response.data.flatMap((b) => b.results));
     expect(results.length).toBeGreaterThan(0);
     expect(results.every((r) => typeof r.input_uncached_tokens === "number")).toBe(true);
     for (const field of [

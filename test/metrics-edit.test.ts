@@ -191,7 +191,7 @@ function editableFor(file: MetricsFile, extra: (p: JsonPath) => boolean = () => 
 const API_MODEL = "gpt-4o-mini-2024-07-18";
 
 function readingFor(
-  totals: { tokensIn: number; tokensOut: number; cachedTokens: number; requests: number },
+  totals: { tokensIn: number; tokensOut: number; cachedTokens: number; requests: number | null },
   timestamp: string,
   model = API_MODEL,
 ): Attempt {

@@ -133,7 +133,7 @@ describe("the provider seam", () => {
   it("a key id is owned by the provider whose pattern it matches; OpenAI's are key_…", () => {
     expect(PROVIDERS[0]).toBe(openai);
     expect(providerOf("key_baesTest01")).toBe(openai);
-    expect(providerOf("apikey_claudeTest01")).toBeUndefined();
+    expect(providerOf("apikey_claudeTest01")).toBe(PROVIDERS[1]);
     expect(providerOf("apikey_claudeTest01", [openai, second])).toBe(second);
   });
 });

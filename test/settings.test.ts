@@ -39,9 +39,8 @@ describe("resolveSettings: defaults and fallbacks", () => {
       crossCheckCosts: false,
       costTolerancePercent: 1,
     });
-    expect(s.values.apiBaseUrl).toBe("https://api.openai.com/v1");
-    expect(s.values.adminKey).toBeUndefined();
-    expect(s.providers).toEqual([]);
+    expect(s.apiBaseUrl).toBe("https://api.openai.com/v1");
+    expect(s.adminKey).toBeUndefined();
     expect(s.pricingFile).toBeUndefined();
   });
 
@@ -64,7 +63,7 @@ describe("resolveSettings: defaults and fallbacks", () => {
     expect(s.pass.minAgeMinutes).toBe(30);
     expect(s.pass.stableChecks).toBe(2);
     expect(s.pass.runsDir).toBe("runs");
-    expect(s.values.adminKey).toBeUndefined();
+    expect(s.adminKey).toBeUndefined();
   });
 
   it("takes given values, trimmed, and lists separated by commas, spaces or lines", () => {
@@ -98,7 +97,7 @@ describe("resolveSettings: defaults and fallbacks", () => {
       windowTailSeconds: 0,
       windowPaddingSeconds: 300,
     });
-    expect(s.values.apiBaseUrl).toBe("http://127.0.0.1:8080/v1");
+    expect(s.apiBaseUrl).toBe("http://127.0.0.1:8080/v1");
     expect(s.pricingFile).toBe("prices.yaml");
   });
 
@@ -116,7 +115,7 @@ describe("resolveSettings: defaults and fallbacks", () => {
     expect(s.pass.verificationIntervalMinutes).toBe(90);
     expect(s.pass.stableChecks).toBe(4);
     expect(s.pass.apiKeyIds).toEqual({ baes: "key_baes01", chatdev: "key_chat02" });
-    expect(s.values.adminKey).toBe("sk-admin-tracking");
+    expect(s.adminKey).toBe("sk-admin-tracking");
   });
 
   it("prefers given settings over the environment, and OPENAI_ADMIN_KEY over the old variable", () => {
@@ -133,17 +132,17 @@ describe("resolveSettings: defaults and fallbacks", () => {
     );
     expect(s.pass.verificationIntervalMinutes).toBe(45);
     expect(s.pass.apiKeyIds).toEqual({ baes: "key_given", ghspec: "key_ghspecEnv" });
-    expect(s.values.adminKey).toBe("sk-admin-new");
-    // the admin key given is OpenAI's: the pass reads that provider with it
-    expect(s.providers.map((p) => [p.provider.id, p.adminKey, p.baseUrl])).toEqual([
-      ["openai", "sk-admin-new", "https://api.openai.com/v1"],
-    ]);
-    expect(s.adminKeys).toEqual(["sk-admin-new"]);
-    expect(resolve({ "admin-key": "sk-admin-input" }, env).values.adminKey).toBe("sk-admin-input");
+    expect(s.adminKey).toBe("sk-admin-new");
+    // each provider's access comes from the rows it names: the admin key given is OpenAI's
+    expect(s.access.openai).toEqual({
+      adminKey: "sk-admin-new",
+      baseUrl: "https://api.openai.com/v1",
+    });
+    expect(s.access.anthropic?.adminKey).toBeUndefined();
+    expect(resolve({ "admin-key": "sk-admin-input" }, env).adminKey).toBe("sk-admin-input");
     // empty variables are not values
     expect(
-      resolve({}, { OPENAI_ADMIN_KEY: " ", OPENAI_API_KEY_USAGE_TRACKING: "sk-old" }).values
-        .adminKey,
+      resolve({}, { OPENAI_ADMIN_KEY: " ", OPENAI_API_KEY_USAGE_TRACKING: "sk-old" }).adminKey,
     ).toBe("sk-old");
     expect(resolve({}, { OPENAI_API_KEY_BAES_ID: "" }).pass.apiKeyIds).toEqual({});
   });

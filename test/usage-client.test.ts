@@ -122,7 +122,7 @@ function expectedRows(
     row.inputTokens += e.inputTokens;
     row.cachedTokens += e.cachedTokens ?? 0;
     row.outputTokens += e.outputTokens;
-    row.requests += e.requests ?? 1;
+    row.requests = row.requests! + (e.requests ?? 1);
     rows.set(id, row);
   }
   // these events are text only: input is uncached text and cache reads, output is text

@@ -159,9 +159,12 @@ describe("the reusable workflow", () => {
         const expected = fixed[name]?.[input] ?? expr(`inputs.${input}`);
         expect(given[input], `${name}: ${input}`).toEqual(expected);
       }
-      // besides the inputs: the admin key, from the secret
-      expect(Object.keys(given).sort()).toEqual(["admin-key", ...Object.keys(call.inputs)].sort());
+      // besides the inputs: each provider's admin key, from its secret
+      expect(Object.keys(given).sort()).toEqual(
+        ["admin-key", "anthropic-admin-key", ...Object.keys(call.inputs)].sort(),
+      );
       expect(given["admin-key"]).toBe(expr("secrets.OPENAI_ADMIN_KEY"));
+      expect(given["anthropic-admin-key"]).toBe(expr("secrets.ANTHROPIC_ADMIN_KEY"));
       for (const key of Object.keys(given)) expect(action.inputs, key).toHaveProperty(key);
     }
   });
@@ -216,8 +219,9 @@ describe("the reusable workflow", () => {
     }
   });
 
-  it("requires the admin key as a secret", () => {
-    expect(call.secrets.OPENAI_ADMIN_KEY?.required).toBe(true);
+  it("takes each provider's admin key as a secret, neither required: an experiment may use one provider or both", () => {
+    expect(call.secrets.OPENAI_ADMIN_KEY?.required).toBe(false);
+    expect(call.secrets.ANTHROPIC_ADMIN_KEY?.required).toBe(false);
   });
 
   it("asks for least permissions: nothing at the top, contents: write only to commit, pull-requests: write only for comments and commit: pull-request", () => {
@@ -283,6 +287,7 @@ describe("the example caller workflow", () => {
       "OPENAI_ADMIN_KEY",
       "OPENAI_API_KEY_USAGE_TRACKING",
       "OPENAI_API_KEY_BAES_ID",
+      "ANTHROPIC_ADMIN_KEY",
       "RECONCILIATION_VERIFICATION_INTERVAL_MIN",
       "RECONCILIATION_MIN_STABLE_VERIFICATIONS",
     ]) {

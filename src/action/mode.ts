@@ -26,7 +26,7 @@ export function passForEvent(
     s.mode = "list";
     notice = event.pullRequest?.fork
       ? "This pull request comes from a fork, which gets no secrets: runs are listed from their files without calling the Usage API."
-      : "No admin key (input admin-key / OPENAI_ADMIN_KEY): runs are listed from their files without calling the Usage API.";
+      : "No admin key (input admin-key / OPENAI_ADMIN_KEY, or anthropic-admin-key / ANTHROPIC_ADMIN_KEY): runs are listed from their files without calling the Usage API.";
   }
   if (isPullRequestEvent(event) && !s.dryRun) {
     s.dryRun = true;

@@ -34,8 +34,10 @@ export interface ActionProgress {
 /** Inputs and variables that may hold a secret, should the failure come before the inputs were read. */
 const SECRET_VARIABLES = [
   "INPUT_ADMIN-KEY",
+  "INPUT_ANTHROPIC-ADMIN-KEY",
   "INPUT_GITHUB-TOKEN",
   "OPENAI_ADMIN_KEY",
+  "ANTHROPIC_ADMIN_KEY",
   "OPENAI_API_KEY_USAGE_TRACKING",
   "GITHUB_TOKEN",
 ];

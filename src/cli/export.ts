@@ -23,7 +23,7 @@ export async function exportTables(
     tool: TOOL,
     version: VERSION,
   });
-  const report = finishReport(result.report, io.cwd, resolved.adminKeys);
+  const report = finishReport(result.report, io.cwd, resolved.secrets);
   const data = buildExport(report);
   const output = v.output !== undefined ? resolve(io.cwd, v.output) : undefined;
   if (v.format === "csv") {

@@ -30,11 +30,12 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
   const invocation = parseArgs(argv, io);
   if (typeof invocation === "number") return invocation;
   const env = withDotEnv(io.cwd, io.env);
-  let adminKeys: string[] = [];
+  // every admin key given (and the GitHub token): none may be printed
+  let given: string[] = [];
   let source: CliSource | undefined;
   try {
     const resolved = resolveSettings(invocation.raw, env, cliName);
-    adminKeys = resolved.adminKeys;
+    given = resolved.secrets;
     const v = resolved.values;
     const settings = { ...resolved.pass, runsDir: resolve(io.cwd, resolved.pass.runsDir) };
     if (invocation.command === "export") return await exportTables(resolved, settings, io);
@@ -53,7 +54,7 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
         settings.mode === "reconcile" && !settings.dryRun
           ? workspaceDelivery({ runsDir: settings.runsDir, tool: TOOL })
           : undefined,
-      secrets: adminKeys,
+      secrets: given,
       onProgress: showProgress
         ? (p) =>
             p.spans > 1 &&
@@ -62,12 +63,12 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
             )
         : undefined,
     });
-    const report = finishReport(result.report, io.cwd, adminKeys);
-    printPass(io, report, result, { ...v, secrets: [...adminKeys, ...secrets] });
+    const report = finishReport(result.report, io.cwd, given);
+    printPass(io, report, result, { ...v, secrets: [...given, ...secrets] });
     return report.errors > 0 ? 1 : 0;
   } catch (error) {
     const debug = debugRequested(env, invocation.raw.debug === "true");
-    return reportFailure(io, error, { secrets: [...adminKeys, ...secrets], debug });
+    return reportFailure(io, error, { secrets: [...given, ...secrets], debug });
   } finally {
     await source?.close();
   }

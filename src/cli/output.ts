@@ -23,6 +23,7 @@ export interface CliIo {
 const SECRET_VARIABLES = [
   "OPENAI_ADMIN_KEY",
   "OPENAI_API_KEY_USAGE_TRACKING",
+  "ANTHROPIC_ADMIN_KEY",
   "GITHUB_TOKEN",
   "GH_TOKEN",
 ] as const;
@@ -98,7 +99,7 @@ function verboseReadings(outcome: PassOutcome): string {
     if (readings.length === 0) lines.push("  no readings");
     for (const a of readings) {
       lines.push(
-        `  ${a === fresh ? "new " : "    "}${a.timestamp}  ${a.total_tokens_in} in, ${a.total_tokens_out} out, ${a.total_api_calls} requests, ${a.total_cached_tokens} cached${a.models ? `  [${a.models.map((m) => m.model).join(", ")}]` : ""}`,
+        `  ${a === fresh ? "new " : "    "}${a.timestamp}  ${a.total_tokens_in} in, ${a.total_tokens_out} out, ${a.total_api_calls === null ? "no request count" : `${a.total_api_calls} requests`}, ${a.total_cached_tokens} cached${a.models ? `  [${a.models.map((m) => m.model).join(", ")}]` : ""}`,
       );
     }
   }

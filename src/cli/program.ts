@@ -24,6 +24,7 @@ const ENVIRONMENT_HELP = `
 Environment (a .env file in the working directory is read too; real variables win):
   OPENAI_ADMIN_KEY                admin key with the api.usage.read scope (fallback: OPENAI_API_KEY_USAGE_TRACKING)
   OPENAI_API_KEY_{FRAMEWORK}_ID   key id per framework, e.g. OPENAI_API_KEY_BAES_ID=key_…
+  ANTHROPIC_ADMIN_KEY             Anthropic Admin API key, for frameworks whose key ids are apikey_…
 
 Exit status: 0 when no run errored, 1 when any run errored, 2 for bad usage or configuration,
 3 when another pass is writing to the same runs directory (nothing was done).`;

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
-import { DEFAULT_PROVIDER, PROVIDERS } from "../providers/registry.ts";
+import { PROVIDERS } from "../providers/registry.ts";
 import type { ResolvedSettings } from "../settings/resolve.ts";
 import { SETTINGS, type SettingKey } from "../settings/table.ts";
 import { createHttpSource, duration, type HttpPageSource } from "../transport/http.ts";
@@ -10,40 +10,41 @@ import { redact } from "../util/redact.ts";
 import { TOOL } from "../version.ts";
 import type { CliIo } from "./output.ts";
 
-/** Where a CLI pass reads usage from (by provider id), and what it has sent. */
+/** Where a CLI pass reads usage from, and what it has sent. */
 export interface CliSource {
+  /** Each provider's pages, by provider id: only the providers with an admin key (or a replay). */
   sources: Map<string, PageSource>;
+  /** HTTP requests sent, every provider's together. */
   requests(): number;
   close(): Promise<void>;
 }
 
 /**
- * `--now` against a real usage API is refused (docs/design.md#trust-rules): the API answers with
- * what it holds now, so a pass that pretends to be later would record readings seconds apart as
- * hours apart and verify numbers that were still growing. Replayed pages and listing (no
- * request) are fine. The providers checked are those the pass would read (the first when no
- * admin key is given: the pass then stops naming its key).
+ * `--now` against the real Usage API is refused (docs/design.md#trust-rules): the API answers
+ * with what it holds now, so a pass that pretends to be later would record readings seconds
+ * apart as hours apart and verify numbers that were still growing. Replayed pages and listing
+ * (no request) are fine.
  */
 function refuseClockAgainstRealApi(resolved: ResolvedSettings): void {
   const v = resolved.values;
   if (v.now === undefined || v.mode !== "reconcile" || v.replay !== undefined) return;
-  const read =
-    resolved.providers.length > 0 ? resolved.providers.map((p) => p.provider) : [DEFAULT_PROVIDER];
+  // the first provider is checked even without its admin key (the pass then stops naming it),
+  // the others when their admin key is given
+  const read = PROVIDERS.filter((p, i) => i === 0 || resolved.access[p.id]?.adminKey);
   for (const provider of read) {
-    const key = provider.settings.baseUrl as SettingKey;
-    const url = String(v[key]);
-    const real = new URL(String(SETTINGS[key].default)).hostname;
-    if (new URL(url).hostname.toLowerCase() !== real) continue;
+    const url = resolved.access[provider.id]!.baseUrl;
+    const row = SETTINGS[provider.settings.baseUrl as SettingKey];
+    if (new URL(url).hostname.toLowerCase() !== new URL(String(row.default)).hostname) continue;
     throw new ConfigError(
-      `--now: refused against the real ${provider.usageApi} (${url}): its answers are what it holds now, so readings taken under another clock would be recorded at the wrong time and could verify a run too early. Drop --now, or use it with --replay <dir> (pages saved by --record) or --list`,
+      `--now: refused against the real Usage API (${url}): its answers are what it holds now, so readings taken under another clock would be recorded at the wrong time and could verify a run too early. Drop --now, or use it with --replay <dir> (pages saved by --record) or --list`,
     );
   }
 }
 
 /**
- * The pages a reconciling pass reads, per provider: replayed from `--replay`, or fetched over
- * HTTP from every provider whose admin key is given (and saved with `--record`). A long wait or a
- * retry is said on stderr (one line each time, or over the progress line on a terminal).
+ * The pages a reconciling pass reads: replayed from `--replay`, or fetched over HTTP with the
+ * admin key (and saved with `--record`); none without a key. A long wait or a retry is said on
+ * stderr (one line each time, or over the progress line on a terminal).
  */
 export async function cliSource(
   resolved: ResolvedSettings,
@@ -55,19 +56,25 @@ export async function cliSource(
   const v = resolved.values;
   if (v.mode !== "reconcile") return undefined;
   if (v.replay !== undefined) {
-    const dir = resolve(io.cwd, v.replay);
     const sources = new Map<string, PageSource>();
-    for (const p of PROVIDERS) sources.set(p.id, await replaySource(dir, p.recordingKey));
+    // one directory holds every provider's pages, each under its own recording key
+    for (const provider of PROVIDERS)
+      sources.set(
+        provider.id,
+        await replaySource(resolve(io.cwd, v.replay), provider.recordingKey),
+      );
     return { sources, requests: () => 0, close: async () => undefined };
   }
-  if (resolved.providers.length === 0) return undefined;
-  const http = new Map<string, HttpPageSource>();
+  const secrets = resolved.secrets;
   const sources = new Map<string, PageSource>();
-  for (const { provider, adminKey, baseUrl } of resolved.providers) {
-    const client = createHttpSource({
+  const clients: HttpPageSource[] = [];
+  for (const provider of PROVIDERS) {
+    const access = resolved.access[provider.id];
+    if (!access?.adminKey) continue;
+    const http = createHttpSource({
       api: provider.http,
-      baseUrl,
-      adminKey,
+      baseUrl: access.baseUrl,
+      adminKey: access.adminKey,
       userAgent: TOOL,
       passDeadlineMs: resolved.passDeadlineMinutes * 60_000,
       proxyEnv: env,
@@ -78,23 +85,24 @@ export async function cliSource(
       onRetry: showProgress
         ? ({ attempt, delayMs, reason }) =>
             io.stderr(
-              `\r\x1b[Kreconcile-usage: ${redact(reason, [adminKey])}; retry ${attempt} in ${duration(delayMs)}\n`,
+              `\r\x1b[Kreconcile-usage: ${redact(reason, secrets)}; retry ${attempt} in ${duration(delayMs)}\n`,
             )
         : undefined,
     });
-    http.set(provider.id, client);
+    clients.push(http);
     sources.set(
       provider.id,
       v.record !== undefined
-        ? recordingSource(client, resolve(io.cwd, v.record), provider.recordingKey)
-        : client,
+        ? recordingSource(http, resolve(io.cwd, v.record), provider.recordingKey)
+        : http,
     );
   }
+  if (clients.length === 0) return undefined;
   return {
     sources,
-    requests: () => [...http.values()].reduce((n, c) => n + c.stats.requests, 0),
+    requests: () => clients.reduce((n, c) => n + c.stats.requests, 0),
     close: async () => {
-      await Promise.all([...http.values()].map((c) => c.close()));
+      for (const c of clients) await c.close();
     },
   };
 }

@@ -164,6 +164,7 @@ function count(totals: Totals, row: RunReport, sign: 1 | -1): void {
   totals.tokens_out += sign * (row.tokens_out ?? 0);
   totals.cached_tokens += sign * (row.cached_tokens ?? 0);
   totals.api_calls += sign * (row.api_calls ?? 0);
+  if (row.api_calls === null && row.tokens_in !== null) totals.api_calls_unknown_runs += sign;
   if (row.cost_usd !== null)
     totals.cost_usd = Math.round((totals.cost_usd + sign * row.cost_usd) * 1e10) / 1e10;
   else if (row.tokens_in !== null) totals.cost_unknown_runs += sign;

@@ -218,8 +218,10 @@ export function unwritableValue(target: MetricsTarget): string | undefined {
         amounts.push([`cost_breakdown.models[${j}].${k}`, m[k]]);
     });
   }
+  // a request count is null where the provider gives none (Anthropic): that is written as null
   for (const [field, v] of counts)
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+    if (v === null && /(API_CALLS|api_calls)$/.test(field)) continue;
+    else if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
       return `${field} would be ${String(v)}, not a whole count from 0 to 2^53 − 1`;
   for (const [field, v] of amounts)
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > MAX_COST_USD)

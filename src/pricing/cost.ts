@@ -220,12 +220,18 @@ export function costOfClasses(
 /**
  * Cost of a reading's per-model split: through its recorded token classes (costOfClasses) where
  * it has them, and for readings from before token classes (input including cached, output) as
- * `(input − cached) × input + cached × cached_input + output × output` per model.
+ * `(input − cached) × input + cached × cached_input + output × output` per model. Usage the
+ * provider marked `unpriced` (a tier, band, region or speed the table has no rates for) is unknown.
  */
 export function costOf(usage: readonly ModelUsage[], sources: readonly PriceSource[]): CostResult {
   const classes: TokenClassUsage[] = [];
   const contradictory: CostResult["unknown"] = [];
   for (const u of usage) {
+    // the provider said these tokens are billed otherwise than per token at the table's rates
+    if (u.unpriced !== undefined) {
+      contradictory.push({ model: u.model, reason: u.unpriced });
+      continue;
+    }
     const c = classesOfModelUsage(u);
     if (c) classes.push(c);
     else

@@ -1,11 +1,12 @@
 import type { UsageProvider } from "../usage/provider.ts";
+import { anthropic } from "./anthropic/provider.ts";
 import { openai } from "./openai/provider.ts";
 
 /**
  * The providers a pass can read, first the one named when no key says otherwise (a framework
  * without a key id). A new provider is one more line here (docs/design.md#providers).
  */
-export const PROVIDERS: readonly UsageProvider[] = [openai];
+export const PROVIDERS: readonly UsageProvider[] = [openai, anthropic];
 
 /** The provider that owns a key id, by its pattern; undefined when none does. */
 export const providerOf = (

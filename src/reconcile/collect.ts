@@ -7,7 +7,7 @@ import { makeAttempt } from "../usage/attempt.ts";
 import { attribute, type UnattributedUsage } from "../usage/attribute.ts";
 import { planSpans, requestLowerBound } from "../usage/plan.ts";
 import type { UsageProvider } from "../usage/provider.ts";
-import { sumGuard, type UsageRow } from "../usage/rows.ts";
+import { addRequests, sumGuard, type UsageRow } from "../usage/rows.ts";
 import { floorMinute } from "../util/time.ts";
 import type { PassSettings } from "./settings.ts";
 import type { RunState } from "./state.ts";
@@ -190,8 +190,12 @@ export async function collectReadings(args: {
   );
   const targets = new Set(due.filter((s) => !failures.has(s.id)).map((s) => s.id));
   const { perRun, unattributed } = attribute(onKeys, targets, rows);
+  const counted = (keyId: string) => providerFor(keyId, providers).countsRequests;
   const keyTotals = new Map<string, Totals>(
-    keyIds.map((k) => [k, { tokensIn: 0, tokensOut: 0, cachedTokens: 0, requests: 0 }]),
+    keyIds.map((k) => [
+      k,
+      { tokensIn: 0, tokensOut: 0, cachedTokens: 0, requests: counted(k) ? 0 : null },
+    ]),
   );
   for (const r of rows) {
     const t = keyTotals.get(r.apiKeyId);
@@ -199,12 +203,17 @@ export async function collectReadings(args: {
     t.tokensIn += r.inputTokens;
     t.tokensOut += r.outputTokens;
     t.cachedTokens += r.cachedTokens;
-    t.requests += r.requests;
+    t.requests = addRequests(t.requests, r.requests);
   }
   const readings = new Map<string, Attempt>();
   for (const s of due) {
     const usage = perRun.get(s.id);
     if (!usage) continue;
+    // a reading without usage has no rows to say so: its provider's word is that it counts none
+    if (!counted(s.keyId!)) {
+      usage.totals.requests = null;
+      if (usage.shared) usage.shared.totals.requests = null;
+    }
     readings.set(
       s.id,
       makeAttempt({ now, usage, window: s.window!, settings, keyId: s.keyId!, tool: args.tool }),

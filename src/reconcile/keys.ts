@@ -55,7 +55,7 @@ export function keyWarnings(
       : "the minutes read this pass";
   for (const [key, fetched] of [...collected.keyTotals].sort(([a], [b]) => a.localeCompare(b))) {
     const name = `key ${key} (${frameworkOf.get(key) ?? "no framework"})`;
-    if (tokens(fetched) === 0 && fetched.requests === 0) {
+    if (tokens(fetched) === 0 && !fetched.requests) {
       warnings.push(
         `${name} had no usage at all in the ${read}: if its runs used the API, the key id is likely mistyped; check it against the key the framework's runs used`,
       );

@@ -165,6 +165,7 @@ export function buildReport(
   let tokensOut = 0;
   let cached = 0;
   let calls = 0;
+  let callsUnknown = 0;
   let cost = 0;
   let costUnknown = 0;
   for (const r of applied.runs) {
@@ -173,6 +174,7 @@ export function buildReport(
     tokensOut += r.tokens_out ?? 0;
     cached += r.cached_tokens ?? 0;
     calls += r.api_calls ?? 0;
+    if (r.api_calls === null && r.tokens_in !== null) callsUnknown++;
     if (r.cost_usd === null) costUnknown += r.tokens_in === null ? 0 : 1;
     else cost += r.cost_usd;
   }
@@ -194,6 +196,7 @@ export function buildReport(
       tokens_out: tokensOut,
       cached_tokens: cached,
       api_calls: calls,
+      api_calls_unknown_runs: callsUnknown,
       cost_usd: Math.round(cost * 1e10) / 1e10,
       cost_unknown_runs: costUnknown,
     },
@@ -259,6 +262,10 @@ async function addCostCheck(
       ? byProvider(keyIds, (k) => k, providersOf(deps)).map(([p]) => p)
       : [providersOf(deps)[0]!];
   const withCosts = providers.filter((p) => p.costs);
+  for (const p of providers.filter((q) => !q.costs))
+    report.warnings.push(
+      `cross-check-costs: ${p.costsUnavailable ?? `${p.usageApi} has no cost report`}; skipped for its frameworks`,
+    );
   const unread = withCosts.filter((p) => !sourceOf(deps, p));
   for (const p of unread)
     report.warnings.push(

@@ -37,7 +37,8 @@ export const RunReportSchema = z.object({
       tokens_in: count,
       tokens_out: count,
       cached_tokens: count,
-      api_calls: count,
+      /** Null where the provider gives no request count (Anthropic). */
+      api_calls: count.nullable(),
     })
     .nullable(),
 });
@@ -60,7 +61,8 @@ export const UnattributedReportSchema = z.object({
   tokens_in: count,
   tokens_out: count,
   cached_tokens: count,
-  api_calls: count,
+  /** Null where the provider gives no request count (Anthropic). */
+  api_calls: count.nullable(),
   minutes: count,
   first_minute: z.string(),
   last_minute: z.string(),
@@ -75,7 +77,7 @@ export const UnattributedReportSchema = z.object({
       tokens_in: count,
       tokens_out: count,
       cached_tokens: count,
-      api_calls: count,
+      api_calls: count.nullable(),
       nearest_run: NearestRunSchema,
     }),
   ),
@@ -145,7 +147,10 @@ export const PassReportSchema = z.object({
     tokens_in: count,
     tokens_out: count,
     cached_tokens: count,
+    /** Sum over runs with a request count; `api_calls_unknown_runs` says how many have none. */
     api_calls: count,
+    /** Runs read from a provider that gives no request count (Anthropic): their api_calls is null. */
+    api_calls_unknown_runs: count,
     /** Sum over runs with a known cost; `cost_unknown_runs` says how many were left out. */
     cost_usd: z.number().nonnegative(),
     cost_unknown_runs: count,

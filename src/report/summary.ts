@@ -73,7 +73,12 @@ function frameworkTable(runs: readonly RunReport[]): {
       int(sum((r) => r.tokens_in)),
       int(sum((r) => r.tokens_out)),
       int(sum((r) => r.cached_tokens)),
-      int(sum((r) => r.api_calls)),
+      // a framework on a provider without request counts (Anthropic) has none to sum: –
+      int(
+        mine.some((r) => r.tokens_in !== null && r.api_calls === null)
+          ? null
+          : sum((r) => r.api_calls),
+      ),
       usd(cost),
       fmt((r) => r.tokens_in),
       fmt((r) => r.tokens_out),
@@ -196,7 +201,7 @@ export function renderSummary(report: PassReport, ctx: SummaryContext = {}): str
 
   const fw = frameworkTable(report.runs);
   parts.push("### Per framework", fw.text);
-  const totalLine = `All runs: ${int(report.totals.tokens_in)} tokens in, ${int(report.totals.tokens_out)} out, ${int(report.totals.cached_tokens)} cached, ${int(report.totals.api_calls)} requests, ${usd(report.totals.cost_usd)}${report.totals.cost_unknown_runs > 0 ? ` (+ ${report.totals.cost_unknown_runs} run(s) without a known price)` : ""}. Means are over verified runs only.`;
+  const totalLine = `All runs: ${int(report.totals.tokens_in)} tokens in, ${int(report.totals.tokens_out)} out, ${int(report.totals.cached_tokens)} cached, ${int(report.totals.api_calls)} requests${report.totals.api_calls_unknown_runs > 0 ? ` (+ ${report.totals.api_calls_unknown_runs} run(s) with no request count from Anthropic)` : ""}, ${usd(report.totals.cost_usd)}${report.totals.cost_unknown_runs > 0 ? ` (+ ${report.totals.cost_unknown_runs} run(s) without a known price)` : ""}. Means are over verified runs only.`;
   parts.push(totalLine);
   const charts = chart(fw.perFramework);
   if (charts) parts.push(charts);

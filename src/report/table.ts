@@ -69,7 +69,7 @@ export function summaryLines(report: PassReport): string[] {
     .join(", ");
   const lines = [
     `${t.runs} run(s): ${counts || "none"}`,
-    `reconciled tokens: ${int(t.tokens_in)} in, ${int(t.tokens_out)} out, ${int(t.cached_tokens)} cached, ${int(t.api_calls)} requests; cost ${usd(t.cost_usd)}${t.cost_unknown_runs > 0 ? ` (+ ${t.cost_unknown_runs} run(s) without a price)` : ""}`,
+    `reconciled tokens: ${int(t.tokens_in)} in, ${int(t.tokens_out)} out, ${int(t.cached_tokens)} cached, ${int(t.api_calls)} requests${t.api_calls_unknown_runs > 0 ? ` (+ ${t.api_calls_unknown_runs} run(s) with no request count from Anthropic)` : ""}; cost ${usd(t.cost_usd)}${t.cost_unknown_runs > 0 ? ` (+ ${t.cost_unknown_runs} run(s) without a price)` : ""}`,
   ];
   if (report.mode === "reconcile") {
     lines.push(

@@ -49,9 +49,15 @@ export const ModelUsageSchema = z.looseObject({
   tokens_in: count,
   tokens_out: count,
   cached_tokens: count,
-  api_calls: count,
+  /** Null where the provider gives no request count (Anthropic). */
+  api_calls: count.nullable(),
   classes: ClassTokensSchema.optional(),
   usage_schema: z.string().optional(),
+  /**
+   * Why the provider's usage cannot be priced per token (a tier, context band, region or speed
+   * billed otherwise); such a model's cost is unknown.
+   */
+  unpriced: z.string().optional(),
 });
 export type ModelUsage = z.infer<typeof ModelUsageSchema>;
 
@@ -62,7 +68,7 @@ export const SharedUsageSchema = z.looseObject({
   tokens_in: count,
   tokens_out: count,
   cached_tokens: count,
-  api_calls: count,
+  api_calls: count.nullable(),
 });
 export type SharedUsage = z.infer<typeof SharedUsageSchema>;
 
@@ -81,7 +87,8 @@ export const AttemptSchema = z.looseObject({
   timestamp: isoTimestamp,
   total_tokens_in: count,
   total_tokens_out: count,
-  total_api_calls: count,
+  /** Null where the provider gives no request count (Anthropic). */
+  total_api_calls: count.nullable(),
   total_cached_tokens: count,
   query_window: QueryWindowSchema.optional(),
   api_key_id: z.string().optional(),
@@ -113,7 +120,7 @@ export const ReconciliationSchema = z.looseObject({
 export const AggregateMetricsSchema = z.looseObject({
   TOK_IN: count.optional(),
   TOK_OUT: count.optional(),
-  API_CALLS: count.optional(),
+  API_CALLS: count.nullable().optional(),
   CACHED_TOKENS: count.optional(),
   COST_USD: z.number().nonnegative().nullable().optional(),
 });

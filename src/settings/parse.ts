@@ -136,7 +136,7 @@ function addKeyId(
   // a key id no provider owns (its pattern, in src/providers/) would be read from nowhere
   if (!providerOf(keyId)) {
     throw new ConfigError(
-      `${label}: "${redact(keyId)}" for ${framework} is not an API key id; expected key_ followed by letters and digits (the id shown in the OpenAI dashboard, not the secret sk-… key)`,
+      `${label}: "${redact(keyId)}" for ${framework} is not an API key id; expected key_… (OpenAI) or apikey_… (Anthropic) followed by letters and digits (the id shown in the provider's console, not the secret sk-… key)`,
     );
   }
   if (map[framework] !== undefined && map[framework] !== keyId) {

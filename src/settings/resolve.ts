@@ -1,6 +1,5 @@
 import { PROVIDERS } from "../providers/registry.ts";
 import type { PassSettings } from "../reconcile/settings.ts";
-import type { UsageProvider } from "../usage/provider.ts";
 import type { Env } from "./parse.ts";
 import { SETTINGS, type Setting, type SettingKey, type SettingValues } from "./table.ts";
 
@@ -60,19 +59,21 @@ export function passSettingsOf(v: SettingValues): PassSettings {
   };
 }
 
-/** A provider a pass can read: its admin key is given. */
+/** How to reach one provider's API: its admin key (none given: undefined) and base URL. */
 export interface ProviderAccess {
-  provider: UsageProvider;
-  adminKey: string;
+  adminKey?: string;
   baseUrl: string;
 }
 
 export interface ResolvedSettings {
   pass: PassSettings;
-  /** The providers whose admin key is given, in the registry's order. */
-  providers: ProviderAccess[];
-  /** Every provider's admin key that is given: secrets. */
-  adminKeys: string[];
+  /** OpenAI's admin key (`admin-key`). */
+  adminKey?: string;
+  apiBaseUrl: string;
+  /** Each provider's admin key and base URL, by provider id (`openai`, `anthropic`). */
+  access: Record<string, ProviderAccess>;
+  /** Every secret setting's value given (admin keys, the GitHub token): never printed. */
+  secrets: string[];
   pricingFile?: string;
   /** Time a pass may spend reading the Usage and Costs APIs, in minutes. */
   passDeadlineMinutes: number;
@@ -80,21 +81,31 @@ export interface ResolvedSettings {
   values: SettingValues;
 }
 
+/** A provider's admin key (undefined when none is given) and base URL, by their rows' keys. */
+function accessOf(values: SettingValues, adminKey: string, baseUrl: string): ProviderAccess {
+  const row = values as Record<string, unknown>;
+  const key = row[adminKey];
+  return {
+    adminKey: typeof key === "string" && key !== "" ? key : undefined,
+    baseUrl: String(row[baseUrl]),
+  };
+}
+
 /** The settings a pass and its front end need, from what the front end was given. */
 export function resolveSettings(raw: RawSettings, env: Env, label: Label): ResolvedSettings {
   const values = readSettings(raw, env, label);
-  const setting = (key: string) => (values as Record<string, unknown>)[key];
-  const providers = PROVIDERS.flatMap((provider) => {
-    const adminKey = setting(provider.settings.adminKey);
-    const baseUrl = setting(provider.settings.baseUrl);
-    return typeof adminKey === "string" && adminKey && typeof baseUrl === "string"
-      ? [{ provider, adminKey, baseUrl }]
-      : [];
-  });
   return {
     pass: passSettingsOf(values),
-    providers,
-    adminKeys: providers.map((p) => p.adminKey),
+    adminKey: values.adminKey,
+    apiBaseUrl: values.apiBaseUrl,
+    // each provider names its own rows of the table (UsageProvider.settings)
+    access: Object.fromEntries(
+      PROVIDERS.map((p) => [p.id, accessOf(values, p.settings.adminKey, p.settings.baseUrl)]),
+    ),
+    secrets: (Object.entries(SETTINGS) as Array<[SettingKey, Setting]>).flatMap(([key, row]) => {
+      const value = values[key];
+      return row.secret && typeof value === "string" && value !== "" ? [value] : [];
+    }),
     pricingFile: values.pricingFile,
     passDeadlineMinutes: values.passDeadlineMinutes,
     values,

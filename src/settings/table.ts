@@ -101,10 +101,20 @@ export const SETTINGS = {
     secret: true,
     parse: optionalText,
   }),
+  anthropicAdminKey: setting({
+    name: "anthropic-admin-key",
+    description:
+      "Anthropic Admin API key (sk-ant-admin…; pass a secret), for frameworks whose key ids are apikey_…. Falls back to the ANTHROPIC_ADMIN_KEY environment variable.",
+    default: "",
+    env: ["ANTHROPIC_ADMIN_KEY"],
+    action: true,
+    secret: true,
+    parse: optionalText,
+  }),
   apiKeyIds: setting({
     name: "api-key-ids",
     description:
-      "One line per framework, framework=key_… : the id of the API key each framework's runs used (not the secret key). Falls back to OPENAI_API_KEY_{FRAMEWORK}_ID environment variables.",
+      "One line per framework, framework=key_… (OpenAI) or framework=apikey_… (Anthropic): the id of the API key each framework's runs used (not the secret key). Falls back to OPENAI_API_KEY_{FRAMEWORK}_ID environment variables.",
     default: "",
     action: true,
     cli: {
@@ -263,6 +273,18 @@ export const SETTINGS = {
     cli: {
       flag: "--api-base-url <url>",
       help: "Usage API base URL (default: {default})",
+      commands: BOTH,
+    },
+    parse: httpUrl,
+  }),
+  anthropicApiBaseUrl: setting({
+    name: "anthropic-api-base-url",
+    description: "Base URL of the Anthropic API (its Admin API usage and cost reports).",
+    default: "https://api.anthropic.com/v1",
+    action: true,
+    cli: {
+      flag: "--anthropic-api-base-url <url>",
+      help: "Anthropic Admin API base URL (default: {default})",
       commands: BOTH,
     },
     parse: httpUrl,

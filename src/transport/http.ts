@@ -19,7 +19,13 @@ export interface HttpApi {
    * bad_request), its message quoting the API's own (through quoteApiText) and naming what the
    * user should check.
    */
-  classifyStatus(status: number, body: string, secrets: readonly string[]): UsageApiError;
+  classifyStatus(
+    status: number,
+    body: string,
+    secrets: readonly string[],
+    /** The response's headers: a 429 with a retry-after and one without can mean different things. */
+    headers?: Record<string, string | string[] | undefined>,
+  ): UsageApiError;
   /** A request, for a progress line: `Usage API page 2025-11-01 00:00 – …`. */
   describe(req: PageRequest): string;
 }
@@ -293,7 +299,7 @@ export function createHttpSource(options: HttpSourceOptions): HttpPageSource {
         }
       }
       return {
-        error: api.classifyStatus(res.statusCode, text, secrets),
+        error: api.classifyStatus(res.statusCode, text, secrets, res.headers),
         retryAfterMs: parseRetryAfter(res.headers["retry-after"], Date.now()),
       };
     } catch (error) {

@@ -2,7 +2,7 @@ import type { RunOnKey, Totals } from "../model.ts";
 import type { TokenClass } from "../pricing/schema.ts";
 import type { ModelUsage } from "../runs/schema.ts";
 import { MINUTE } from "../util/time.ts";
-import type { UsageRow } from "./rows.ts";
+import { addRequests, type UsageRow } from "./rows.ts";
 import { summarizeUnattributed, type UnattributedUsage } from "./unattributed.ts";
 
 export interface SharedMinutes {
@@ -25,7 +25,7 @@ function addRow(t: Totals, r: UsageRow): void {
   t.tokensIn += r.inputTokens;
   t.tokensOut += r.outputTokens;
   t.cachedTokens += r.cachedTokens;
-  t.requests += r.requests;
+  t.requests = addRequests(t.requests, r.requests);
 }
 
 /**
@@ -77,7 +77,8 @@ export const emptyModelUsage = (r: UsageRow): ModelUsage => ({
   tokens_in: 0,
   tokens_out: 0,
   cached_tokens: 0,
-  api_calls: 0,
+  api_calls: r.requests === null ? null : 0,
+  ...(r.unpriced !== undefined ? { unpriced: r.unpriced } : {}),
 });
 
 /**
@@ -89,7 +90,7 @@ export function addToModel(m: ModelUsage, r: UsageRow): void {
   m.tokens_in += r.inputTokens;
   m.tokens_out += r.outputTokens;
   m.cached_tokens += r.cachedTokens;
-  m.api_calls += r.requests;
+  m.api_calls = addRequests(m.api_calls, r.requests);
   // the model's own object, never the row's: rows are shared with other sums
   m.classes ??= {};
   for (const [c, n] of Object.entries(r.classes) as Array<[TokenClass, number]>)
@@ -98,7 +99,8 @@ export function addToModel(m: ModelUsage, r: UsageRow): void {
   if (!schemas.includes(r.schema)) m.usage_schema = [...schemas, r.schema].sort().join("+");
 }
 
-const modelKey = (r: UsageRow): string => `${r.model}\u0000${r.batch}\u0000${r.serviceTier}`;
+const modelKey = (r: UsageRow): string =>
+  `${r.model}\u0000${r.batch}\u0000${r.serviceTier}\u0000${r.unpriced ?? ""}`;
 
 /**
  * Attributes minute buckets to runs (SPEC §3). A minute owned by one run counts for it; a minute

@@ -38,6 +38,11 @@ export interface UsageProvider {
     keyIds: readonly string[],
     o?: { onPage?: () => void; bucketWidth?: "1m" | "1d" },
   ): Promise<SpanFetch>;
+  /**
+   * Whether its usage report counts model requests. Without (Anthropic), a reading's requests and
+   * `API_CALLS` are null, never 0: no count is not zero requests.
+   */
+  countsRequests: boolean;
   /** The counts of a row as its API names them, for messages (sums past 2^53). */
   countNames: CountNames;
   /** How its HTTP API is called: URL, authentication headers, error statuses (transport/http.ts). */
@@ -46,6 +51,8 @@ export interface UsageProvider {
   recordingKey: RecordingKey;
   /** The cost report, when the provider has one (`--cross-check-costs`). */
   costs?: CostsCapability;
+  /** Why the cost cross-check cannot be made for its keys, when `costs` is absent. */
+  costsUnavailable?: string;
   /** Words that tell the user what to set, naming this provider's inputs and variables. */
   hints: ProviderHints;
   /**

@@ -20,7 +20,8 @@ export interface UsageRow {
   /** Cache reads: CACHED_TOKENS. */
   cachedTokens: number;
   outputTokens: number;
-  requests: number;
+  /** Model requests; null where the provider's report has no request count (Anthropic). */
+  requests: number | null;
   /**
    * The same usage in disjoint token classes (docs/design.md#token-classes): only classes with
    * tokens.
@@ -28,7 +29,20 @@ export interface UsageRow {
   classes: ClassTokens;
   /** The generation of the API's usage fields the classes were read from (`openai-2026-07`…). */
   schema: string;
+  /**
+   * Why these tokens cannot be priced from the price table's per-token rates (a service tier,
+   * context band, region or speed billed otherwise, per-search charges), in the provider's words;
+   * absent when they can. Such usage makes a cost unknown, never priced at standard rates.
+   */
+  unpriced?: string;
 }
+
+/**
+ * Sum of two request counts: unknown (null) when either is, so a total never passes off a
+ * provider's missing count as zero requests.
+ */
+export const addRequests = (a: number | null, b: number | null): number | null =>
+  a === null || b === null ? null : a + b;
 
 export interface SpanFetch {
   rows: UsageRow[];
@@ -55,7 +69,7 @@ export function sumGuard(names: CountNames): (row: UsageRow) => string | undefin
     const s = sums.get(r.apiKeyId) ?? new Array<number>(width).fill(0);
     sums.set(r.apiKeyId, s);
     for (let i = 0; i < counts.length; i++) {
-      s[i]! += r[counts[i]![0]];
+      s[i]! += r[counts[i]![0]] ?? 0;
       if (s[i]! > Number.MAX_SAFE_INTEGER)
         return `the ${counts[i]![1]} of ${r.apiKeyId} add up past 2^53 − 1, more than can be counted exactly`;
     }

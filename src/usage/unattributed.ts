@@ -1,5 +1,6 @@
 import type { RunOnKey, Totals } from "../model.ts";
 import { MINUTE } from "../util/time.ts";
+import { addRequests } from "./rows.ts";
 
 /** Minutes of unattributed usage this close together are one cluster. */
 const CLUSTER_GAP_SECONDS = 5 * MINUTE;
@@ -36,7 +37,7 @@ const add = (t: Totals, u: Totals): void => {
   t.tokensIn += u.tokensIn;
   t.tokensOut += u.tokensOut;
   t.cachedTokens += u.cachedTokens;
-  t.requests += u.requests;
+  t.requests = addRequests(t.requests, u.requests);
 };
 
 function nearestRun(

@@ -53,7 +53,7 @@ export interface Evaluation {
 
 const fmt = (n: number): string => n.toLocaleString("en-US");
 const describe = (t: Totals): string =>
-  `${fmt(t.tokensIn)} in, ${fmt(t.tokensOut)} out, ${fmt(t.requests)} requests`;
+  `${fmt(t.tokensIn)} in, ${fmt(t.tokensOut)} out${t.requests === null ? "" : `, ${fmt(t.requests)} requests`}`;
 
 /** A `no_usage` run is read again this long after its last reading (docs/design.md#trust-rules). */
 export const NO_USAGE_RECHECK_SECONDS = 24 * 3600;

@@ -12,16 +12,17 @@ export const totalsOf = (a: Attempt): Totals => ({
 });
 
 export const isZero = (t: Totals): boolean =>
-  t.tokensIn === 0 && t.tokensOut === 0 && t.cachedTokens === 0 && t.requests === 0;
+  t.tokensIn === 0 && t.tokensOut === 0 && t.cachedTokens === 0 && !t.requests;
 
 export const sameTotals = (a: Totals, b: Totals): boolean =>
   a.tokensIn === b.tokensIn &&
   a.tokensOut === b.tokensOut &&
   a.cachedTokens === b.cachedTokens &&
+  // null (no request count from the provider) equals null
   a.requests === b.requests;
 
 const modelKey = (m: ModelUsage): string =>
-  `${m.model}\u0000${m.batch ?? ""}\u0000${m.service_tier ?? ""}`;
+  `${m.model}\u0000${m.batch ?? ""}\u0000${m.service_tier ?? ""}\u0000${m.unpriced ?? ""}`;
 
 /**
  * Token classes agree when every class holds the same tokens (an absent class holds none). A
@@ -79,7 +80,9 @@ export function firstDecrease(
     ["API_CALLS", "requests"],
   ];
   for (const [field, key] of fields) {
-    if (after[key] < before[key]) return { field, from: before[key], to: after[key] };
+    const [from, to] = [before[key], after[key]];
+    // a count the provider does not give cannot decrease
+    if (from !== null && to !== null && to < from) return { field, from, to };
   }
   return undefined;
 }

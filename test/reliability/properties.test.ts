@@ -297,7 +297,7 @@ describe("collectReadings over random usage and random run layouts", () => {
             tokensIn: reading!.total_tokens_in,
             tokensOut: reading!.total_tokens_out,
             cachedTokens: reading!.total_cached_tokens,
-            requests: reading!.total_api_calls,
+            requests: reading!.total_api_calls ?? 0,
           };
           // its own minutes, and only those
           expect(got).toEqual(own.map(totalsOf).reduce(add, ZERO));

@@ -146,7 +146,11 @@ export async function runAction(options: {
     );
   });
   // the runner masks the job token and the secrets a workflow passes (the admin key comes from one)
-  const secrets = [token, options.inputs?.["admin-key"] ?? ""];
+  const secrets = [
+    token,
+    options.inputs?.["admin-key"] ?? "",
+    options.inputs?.["anthropic-admin-key"] ?? "",
+  ];
   // the runner warns before the step starts about inputs the action does not declare
   const warnings =
     unexpected.length > 0

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import type { ClaudeUsageEvent } from "./fake-anthropic-api.ts";
 import { mulberry32 } from "./fake-usage-api/faults.ts";
 import type { UsageEvent } from "./fake-usage-api.ts";
 
@@ -260,6 +261,51 @@ export async function writeExperiment(
 
 export const allEvents = (runs: readonly GeneratedRun[]): UsageEvent[] =>
   runs.flatMap((r) => r.events);
+
+/** A run's input split into Anthropic's four disjoint classes, summed over its requests. */
+export interface ClaudeTruth {
+  uncached: number;
+  cacheRead: number;
+  write5m: number;
+  write1h: number;
+  output: number;
+}
+
+/**
+ * A generated run as if it had called Claude: each request's input split into Anthropic's four
+ * classes (the cached tokens read from the cache, a tenth and a twentieth of the rest written to
+ * 5-minute and 1-hour cache entries), on the given key and model; with the run's true totals.
+ */
+export function claudeEventsOf(
+  run: GeneratedRun,
+  apiKeyId: string,
+  model: string,
+): { events: ClaudeUsageEvent[]; truth: ClaudeTruth } {
+  const truth: ClaudeTruth = { uncached: 0, cacheRead: 0, write5m: 0, write1h: 0, output: 0 };
+  const events = run.events.map((e): ClaudeUsageEvent => {
+    const cacheRead = e.cachedTokens ?? 0;
+    const rest = e.inputTokens - cacheRead;
+    const write5m = Math.floor(rest * 0.1);
+    const write1h = Math.floor(rest * 0.05);
+    const uncached = rest - write5m - write1h;
+    truth.uncached += uncached;
+    truth.cacheRead += cacheRead;
+    truth.write5m += write5m;
+    truth.write1h += write1h;
+    truth.output += e.outputTokens;
+    return {
+      apiKeyId,
+      model,
+      completedAt: e.completedAt,
+      uncachedInputTokens: uncached,
+      cacheReadInputTokens: cacheRead,
+      cacheWrite5mInputTokens: write5m,
+      cacheWrite1hInputTokens: write1h,
+      outputTokens: e.outputTokens,
+    };
+  });
+  return { events, truth };
+}
 
 /** The shared real data, when this checkout sits beside it. */
 export const SHARED_DATA = join(import.meta.dirname, "..", "..", "..", "shared", "data");

@@ -24,6 +24,7 @@ export function reportOf(runs: RunReport[]): PassReport {
       cached_tokens: 0,
       api_calls: 0,
       cost_usd: 0,
+      api_calls_unknown_runs: 0,
       cost_unknown_runs: 0,
     },
     unattributed: [],

@@ -3,10 +3,10 @@ import { UsageApiError } from "../../errors.ts";
 import type { Span } from "../../model.ts";
 import type { TokenClass } from "../../token-classes.ts";
 import type { PageSource } from "../../transport/source.ts";
+import { paginate } from "../../usage/paginate.ts";
 import type { CostProblem, CostRow } from "../../usage/provider.ts";
 import { parseAmount } from "../../util/decimal.ts";
 import { formatMinute } from "../../util/time.ts";
-import { paginate } from "./pages.ts";
 import { MAX_COST_BUCKETS } from "./query.ts";
 import { apiName } from "./schema.ts";
 

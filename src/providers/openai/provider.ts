@@ -14,6 +14,7 @@ export const openai: UsageProvider = {
   splittable: new Set(["malformed", "protocol", "server", "network", "timeout", "rate_limited"]),
   fetchUsage: (source, span, keyIds, o) =>
     fetchSpan(source, span, keyIds, o?.onPage, o?.bucketWidth),
+  countsRequests: true,
   countNames: COUNT_NAMES,
   http: openaiHttp,
   recordingKey,

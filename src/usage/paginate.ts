@@ -1,0 +1,102 @@
+import type { z } from "zod";
+import { UsageApiError } from "../errors.ts";
+import type { Span } from "../model.ts";
+import { describeIssues } from "../runs/schema.ts";
+import type { PageRequest, PageSource } from "../transport/source.ts";
+import { formatMinute, MINUTE } from "../util/time.ts";
+
+/**
+ * Following a provider's paginated report of time buckets (docs/design.md#providers): every
+ * provider's pages come as `data` buckets, `has_more` and a `next_page` cursor; a provider whose
+ * buckets carry their times otherwise (Anthropic's RFC 3339 strings) maps them to Unix seconds in
+ * its page schema, so the checks below are the same for all.
+ */
+
+/** A body that does not match the schema is asked for again this many more times. */
+const SCHEMA_RETRIES = 2;
+
+export const spanName = (span: Span): string =>
+  `${formatMinute(span.start)} – ${formatMinute(span.end)}`;
+
+interface Bucketed {
+  data: Array<{ start_time: number; end_time: number }>;
+  has_more: boolean;
+  next_page?: string | null;
+}
+
+/**
+ * Every page of one query, following `next_page` to the end: each page validated (asked for
+ * again when it does not match the schema), buckets aligned to the width, inside the span and
+ * never returned twice, cursors that move forward. Anything off throws, so a doubtful answer
+ * never becomes a reading.
+ */
+export async function* paginate<S extends z.ZodType<Bucketed>>(
+  source: PageSource,
+  request: Omit<PageRequest, "page">,
+  schema: S,
+  what: string,
+): AsyncGenerator<z.infer<S>> {
+  const width = request.bucketWidth === "1d" ? 86_400 : MINUTE;
+  const span = { start: request.startTime, end: request.endTime };
+  const seenCursors = new Set<string>();
+  const seenBuckets = new Set<number>();
+  const maxPages = Math.ceil((span.end - span.start) / width) + 2;
+  let cursor: string | undefined;
+  for (let pages = 0; ; pages++) {
+    if (pages >= maxPages) {
+      throw new UsageApiError(
+        "protocol",
+        `the ${what} returned more than ${maxPages} pages for ${spanName(span)}; stopped`,
+      );
+    }
+    const req: PageRequest = { ...request, page: cursor };
+    let parsed = schema.safeParse(await source.fetchPage(req));
+    for (let retry = 0; !parsed.success && retry < SCHEMA_RETRIES; retry++) {
+      parsed = schema.safeParse(await source.fetchPage(req));
+    }
+    if (!parsed.success) {
+      throw new UsageApiError(
+        "malformed",
+        `a page for ${spanName(span)} does not match the ${what} schema: ${describeIssues(parsed.error)}`,
+      );
+    }
+    const page = parsed.data as Bucketed;
+    for (const bucket of page.data) {
+      const where = `bucket ${bucket.start_time} (${formatMinute(bucket.start_time)})`;
+      if (
+        (bucket.start_time - span.start) % width !== 0 ||
+        bucket.end_time - bucket.start_time !== width
+      ) {
+        throw new UsageApiError(
+          "protocol",
+          `${where} is not a whole ${request.bucketWidth} bucket (start ${bucket.start_time}, end ${bucket.end_time})`,
+        );
+      }
+      if (bucket.start_time < span.start || bucket.start_time >= span.end) {
+        throw new UsageApiError(
+          "protocol",
+          `${where} lies outside the requested span ${spanName(span)}`,
+        );
+      }
+      if (seenBuckets.has(bucket.start_time))
+        throw new UsageApiError("protocol", `${where} was returned twice`);
+      seenBuckets.add(bucket.start_time);
+    }
+    yield parsed.data;
+    if (!page.has_more) return;
+    const next = page.next_page;
+    if (!next)
+      throw new UsageApiError(
+        "protocol",
+        `a page for ${spanName(span)} has has_more but no next_page cursor`,
+      );
+    if (seenCursors.has(next) || next === cursor) {
+      throw new UsageApiError(
+        "protocol",
+        `the ${what} repeated the page cursor "${next.slice(0, 40)}" for ${spanName(span)}; stopped instead of looping`,
+      );
+    }
+    seenCursors.add(next);
+    cursor = next;
+  }
+}
