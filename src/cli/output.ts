@@ -17,6 +17,19 @@ export interface CliIo {
   cwd: string;
   /** Whether stderr is a terminal: progress is shown only there. */
   interactive: boolean;
+  /** The terminal's width when stdout is one (COLUMNS, when set, wins). */
+  columns?: number;
+}
+
+/**
+ * The width tables are fitted to: COLUMNS when set to a number, else the terminal's; unlimited
+ * (one line per run) when stdout is a pipe or a file, so logs and grep see whole messages.
+ */
+export function outputWidth(io: Pick<CliIo, "env" | "columns">): number {
+  const fromEnv = Number(io.env.COLUMNS);
+  if (io.env.COLUMNS?.trim() && Number.isInteger(fromEnv) && fromEnv > 0)
+    return Math.max(fromEnv, 40);
+  return io.columns && io.columns > 0 ? Math.max(io.columns, 40) : Number.POSITIVE_INFINITY;
 }
 
 /** Variables that may hold a secret the CLI must never print (the admin key, a token). */
@@ -81,7 +94,10 @@ export function printPass(
     io.stdout(reportJson(report, o.secrets));
     return;
   }
-  io.stdout(`${runTable(report.runs, o.verbose)}\n\n${summaryLines(report).join("\n")}\n`);
+  const width = outputWidth(io);
+  io.stdout(
+    `${runTable(report.runs, o.verbose, width)}\n\n${summaryLines(report, width).join("\n")}\n`,
+  );
   if (o.verbose) io.stdout(verboseReadings(outcome));
 }
 

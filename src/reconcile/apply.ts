@@ -278,6 +278,8 @@ export function applyReadings(input: ApplyInput): Applied {
       changed: after !== state.run.text,
       read: fresh !== undefined && added.includes(fresh),
       window: windowOf(state),
+      next_reading:
+        evaluation.nextReadingAt === undefined ? null : formatIsoSeconds(evaluation.nextReadingAt),
       shared: ambiguous && shared ? { ...shared } : null,
     });
   }

@@ -28,6 +28,8 @@ export interface Collected {
    */
   keyTotals: Map<string, Totals>;
   spans: Span[];
+  /** Spans (or page-long pieces of them) that could not be read: their minutes were not seen. */
+  failedSpans?: Span[];
   pages: number;
   lowerBound: number;
   /** Problems of the pass as a whole (the API deadline ran out), for the report's warnings. */
@@ -198,6 +200,7 @@ export async function collectReadings(args: {
     unattributed,
     keyTotals,
     spans,
+    failedSpans: failedSpans.map((f) => f.span),
     pages: progress.pages,
     lowerBound: requestLowerBound(spans),
     warnings,

@@ -1,0 +1,148 @@
+import { rm } from "node:fs/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { type PassReport, PassReportSchema } from "../src/report/schema.ts";
+import { type CliResult, runCli } from "./support/cli.ts";
+import {
+  allEvents,
+  type ExperimentSpec,
+  type GeneratedRun,
+  generateExperiment,
+  keyIdFor,
+  tempDir,
+  writeExperiment,
+} from "./support/experiment.ts";
+import { type FakeUsageApi, startFakeUsageApi } from "./support/fake-usage-api.ts";
+
+/**
+ * The researcher at the terminal (issue 15): what a pass prints, fitted to the terminal, and what
+ * it says happens next.
+ */
+
+const ADMIN_KEY = "sk-admin-terminal-test-000001";
+const MIN = 60;
+const FRAMEWORKS = ["baes", "chatdev", "ghspec"];
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface Experiment {
+  root: string;
+  runsDir: string;
+  runs: GeneratedRun[];
+  api: FakeUsageApi;
+  lastEnd: number;
+}
+
+async function experiment(spec: ExperimentSpec = {}): Promise<Experiment> {
+  const runs = generateExperiment({ frameworks: FRAMEWORKS, runsPerFramework: 3, ...spec });
+  const root = await tempDir("reconcile-usage-terminal-");
+  cleanups.push(() => rm(root, { recursive: true, force: true }));
+  const runsDir = await writeExperiment(root, runs);
+  const api = await startFakeUsageApi({ adminKey: ADMIN_KEY, events: allEvents(runs) });
+  cleanups.push(() => api.close());
+  return { root, runsDir, runs, api, lastEnd: Math.max(...runs.map((r) => r.end)) };
+}
+
+const iso = (t: number): string => new Date(Math.floor(t) * 1000).toISOString();
+const keyArgs = (): string[] => FRAMEWORKS.flatMap((f) => ["--api-key-id", `${f}=${keyIdFor(f)}`]);
+
+/** A pass as a user types it (tables, not --json), at `now`, with COLUMNS and other variables. */
+function pass(
+  exp: Experiment,
+  now: number,
+  extra: readonly string[] = [],
+  env: Record<string, string | undefined> = {},
+): Promise<CliResult> {
+  return runCli([...extra, "--api-base-url", exp.api.baseUrl, ...keyArgs(), "--now", iso(now)], {
+    cwd: exp.root,
+    env: { OPENAI_ADMIN_KEY: ADMIN_KEY, ...env },
+  });
+}
+
+async function jsonPass(exp: Experiment, now: number): Promise<PassReport> {
+  const result = await pass(exp, now, ["--json"]);
+  expect(result.code, result.stderr).toBe(0);
+  return PassReportSchema.parse(JSON.parse(result.stdout));
+}
+
+const width = (text: string) => Math.max(...text.split("\n").map((l) => [...l].length));
+/** The table's rows and their wrapped continuation lines, joined back into one line per run. */
+function rowsOf(stdout: string): string[] {
+  const table = stdout.split("\n\n")[0]!.split("\n").slice(2);
+  const rows: string[] = [];
+  for (const line of table) {
+    if (line.startsWith("(")) break; // the note on columns left out
+    if (line.startsWith(" ")) rows[rows.length - 1] += ` ${line.trim()}`;
+    else rows.push(line);
+  }
+  return rows;
+}
+
+describe("the table fits the terminal (issue 15 item 1)", () => {
+  it("COLUMNS=80: no line is wider, messages wrap whole (next reading included), left-out columns are named", async () => {
+    const exp = await experiment();
+    const first = await pass(exp, exp.lastEnd + 40 * MIN, [], { COLUMNS: "80" });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.split("\n").filter((l) => width(l) > 80)).toEqual([]);
+    const rows = rowsOf(first.stdout);
+    expect(rows).toHaveLength(exp.runs.length);
+    for (const row of rows)
+      expect(row).toMatch(/next reading after \d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+    expect(first.stdout).toMatch(/\(CACHED, CALLS.* left out to fit 80 columns/);
+
+    // a wide terminal shows every column, one line per run
+    const wide = await pass(exp, exp.lastEnd + 41 * MIN, ["--dry-run"], { COLUMNS: "250" });
+    const header = wide.stdout.split("\n")[0]!;
+    for (const h of ["TOK_IN", "TOK_OUT", "CACHED", "CALLS", "COST_USD", "CHECKS", "MESSAGE"])
+      expect(header).toContain(h);
+    expect(wide.stdout).not.toMatch(/left out to fit/);
+    // not a terminal and no COLUMNS (a log, a pipe): whole messages, one line per run
+    const piped = await pass(exp, exp.lastEnd + 42 * MIN, ["--dry-run"]);
+    expect(piped.stdout.split("\n\n")[0]!.split("\n")).toHaveLength(2 + exp.runs.length);
+    expect(piped.stdout).toMatch(/next reading after \d{4}-\d\d-\d\d \d\d:\d\d UTC\n/);
+  });
+
+  it("shows mean ± sd of verified runs per framework, labels totals that hold unverified readings, and ends with what happens next", async () => {
+    const exp = await experiment();
+    const start = exp.lastEnd + 40 * MIN;
+    const first = await pass(exp, start);
+    expect(first.stdout).toMatch(
+      /reconciled tokens \(9 run\(s\) with a reading, 9 of them NOT verified yet: not final\)/,
+    );
+    const next = first.stdout.trim().split("\n").at(-1)!;
+    expect(next).toMatch(
+      /^next: 9 run\(s\) wait for their next reading, the first after \d{4}-\d\d-\d\d \d\d:\d\d UTC$/,
+    );
+    await jsonPass(exp, start + 61 * MIN);
+    const done = await pass(exp, start + 122 * MIN);
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toMatch(/reconciled tokens \(9 verified run\(s\)\)/);
+    expect(done.stdout).toMatch(/mean ± sd over the VERIFIED runs only/);
+    for (const f of FRAMEWORKS) {
+      const mine = exp.runs.filter((r) => r.framework === f).map((r) => r.totals.tokensIn);
+      const mean = mine.reduce((a, b) => a + b, 0) / mine.length;
+      const sd = Math.sqrt(mine.reduce((a, b) => a + (b - mean) ** 2, 0) / (mine.length - 1));
+      const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+      const line = done.stdout.split("\n").find((l) => new RegExp(`^${f}\\s+3\\s+3\\s`).test(l));
+      expect(line, f).toContain(`${fmt(mean)} ± ${fmt(sd)}`);
+    }
+    expect(done.stdout.trim().split("\n").at(-1)).toBe(
+      "next: nothing left to do: all 9 run(s) are verified",
+    );
+  });
+
+  it("an API that refuses every request: the message is said once, not once per run, and no key is called unused", async () => {
+    const exp = await experiment();
+    exp.api.setFaults(() => ({ kind: "unauthorized" }));
+    const failed = await pass(exp, exp.lastEnd + 40 * MIN);
+    expect(failed.code).toBe(1);
+    const mentions = failed.stdout.split("401 Unauthorized").length - 1;
+    expect(mentions).toBe(1);
+    expect(failed.stdout).toMatch(/^\[1\] 9 runs: Usage API: .*401 Unauthorized/m);
+    for (const row of rowsOf(failed.stdout)) expect(row).toMatch(/error .*see note \[1\] below$/);
+    expect(failed.stdout).not.toMatch(/had no usage at all/);
+    expect(failed.stdout.trim().split("\n").at(-1)).toMatch(/^next: 9 error\(s\)/);
+  });
+});
