@@ -1,4 +1,6 @@
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { parse as parseCsv } from "csv-parse/sync";
 import { afterEach, describe, expect, it } from "vitest";
 import { type PassReport, PassReportSchema } from "../src/report/schema.ts";
 import { type CliResult, runCli } from "./support/cli.ts";
@@ -46,7 +48,11 @@ async function experiment(spec: ExperimentSpec = {}): Promise<Experiment> {
 }
 
 const iso = (t: number): string => new Date(Math.floor(t) * 1000).toISOString();
-const keyArgs = (): string[] => FRAMEWORKS.flatMap((f) => ["--api-key-id", `${f}=${keyIdFor(f)}`]);
+const keyArgs = (exp: Experiment): string[] =>
+  [...new Set(exp.runs.map((r) => r.framework))].flatMap((f) => [
+    "--api-key-id",
+    `${f}=${keyIdFor(f)}`,
+  ]);
 
 /** A pass as a user types it (tables, not --json), at `now`, with COLUMNS and other variables. */
 function pass(
@@ -55,7 +61,7 @@ function pass(
   extra: readonly string[] = [],
   env: Record<string, string | undefined> = {},
 ): Promise<CliResult> {
-  return runCli([...extra, "--api-base-url", exp.api.baseUrl, ...keyArgs(), "--now", iso(now)], {
+  return runCli([...extra, "--api-base-url", exp.api.baseUrl, ...keyArgs(exp), "--now", iso(now)], {
     cwd: exp.root,
     env: { OPENAI_ADMIN_KEY: ADMIN_KEY, ...env },
   });
@@ -144,5 +150,93 @@ describe("the table fits the terminal (issue 15 item 1)", () => {
     for (const row of rowsOf(failed.stdout)) expect(row).toMatch(/error .*see note \[1\] below$/);
     expect(failed.stdout).not.toMatch(/had no usage at all/);
     expect(failed.stdout.trim().split("\n").at(-1)).toMatch(/^next: 9 error\(s\)/);
+  });
+});
+
+/** An experiment whose runs are all verified (three passes an hour apart). */
+async function verified(spec: ExperimentSpec = {}): Promise<Experiment> {
+  const exp = await experiment(spec);
+  for (const t of [40, 101, 162]) await jsonPass(exp, exp.lastEnd + t * MIN);
+  return exp;
+}
+
+const exportCli = (exp: Experiment, args: readonly string[]) =>
+  runCli(["export", ...args, "--now", iso(exp.lastEnd + 200 * MIN)], { cwd: exp.root, env: {} });
+
+type Row = Record<string, string>;
+const csvRows = (text: string): Row[] =>
+  parseCsv(text, { columns: true, skip_empty_lines: true }) as Row[];
+
+describe("export loads in a CSV reader and says what it shows (issue 15 item 5)", () => {
+  it("csv on standard output is one table a CSV parser reads; --table frameworks the other; figures without float noise", async () => {
+    const exp = await verified();
+    const runs = await exportCli(exp, ["--format", "csv"]);
+    expect(runs.code, runs.stderr).toBe(0);
+    const runRows = csvRows(runs.stdout);
+    expect(runRows).toHaveLength(exp.runs.length);
+    for (const r of exp.runs) {
+      const row = runRows.find((x) => x.run_id === r.runId)!;
+      expect(row).toMatchObject({
+        framework: r.framework,
+        status: "verified",
+        tokens_in: String(r.totals.tokensIn),
+      });
+    }
+    expect(runs.stderr).toMatch(/--table frameworks/);
+
+    const fw = await exportCli(exp, ["--format", "csv", "--table", "frameworks"]);
+    const fwRows = csvRows(fw.stdout);
+    expect(fwRows.map((r) => r.framework)).toEqual(FRAMEWORKS);
+    for (const row of fwRows) {
+      const mine = exp.runs.filter((r) => r.framework === row.framework);
+      expect(row.n).toBe(String(mine.length));
+      const mean = mine.reduce((a, r) => a + r.totals.tokensIn, 0) / mine.length;
+      expect(Number(row.tokens_in_mean)).toBeCloseTo(mean, 6);
+      // no binary-float noise such as 0.010980565500000006: at most 12 significant digits
+      for (const [k, v] of Object.entries(row)) {
+        if (!/^-?\d/.test(v)) continue;
+        const digits = v.replace(/^-?0*\.?0*/, "").replace(/\D/g, "");
+        expect(digits.length, `${k}=${v}`).toBeLessThanOrEqual(12);
+      }
+    }
+
+    // --output writes both, each a CSV of its own
+    const written = await exportCli(exp, ["--format", "csv", "--output", "paper.csv"]);
+    expect(written.code, written.stderr).toBe(0);
+    expect(csvRows(await readFile(join(exp.root, "paper.csv"), "utf8"))).toHaveLength(9);
+    expect(csvRows(await readFile(join(exp.root, "paper.frameworks.csv"), "utf8"))).toHaveLength(3);
+  });
+
+  it("export <framework> takes that framework's runs; --help lists no option that does nothing for export", async () => {
+    const exp = await verified();
+    const one = await exportCli(exp, ["chatdev", "--format", "csv"]);
+    expect(one.code, one.stderr).toBe(0);
+    const rows = csvRows(one.stdout);
+    expect(rows).toHaveLength(3);
+    expect(new Set(rows.map((r) => r.framework))).toEqual(new Set(["chatdev"]));
+    const help = await runCli(["export", "--help"], { cwd: exp.root, env: {} });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/\[framework\]/);
+    expect(help.stdout).toMatch(/tex/);
+    for (const flag of ["--api-base-url", "--dry-run", "--force", "--replay", "--record", "--json"])
+      expect(help.stdout).not.toMatch(new RegExp(`^\\s+${flag}\\b`, "m"));
+  });
+
+  it("tex: booktabs tables whose captions say mean ± sd over n verified runs; names are escaped for LaTeX", async () => {
+    const exp = await verified({ frameworks: ["baes", "chat_dev"] });
+    const tex = await exportCli(exp, ["--format", "tex"]);
+    expect(tex.code, tex.stderr).toBe(0);
+    const t = tex.stdout;
+    for (const rule of ["\\toprule", "\\midrule", "\\bottomrule"]) expect(t).toContain(rule);
+    expect(t).toMatch(
+      /\\caption\{Tokens and cost per verified run: mean \$\\pm\$ sample standard deviation/,
+    );
+    expect(t).toMatch(/over the \$n\$ verified runs/);
+    expect(t).toContain("chat\\_dev & 3 & ");
+    expect(t).not.toMatch(/[^\\]chat_dev/);
+    // every row of a tabular has as many cells as the column spec says
+    const body = t.slice(t.indexOf("\\midrule"), t.indexOf("\\bottomrule"));
+    for (const line of body.split("\n").filter((l) => l.endsWith("\\\\")))
+      expect(line.split(" & ")).toHaveLength(6);
   });
 });

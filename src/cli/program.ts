@@ -33,9 +33,8 @@ export const rowsOf = (command: CliCommand): Setting[] =>
   SETTING_ROWS.filter(
     (r) =>
       r.cli !== undefined &&
-      ("argument" in r.cli
-        ? command === "pass"
-        : (r.cli.commands ?? (["pass"] as const)).includes(command)),
+      // both commands take [framework] [run-id]: export one framework's runs as a pass reads them
+      ("argument" in r.cli || (r.cli.commands ?? (["pass"] as const)).includes(command)),
   );
 
 /** How the CLI names a setting in messages, by the setting's name. */
@@ -107,9 +106,12 @@ export function program(onInvoke: (i: Invocation) => void): Command {
       "Write paper-ready tables from the files (no API calls): one row per run, and per framework the mean ± sd and median of verified runs only; other runs are counted and excluded.",
     );
   const exportRows = withRows(exportCommand, "export");
-  exportCommand.action(() =>
+  exportCommand.action((...args: unknown[]) =>
     // export reads the files only: a listing pass
-    onInvoke({ command: "export", raw: { ...rawOf(exportCommand, exportRows, []), mode: "list" } }),
+    onInvoke({
+      command: "export",
+      raw: { ...rawOf(exportCommand, exportRows, args), mode: "list" },
+    }),
   );
   return root;
 }
