@@ -1,4 +1,4 @@
-import { readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { afterEach, describe, expect, it } from "vitest";
@@ -238,5 +238,141 @@ describe("export loads in a CSV reader and says what it shows (issue 15 item 5)"
     const body = t.slice(t.indexOf("\\midrule"), t.indexOf("\\bottomrule"));
     for (const line of body.split("\n").filter((l) => l.endsWith("\\\\")))
       expect(line.split(" & ")).toHaveLength(6);
+  });
+});
+
+describe("exit codes and one-line errors (issue 15 item 3)", () => {
+  const oneLine = (r: CliResult) => {
+    expect(r.stderr.trim().split("\n"), r.stderr).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\bat .*:\d+:\d+|unexpected error|ENOTDIR/);
+  };
+
+  it("--runs-dir naming a file: exit 2, one line", async () => {
+    const exp = await experiment();
+    await writeFile(join(exp.root, "runs.txt"), "not a directory\n");
+    const r = await pass(exp, exp.lastEnd + 40 * MIN, ["--runs-dir", "runs.txt"]);
+    expect(r.code).toBe(2);
+    oneLine(r);
+    expect(r.stderr).toMatch(/runs directory runs\.txt (is|cannot be listed:) not a directory/);
+    expect(exp.api.requests).toHaveLength(0);
+  });
+
+  it("--runs-dir naming one framework's directory: exit 2 with the command meant; an empty runs directory: exit 0 with a warning saying the layout expected", async () => {
+    const exp = await experiment();
+    const r = await pass(exp, exp.lastEnd + 40 * MIN, ["--runs-dir", "runs/baes"]);
+    expect(r.code).toBe(2);
+    oneLine(r);
+    expect(r.stderr).toContain("looks like one framework's directory");
+    expect(r.stderr).toContain("--runs-dir runs baes");
+    await mkdir(join(exp.root, "empty"));
+    const empty = await pass(exp, exp.lastEnd + 40 * MIN, ["--runs-dir", "empty"]);
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(empty.stdout).toMatch(
+      /warning: no runs found under empty: expected empty\/\{framework\}\/\{run_id\}\/metrics\.json/,
+    );
+  });
+
+  it("a config.yaml that is not YAML: exit 2, one line naming the file and the position", async () => {
+    const exp = await experiment();
+    await writeFile(
+      join(exp.root, "config.yaml"),
+      "pricing:\n  models:\n    gpt-4o-mini: {input_price: 0.15\n",
+    );
+    const r = await pass(exp, exp.lastEnd + 40 * MIN);
+    expect(r.code).toBe(2);
+    oneLine(r);
+    expect(r.stderr).toMatch(
+      /config\.yaml.*cannot be read as YAML or JSON \(.* at line \d+, column \d+\)/,
+    );
+  });
+
+  it("a Costs API that fails: the runs are reconciled, a warning says the comparison is missing, exit 0", async () => {
+    const exp = await experiment();
+    exp.api.setFaults((ctx) =>
+      ctx.path.endsWith("/organization/costs") ? { kind: "unauthorized" } : undefined,
+    );
+    const r = await pass(exp, exp.lastEnd + 40 * MIN, ["--cross-check-costs"]);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/warning: cross-check-costs failed \(the runs are reconciled/);
+    expect(r.stdout).toMatch(/^9 run\(s\): pending 9$/m);
+  });
+});
+
+describe("small frictions (issue 15 item 6)", () => {
+  it("run ids as the table shows them (8 characters and …) or any unique prefix are accepted; an ambiguous prefix or a run under another framework says what to type", async () => {
+    const exp = await experiment();
+    const run = exp.runs.find((r) => r.framework === "chatdev")!;
+    const short = `${run.runId.slice(0, 8)}…`;
+    const listed = await runCli(["--list", "chatdev", short, "--json"], { cwd: exp.root, env: {} });
+    expect(listed.code, listed.stderr).toBe(0);
+    const report = PassReportSchema.parse(JSON.parse(listed.stdout));
+    expect(report.runs.map((r) => r.run_id)).toEqual([run.runId]);
+    const byPrefix = await pass(exp, exp.lastEnd + 40 * MIN, ["chatdev", run.runId.slice(0, 6)]);
+    expect(byPrefix.code, byPrefix.stderr).toBe(0);
+    expect(rowsOf(byPrefix.stdout)).toHaveLength(1);
+
+    const wrong = await runCli(["--list", "baes", run.runId], { cwd: exp.root, env: {} });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain(`it is a run of chatdev`);
+    expect(wrong.stderr).toContain(`give chatdev ${run.runId}`);
+
+    // two runs whose ids start alike: the prefix they share is refused, naming both
+    const twin = `${run.runId.slice(0, 6)}ffff-twin`;
+    const twinDir = join(exp.runsDir, "chatdev", twin);
+    await mkdir(twinDir);
+    const text = await readFile(join(exp.runsDir, run.path), "utf8");
+    await writeFile(join(twinDir, "metrics.json"), text.replace(run.runId, twin));
+    const both = await runCli(["--list", "chatdev", run.runId.slice(0, 6)], {
+      cwd: exp.root,
+      env: {},
+    });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/is the start of 2 run ids/);
+  });
+
+  it("help and list are commands, not framework names", async () => {
+    const exp = await experiment();
+    const help = await runCli(["help"], { cwd: exp.root, env: {} });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: reconcile-usage/);
+    const exportHelp = await runCli(["help", "export"], { cwd: exp.root, env: {} });
+    expect(exportHelp.stdout).toMatch(/^Usage: reconcile-usage export/);
+    const list = await runCli(["list", "baes"], { cwd: exp.root, env: {} });
+    expect(list.code, list.stderr).toBe(0);
+    expect(rowsOf(list.stdout)).toHaveLength(3);
+    expect(exp.api.requests).toHaveLength(0);
+  });
+
+  it("--verbose shows readings with thousands separators", async () => {
+    const exp = await experiment();
+    await jsonPass(exp, exp.lastEnd + 40 * MIN);
+    const r = await runCli(["--list", "--verbose"], { cwd: exp.root, env: {} });
+    const fmt = (n: number) => n.toLocaleString("en-US");
+    const big = exp.runs.find((x) => x.totals.tokensIn >= 1000)!;
+    // a reading's line: indented, its timestamp, then its counts
+    const reading = r.stdout
+      .split("\n")
+      .find((l) => /^ {2}(new | {4})\d{4}-/.test(l) && l.includes(fmt(big.totals.tokensOut)));
+    expect(reading).toContain(`  ${fmt(big.totals.tokensIn)} in, ${fmt(big.totals.tokensOut)} out`);
+  });
+
+  it("an ambiguous run says why it shows no tokens and why its stable checks do not verify it", async () => {
+    const exp = await experiment({
+      frameworks: ["baes"],
+      runsPerFramework: 2,
+      gapSeconds: [20, 21],
+      seed: 9,
+    });
+    let last: PassReport | undefined;
+    for (const t of [40, 101, 162]) last = await jsonPass(exp, exp.lastEnd + t * MIN);
+    for (const row of last!.runs) {
+      expect(row.status).toBe("ambiguous");
+      expect(row.tokens_in).toBeNull();
+      expect(row.message).toMatch(
+        /no tokens are shown because usage in a shared minute cannot be told apart/,
+      );
+      if (row.stable_checks > 0)
+        expect(row.message).toContain(`(${row.stable_checks} stable check(s)) cannot verify it`);
+    }
   });
 });

@@ -4,6 +4,7 @@ import { parseEnv } from "node:util";
 import { UserError } from "../errors.ts";
 import type { PassOutcome } from "../reconcile/pass.ts";
 import { reportJson } from "../report/bounded.ts";
+import { int } from "../report/format.ts";
 import type { PassReport } from "../report/schema.ts";
 import { runTable, summaryLines } from "../report/table.ts";
 import { describeUnexpected, stackLines } from "../util/failure.ts";
@@ -114,7 +115,7 @@ function verboseReadings(outcome: PassOutcome): string {
     if (readings.length === 0) lines.push("  no readings");
     for (const a of readings) {
       lines.push(
-        `  ${a === fresh ? "new " : "    "}${a.timestamp}  ${a.total_tokens_in} in, ${a.total_tokens_out} out, ${a.total_api_calls} requests, ${a.total_cached_tokens} cached${a.models ? `  [${a.models.map((m) => m.model).join(", ")}]` : ""}`,
+        `  ${a === fresh ? "new " : "    "}${a.timestamp}  ${int(a.total_tokens_in)} in, ${int(a.total_tokens_out)} out, ${int(a.total_api_calls)} requests, ${int(a.total_cached_tokens)} cached${a.models ? `  [${a.models.map((m) => oneLine(m.model, 200)).join(", ")}]` : ""}`,
       );
     }
   }
