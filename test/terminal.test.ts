@@ -376,3 +376,60 @@ describe("small frictions (issue 15 item 6)", () => {
     }
   });
 });
+
+describe("prices that look wrong (issue 15 item 4)", () => {
+  it("a config.yaml price 1,000 times the built-in one (per 1K written as per 1M) is named in a warning; a near price is not", async () => {
+    const exp = await experiment({ apiModel: "gpt-4o-mini" });
+    const config = (input: number) =>
+      writeFile(
+        join(exp.root, "config.yaml"),
+        `pricing:\n  models:\n    gpt-4o-mini:\n      input_price: ${input}\n      cached_price: 0.075\n      output_price: 0.6\n`,
+      );
+    await config(150);
+    const wrong = await pass(exp, exp.lastEnd + 40 * MIN, ["--dry-run"]);
+    expect(wrong.code, wrong.stderr).toBe(0);
+    expect(wrong.stdout).toMatch(
+      /warning: gpt-4o-mini: input_price 150 in the experiment config\.yaml is 1,000 times the built-in price for gpt-4o-mini \(0\.15, .*\); prices are USD per 1M tokens/,
+    );
+    await config(0.2);
+    const near = await pass(exp, exp.lastEnd + 41 * MIN, ["--dry-run"]);
+    expect(near.stdout).not.toMatch(/times the built-in price/);
+  });
+
+  it("no cost for runs whose readings have no model: the warning names the runs and what to do", async () => {
+    const runs = generateExperiment({ frameworks: ["baes"], runsPerFramework: 2 });
+    const root = await tempDir("reconcile-usage-terminal-");
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    const runsDir = await writeExperiment(root, runs, { format: "legacy" });
+    // readings as the old script wrote them: totals only, no per-model split; no top-level model
+    for (const r of runs) {
+      const path = join(runsDir, r.path);
+      const file = JSON.parse(await readFile(path, "utf8"));
+      delete file.model;
+      file.usage_api_reconciliation = {
+        attempts: [
+          {
+            timestamp: new Date((r.end + 3600) * 1000).toISOString(),
+            total_tokens_in: r.totals.tokensIn,
+            total_tokens_out: r.totals.tokensOut,
+            total_api_calls: r.totals.requests,
+            total_cached_tokens: r.totals.cachedTokens,
+            query_window: {
+              start: Math.floor(r.start / MIN) * MIN,
+              end: Math.floor(r.end / MIN) * MIN + MIN + 120,
+              buffer_seconds: 0,
+            },
+          },
+        ],
+      };
+      await writeFile(path, `${JSON.stringify(file, null, 2)}\n`);
+    }
+    const listed = await runCli(["--list"], { cwd: root, env: {} });
+    expect(listed.code, listed.stderr).toBe(0);
+    const warning = listed.stdout.split("\n").find((l) => l.startsWith("warning: no cost for"));
+    expect(warning).toMatch(/no cost for 2 run\(s\) using \(no model\) \(baes\/\S+, baes\/\S+\)/);
+    for (const r of runs) expect(warning).toContain(`baes/${r.runId}`);
+    expect(warning).toContain('"model": "gpt-4o-mini"');
+    expect(warning).toContain("--force");
+  });
+});

@@ -131,10 +131,16 @@ export function applyReadings(input: ApplyInput): Applied {
   const readings = new Map<string, Attempt[]>();
   const held: HeldReadings = new Map(input.held ?? []);
   // by model and reason: runs of one model can each miss a different class's price
-  const unpriced = new Map<string, { model: string; reason: string; runs: number }>();
-  const countUnpriced = (model: string, reason: string) => {
+  const unpriced = new Map<
+    string,
+    { model: string; reason: string; runs: number; names: string[] }
+  >();
+  const countUnpriced = (model: string, reason: string, run: string) => {
     const key = `${model}\u0000${reason}`;
-    unpriced.set(key, { model, reason, runs: (unpriced.get(key)?.runs ?? 0) + 1 });
+    const u = unpriced.get(key) ?? { model, reason, runs: 0, names: [] };
+    u.runs++;
+    u.names.push(run);
+    unpriced.set(key, u);
   };
   const priceWarnings = new Set<string>();
   const reconcile = settings.mode === "reconcile";
@@ -205,9 +211,10 @@ export function applyReadings(input: ApplyInput): Applied {
       if (!usage)
         countUnpriced(
           "(no model)",
-          "readings have no per-model split and the file declares no model",
+          'readings have no per-model split and the file declares no model; add the model the run used as "model" at the top of its metrics.json (e.g. "model": "gpt-4o-mini"), or read the run again with --force: a new reading carries the per-model split',
+          state.id,
         );
-      for (const u of cost?.unknown ?? []) countUnpriced(u.model, u.reason);
+      for (const u of cost?.unknown ?? []) countUnpriced(u.model, u.reason, state.id);
       for (const w of cost?.warnings ?? []) priceWarnings.add(w);
     }
 
@@ -299,7 +306,7 @@ export function applyReadings(input: ApplyInput): Applied {
   const warnings = [
     ...[...unpriced.values()].map(
       (u) =>
-        `no cost for ${u.runs} run(s) using ${u.model}: ${u.reason}; COST_USD is left null, not 0 (add the model, or the rate it lacks, to config.yaml pricing or a pricing file)`,
+        `no cost for ${u.runs} run(s) using ${u.model} (${u.names.slice(0, 5).join(", ")}${u.runs > 5 ? `, and ${u.runs - 5} more` : ""}): ${u.reason}; COST_USD is left null, not 0${u.model === "(no model)" ? "" : " (add the model, or the rate it lacks, to config.yaml pricing or a pricing file)"}`,
     ),
     ...priceWarnings,
     ...otherProblems.map((p) => `${p.path}: ${p.reason}`),
