@@ -433,3 +433,29 @@ describe("prices that look wrong (issue 15 item 4)", () => {
     expect(warning).toContain("--force");
   });
 });
+
+describe("legacy files (issue 15 item 7)", () => {
+  it("a v1 file whose old block says verified: true is pending, and the message says what the block held and why it is not trusted", async () => {
+    const runs = generateExperiment({ frameworks: ["baes"], runsPerFramework: 1 });
+    const root = await tempDir("reconcile-usage-terminal-");
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    const runsDir = await writeExperiment(root, runs, { format: "legacy" });
+    const path = join(runsDir, runs[0]!.path);
+    const file = JSON.parse(await readFile(path, "utf8"));
+    file.usage_api_verification = {
+      verified: true,
+      api_tokens_in: 0,
+      api_tokens_out: 0,
+      local_tokens_in: 1234,
+      local_tokens_out: 56,
+      error: null,
+    };
+    await writeFile(path, `${JSON.stringify(file, null, 2)}\n`);
+    const listed = await runCli(["--list", "--json"], { cwd: root, env: {} });
+    const row = PassReportSchema.parse(JSON.parse(listed.stdout)).runs[0]!;
+    expect(row.status).toBe("pending");
+    expect(row.message).toMatch(
+      /^no reading yet; the old usage_api_verification block \(verified: true; Usage API 0 in \/ 0 out against the framework's own 1,234 \/ 56\) is not a reading: it records no time, window or key/,
+    );
+  });
+});

@@ -10,6 +10,7 @@ import { type CostResult, costOf } from "../pricing/cost.ts";
 import type { PriceSource } from "../pricing/prices.ts";
 import type { RunReport } from "../report/schema.ts";
 import type { Discovery, FileProblem } from "../runs/discover.ts";
+import { legacyVerificationNote } from "../runs/legacy.ts";
 import type { Attempt, ModelUsage } from "../runs/schema.ts";
 import { JsonEditError } from "../util/json-text.ts";
 import { formatIsoSeconds } from "../util/time.ts";
@@ -94,6 +95,13 @@ function usageToPrice(basis: Attempt, declaredModel: string | undefined): ModelU
       api_calls: basis.total_api_calls,
     },
   ];
+}
+
+/** A run with no reading but an old tool's verification block says why that block does not count. */
+function withLegacyNote(message: string, attempts: readonly Attempt[], file: object): string {
+  const note =
+    attempts.length === 0 ? legacyVerificationNote(file as Record<string, unknown>) : undefined;
+  return note ? `${message}; ${note}` : message;
 }
 
 function errorRow(p: FileProblem): RunReport {
@@ -281,7 +289,10 @@ export function applyReadings(input: ApplyInput): Applied {
       cost_usd: cost?.total ?? null,
       stable_checks: evaluation.stableChecks,
       verified_at: verifiedAtOf(state, evaluation, added),
-      message: evaluation.message,
+      message:
+        evaluation.status === "pending"
+          ? withLegacyNote(evaluation.message, attempts, state.run.file)
+          : evaluation.message,
       changed: after !== state.run.text,
       read: fresh !== undefined && added.includes(fresh),
       window: windowOf(state),
