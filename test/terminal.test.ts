@@ -69,7 +69,7 @@ function pass(
 
 async function jsonPass(exp: Experiment, now: number): Promise<PassReport> {
   const result = await pass(exp, now, ["--json"]);
-  expect(result.code, result.stderr).toBe(0);
+  expect(result.code, `${result.stderr}${result.stdout.slice(0, 3000)}`).toBe(0);
   return PassReportSchema.parse(JSON.parse(result.stdout));
 }
 
@@ -457,5 +457,36 @@ describe("legacy files (issue 15 item 7)", () => {
     expect(row.message).toMatch(
       /^no reading yet; the old usage_api_verification block \(verified: true; Usage API 0 in \/ 0 out against the framework's own 1,234 \/ 56\) is not a reading: it records no time, window or key/,
     );
+  });
+});
+
+describe("the README's figures, measured with the tool (issue 15 item 7)", () => {
+  it("with the defaults and a 30-minute cron, a run is verified 2.5 to 3 hours after it ended", async () => {
+    // the README's schedule, "17,47 * * * *": the next tick at or after t
+    const tick = (t: number) => {
+      const hour = Math.floor(t / 3600) * 3600;
+      for (const m of [17, 47, 77]) if (hour + m * MIN >= t) return hour + m * MIN;
+      return hour + 77 * MIN;
+    };
+    const hours: number[] = [];
+    // runs ending at different moments between two ticks (a run ending in the future is an error)
+    for (let k = 0; k < 5; k++) {
+      const exp = await experiment({
+        frameworks: ["baes"],
+        runsPerFramework: 1,
+        startAt: 1_761_820_000 + k * 7 * MIN,
+      });
+      const run = exp.runs[0]!;
+      let t = tick(run.end);
+      for (; ; t = tick(t + 1)) {
+        expect(t - run.end).toBeLessThan(12 * 3600);
+        if ((await jsonPass(exp, t)).runs[0]!.status === "verified") break;
+      }
+      hours.push((t - run.end) / 3600);
+    }
+    expect(Math.min(...hours)).toBeGreaterThanOrEqual(2.5);
+    expect(Math.max(...hours)).toBeLessThanOrEqual(3);
+    const readme = await readFile(join(import.meta.dirname, "..", "README.md"), "utf8");
+    expect(readme).toContain("verified 2.5 to 3 hours after it ended");
   });
 });
