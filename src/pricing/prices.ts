@@ -142,10 +142,13 @@ export function resolvePrice(
   return { ...strip(picked), agreeing, warnings };
 }
 
-const times = (r: number): string =>
-  r >= 1
-    ? `${Number(r.toPrecision(3)).toLocaleString("en-US")} times`
-    : `1/${Number((1 / r).toPrecision(3)).toLocaleString("en-US")} of`;
+/** `1,000 times`, `1/1,000 of`; past a million either way, just that. */
+function times(r: number): string {
+  if (r >= 1e6) return "over a million times";
+  if (r <= 1e-6) return "under a millionth of";
+  const n = (x: number) => Number(x.toPrecision(3)).toLocaleString("en-US");
+  return r >= 1 ? `${n(r)} times` : `1/${n(1 / r)} of`;
+}
 
 /** A user's rate far from the built-in one for the same model (see UNITS_FACTOR). */
 function unitsWarnings(model: string, user: PriceEntry, builtin: PriceEntry): string[] {

@@ -97,6 +97,13 @@ function usageToPrice(basis: Attempt, declaredModel: string | undefined): ModelU
   ];
 }
 
+/** `baes/641abf54…`, as the terminal table shows a run (and a run id prefix selects it). */
+const shortRun = (id: string): string => {
+  const slash = id.indexOf("/");
+  const run = id.slice(slash + 1);
+  return `${id.slice(0, slash + 1)}${run.length > 13 ? `${run.slice(0, 8)}…` : run}`;
+};
+
 /** A run with no reading but an old tool's verification block says why that block does not count. */
 function withLegacyNote(message: string, attempts: readonly Attempt[], file: object): string {
   const note =
@@ -219,7 +226,7 @@ export function applyReadings(input: ApplyInput): Applied {
       if (!usage)
         countUnpriced(
           "(no model)",
-          'readings have no per-model split and the file declares no model; add the model the run used as "model" at the top of its metrics.json (e.g. "model": "gpt-4o-mini"), or read the run again with --force: a new reading carries the per-model split',
+          'readings without a per-model split and no "model" in the file; add "model": "gpt-4o-mini" (the model used) at the top of each metrics.json, or read the runs again with --force (a new reading has the split)',
           state.id,
         );
       for (const u of cost?.unknown ?? []) countUnpriced(u.model, u.reason, state.id);
@@ -317,7 +324,7 @@ export function applyReadings(input: ApplyInput): Applied {
   const warnings = [
     ...[...unpriced.values()].map(
       (u) =>
-        `no cost for ${u.runs} run(s) using ${u.model} (${u.names.slice(0, 5).join(", ")}${u.runs > 5 ? `, and ${u.runs - 5} more` : ""}): ${u.reason}; COST_USD is left null, not 0${u.model === "(no model)" ? "" : " (add the model, or the rate it lacks, to config.yaml pricing or a pricing file)"}`,
+        `no cost for ${u.runs} run(s) using ${u.model}: ${u.reason}; COST_USD is left null, not 0${u.model === "(no model)" ? "" : " (add the model, or the rate it lacks, to config.yaml pricing or a pricing file)"}; runs: ${u.names.slice(0, 5).map(shortRun).join(", ")}${u.runs > 5 ? ` and ${u.runs - 5} more` : ""}`,
     ),
     ...priceWarnings,
     ...otherProblems.map((p) => `${p.path}: ${p.reason}`),

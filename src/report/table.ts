@@ -222,8 +222,6 @@ export function nextLine(report: PassReport): string {
     parts.push(`${of("ambiguous").length} ambiguous never verify as they are: see their message`);
   if (of("error").length > 0)
     parts.push(`${of("error").length} error(s): see the messages; the next pass tries again`);
-  if (report.mode === "reconcile" && report.dry_run && report.changed_files.length > 0)
-    parts.push(`without --dry-run this pass would write ${report.changed_files.length} file(s)`);
   if (runs.length > 0 && of("verified").length === runs.length)
     return `next: nothing left to do: all ${runs.length} run(s) are verified`;
   if (parts.length === 0) return "next: nothing to do";

@@ -132,7 +132,7 @@ function evaluate(facts: RunFacts, settings: VerifySettings): Evaluation {
       : "";
     return {
       status: "ambiguous",
-      message: `window shares minutes with ${facts.sharesWith.join(", ")} on the same key${sharedText}; no tokens are shown because usage in a shared minute cannot be told apart, and its readings${stableChecks > 0 ? ` (${stableChecks} stable check(s))` : ""} cannot verify it while the windows overlap`,
+      message: `window shares minutes with ${facts.sharesWith.join(", ")} on the same key${sharedText}; no tokens are shown (a shared minute's usage cannot be told apart)${stableChecks > 0 ? ` and its ${stableChecks} stable check(s) do not count` : ""} while the windows overlap`,
       stableChecks,
       due: settings.force || (!settled && intervalElapsed),
     };
