@@ -43,6 +43,7 @@ try {
     env: process.env,
     cwd: process.cwd(),
     interactive: Boolean(process.stderr.isTTY),
+    columns: process.stdout.isTTY ? process.stdout.columns : undefined,
   });
 } catch (error) {
   lastResort(error);

@@ -384,9 +384,10 @@ describe("--dry-run and --list", () => {
       const section = verbose.stdout.split(`\n${run.framework}/${run.runId}  window`)[1];
       expect(section, run.path).toBeDefined();
       const lines = section!.split("\n\n")[0]!;
+      const fmt = (n: number) => n.toLocaleString("en-US");
       for (const a of attempts) {
         expect(lines).toContain(
-          `${a.timestamp}  ${run.totals.tokensIn} in, ${run.totals.tokensOut} out, ${run.totals.requests} requests, ${run.totals.cachedTokens} cached`,
+          `${a.timestamp}  ${fmt(run.totals.tokensIn)} in, ${fmt(run.totals.tokensOut)} out, ${fmt(run.totals.requests)} requests, ${fmt(run.totals.cachedTokens)} cached`,
         );
       }
       // full run ids in the verbose table

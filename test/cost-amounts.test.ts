@@ -161,7 +161,8 @@ describe("a bad amount is an error of that day's check", () => {
         expect(d.flagged).toBe(false);
         expect(d.theirs_usd!).toBeGreaterThan(0);
       }
-      expect(report.errors).toBe(baes.length);
+      // a day that cannot be checked is a warning; no run errored (issue 15)
+      expect(report.errors).toBe(0);
       expect(
         report.warnings.filter((w) => /^costs \S+ baes: the Costs API's line/.test(w)),
       ).toHaveLength(baes.length);

@@ -239,7 +239,7 @@ describe("costs cross-check", () => {
     expect(row(after).difference_percent!).toBeCloseTo((1 / 1.05 - 1) * 100, 2);
   });
 
-  it("a failing Costs API is an error of the pass, not of any run, and writes nothing", async () => {
+  it("a failing Costs API is a warning of the pass, not an error (no run errored: exit 0, issue 15), and writes nothing", async () => {
     const costs: CostsOptions = { prices: { "gpt-4o-mini-2024-07-18": MINI } };
     const s = await setUp({ daysAgo: 5, costs });
     s.api.setFaults((ctx) =>
@@ -247,8 +247,8 @@ describe("costs cross-check", () => {
     );
     const { report } = await s.pass();
     expect(report.cost_check).toBeNull();
-    expect(report.errors).toBe(1);
-    expect(report.warnings.join("\n")).toMatch(/cross-check-costs failed: 401/);
+    expect(report.errors).toBe(0);
+    expect(report.warnings.join("\n")).toMatch(/cross-check-costs failed \(.*\): 401/);
     expect(report.runs.every((r) => r.status !== "error")).toBe(true);
   });
 });

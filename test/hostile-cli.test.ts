@@ -131,7 +131,8 @@ describe("the built CLI on a hostile network", () => {
         mode === "--json"
           ? jsonReport(result.stdout).runs.map((r) => r.message ?? "")
           : result.stdout.split("\n").filter((l) => /Usage API: 400/.test(l));
-      expect(messages.length).toBeGreaterThanOrEqual(4);
+      // the table says a message many runs share once, under the table (issue 15)
+      expect(messages.length).toBeGreaterThanOrEqual(mode === "--json" ? 4 : 1);
       for (const m of messages) {
         expect(m).toMatch(/Usage API: 400: e+… \(10485760 characters in all\)/);
         expect(m.length).toBeLessThan(600);

@@ -1,6 +1,13 @@
 import { writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
-import { buildExport, frameworksCsv, runsCsv, toJson, toMarkdown } from "../export/export.ts";
+import { relative, resolve } from "node:path";
+import {
+  buildExport,
+  frameworksCsv,
+  runsCsv,
+  toJson,
+  toMarkdown,
+  toTex,
+} from "../export/export.ts";
 import { nodeFiles } from "../fs/node.ts";
 import { finishReport, reconcile } from "../reconcile/pipeline.ts";
 import type { PassSettings } from "../reconcile/settings.ts";
@@ -27,12 +34,29 @@ export async function exportTables(
   const data = buildExport(report);
   const output = v.output !== undefined ? resolve(io.cwd, v.output) : undefined;
   if (v.format === "csv") {
-    if (output) {
-      await writeFile(output, runsCsv(data));
-      await writeFile(output.replace(/(\.csv)?$/, ".frameworks.csv"), frameworksCsv(data));
-    } else io.stdout(`${runsCsv(data)}\n${frameworksCsv(data)}`);
+    // One CSV is one table: a stream holding two (different headers) loads in no CSV reader.
+    const which = v.table === "both" && !output ? "runs" : v.table;
+    const runsText = runsCsv(data);
+    const frameworksText = frameworksCsv(data);
+    if (!output) {
+      io.stdout(which === "frameworks" ? frameworksText : runsText);
+      if (v.table === "both")
+        io.stderr(
+          "reconcile-usage: csv on standard output holds the runs table; --table frameworks gives the per-framework statistics (or --output FILE writes both)\n",
+        );
+    } else if (which === "both") {
+      const frameworksFile = output.replace(/(\.csv)?$/, ".frameworks.csv");
+      await writeFile(output, runsText);
+      await writeFile(frameworksFile, frameworksText);
+      io.stderr(`reconcile-usage: wrote ${v.output} and ${relative(io.cwd, frameworksFile)}\n`);
+    } else await writeFile(output, which === "frameworks" ? frameworksText : runsText);
   } else {
-    const text = v.format === "json" ? toJson(data) : toMarkdown(data);
+    const text =
+      v.format === "json"
+        ? toJson(data)
+        : v.format === "tex"
+          ? toTex(data, v.table)
+          : toMarkdown(data, v.table);
     if (output) await writeFile(output, text);
     else io.stdout(text);
   }

@@ -4,6 +4,7 @@ import { parseEnv } from "node:util";
 import { UserError } from "../errors.ts";
 import type { PassOutcome } from "../reconcile/pass.ts";
 import { reportJson } from "../report/bounded.ts";
+import { int } from "../report/format.ts";
 import type { PassReport } from "../report/schema.ts";
 import { runTable, summaryLines } from "../report/table.ts";
 import { describeUnexpected, stackLines } from "../util/failure.ts";
@@ -17,6 +18,19 @@ export interface CliIo {
   cwd: string;
   /** Whether stderr is a terminal: progress is shown only there. */
   interactive: boolean;
+  /** The terminal's width when stdout is one (COLUMNS, when set, wins). */
+  columns?: number;
+}
+
+/**
+ * The width tables are fitted to: COLUMNS when set to a number, else the terminal's; unlimited
+ * (one line per run) when stdout is a pipe or a file, so logs and grep see whole messages.
+ */
+export function outputWidth(io: Pick<CliIo, "env" | "columns">): number {
+  const fromEnv = Number(io.env.COLUMNS);
+  if (io.env.COLUMNS?.trim() && Number.isInteger(fromEnv) && fromEnv > 0)
+    return Math.max(fromEnv, 40);
+  return io.columns && io.columns > 0 ? Math.max(io.columns, 40) : Number.POSITIVE_INFINITY;
 }
 
 /** Variables that may hold a secret the CLI must never print (the admin key, a token). */
@@ -82,7 +96,10 @@ export function printPass(
     io.stdout(reportJson(report, o.secrets));
     return;
   }
-  io.stdout(`${runTable(report.runs, o.verbose)}\n\n${summaryLines(report).join("\n")}\n`);
+  const width = outputWidth(io);
+  io.stdout(
+    `${runTable(report.runs, o.verbose, width)}\n\n${summaryLines(report, width).join("\n")}\n`,
+  );
   if (o.verbose) io.stdout(verboseReadings(outcome));
 }
 
@@ -99,7 +116,7 @@ function verboseReadings(outcome: PassOutcome): string {
     if (readings.length === 0) lines.push("  no readings");
     for (const a of readings) {
       lines.push(
-        `  ${a === fresh ? "new " : "    "}${a.timestamp}  ${a.total_tokens_in} in, ${a.total_tokens_out} out, ${a.total_api_calls === null ? "no request count" : `${a.total_api_calls} requests`}, ${a.total_cached_tokens} cached${a.models ? `  [${a.models.map((m) => m.model).join(", ")}]` : ""}`,
+        `  ${a === fresh ? "new " : "    "}${a.timestamp}  ${int(a.total_tokens_in)} in, ${int(a.total_tokens_out)} out, ${a.total_api_calls === null ? "no request count" : `${int(a.total_api_calls)} requests`}, ${int(a.total_cached_tokens)} cached${a.models ? `  [${a.models.map((m) => oneLine(m.model, 200)).join(", ")}]` : ""}`,
       );
     }
   }

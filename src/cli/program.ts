@@ -21,6 +21,9 @@ export interface Invocation {
 }
 
 const ENVIRONMENT_HELP = `
+Commands: list (the same as --list), export (see export --help), help. A framework named like
+one of them is given after --, e.g. reconcile-usage -- list.
+
 Environment (a .env file in the working directory is read too; real variables win):
   OPENAI_ADMIN_KEY                admin key with the api.usage.read scope (fallback: OPENAI_API_KEY_USAGE_TRACKING)
   OPENAI_API_KEY_{FRAMEWORK}_ID   key id per framework, e.g. OPENAI_API_KEY_BAES_ID=key_…
@@ -34,9 +37,8 @@ export const rowsOf = (command: CliCommand): Setting[] =>
   SETTING_ROWS.filter(
     (r) =>
       r.cli !== undefined &&
-      ("argument" in r.cli
-        ? command === "pass"
-        : (r.cli.commands ?? (["pass"] as const)).includes(command)),
+      // both commands take [framework] [run-id]: export one framework's runs as a pass reads them
+      ("argument" in r.cli || (r.cli.commands ?? (["pass"] as const)).includes(command)),
   );
 
 /** How the CLI names a setting in messages, by the setting's name. */
@@ -108,9 +110,12 @@ export function program(onInvoke: (i: Invocation) => void): Command {
       "Write paper-ready tables from the files (no API calls): one row per run, and per framework the mean ± sd and median of verified runs only; other runs are counted and excluded.",
     );
   const exportRows = withRows(exportCommand, "export");
-  exportCommand.action(() =>
+  exportCommand.action((...args: unknown[]) =>
     // export reads the files only: a listing pass
-    onInvoke({ command: "export", raw: { ...rawOf(exportCommand, exportRows, []), mode: "list" } }),
+    onInvoke({
+      command: "export",
+      raw: { ...rawOf(exportCommand, exportRows, args), mode: "list" },
+    }),
   );
   return root;
 }
@@ -119,6 +124,33 @@ export function program(onInvoke: (i: Invocation) => void): Command {
  * The invocation `argv` asks for; the exit status instead when commander answered it itself
  * (`--help`, `--version`: 0) or refused it (an unknown option, a missing value: 2).
  */
+/** Options that take a value, so the word after them is not a positional argument. */
+const VALUE_FLAGS = new Set(
+  SETTING_ROWS.flatMap((r) =>
+    r.cli && "flag" in r.cli && r.cli.flag.includes("<") ? [r.cli.flag.split(/[\s,]/)[0]!] : [],
+  ),
+);
+
+/**
+ * `reconcile-usage help [export]` and `reconcile-usage list [framework]` mean what a user expects,
+ * `--help` and `--list`, instead of naming a framework called "help" or "list".
+ */
+export function withCommandWords(argv: readonly string[]): string[] {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") break;
+    if (arg.startsWith("-")) {
+      if (VALUE_FLAGS.has(arg)) i++;
+      continue;
+    }
+    const rest = [...argv.slice(0, i), ...argv.slice(i + 1)];
+    if (arg === "help") return argv[i + 1] === "export" ? ["export", "--help"] : ["--help"];
+    if (arg === "list") return ["--list", ...rest];
+    break;
+  }
+  return [...argv];
+}
+
 export function parseArgs(
   argv: readonly string[],
   out: { stdout: (t: string) => void; stderr: (t: string) => void },
@@ -130,7 +162,7 @@ export function parseArgs(
   for (const c of [cmd, ...cmd.commands])
     c.exitOverride().configureOutput({ writeOut: out.stdout, writeErr: out.stderr });
   try {
-    cmd.parse([...argv], { from: "user" });
+    cmd.parse(withCommandWords(argv), { from: "user" });
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     throw error;

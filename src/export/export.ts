@@ -55,10 +55,17 @@ export const ExportSchema = z.object({
 });
 export type ExportData = z.infer<typeof ExportSchema>;
 
+/**
+ * A figure without the noise of binary floating point (`0.010980565500000006`): 12 significant
+ * digits keep every digit a token count or a price can mean and drop the error of the sums.
+ */
+export const clean = (n: number | null): number | null =>
+  n === null ? null : Number(n.toPrecision(12));
+
 const statOf = (values: number[]) => ({
-  mean: mean(values),
-  sd: sd(values),
-  median: median(values),
+  mean: clean(mean(values)),
+  sd: clean(sd(values)),
+  median: clean(median(values)),
 });
 
 export function buildExport(report: PassReport): ExportData {
@@ -72,7 +79,7 @@ export function buildExport(report: PassReport): ExportData {
     tokens_out: r.tokens_out,
     cached_tokens: r.cached_tokens,
     requests: r.api_calls,
-    cost_usd: r.cost_usd,
+    cost_usd: clean(r.cost_usd),
     stable_checks: r.stable_checks,
     verified_at: r.verified_at,
   }));
@@ -102,6 +109,10 @@ export function buildExport(report: PassReport): ExportData {
   });
   return { generated_at: report.now, version: report.version, runs, frameworks };
 }
+
+/** What the per-framework figures are, said with every table that shows them. */
+export const STATISTIC =
+  "Mean ± sample standard deviation (n − 1) and median over the n verified runs of each framework; runs not verified are counted and excluded";
 
 // ---- CSV ----
 
@@ -152,7 +163,97 @@ const num = (v: number | null, digits = 0): string =>
     : v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const money = (v: number | null): string => (v === null ? "–" : `$${v.toFixed(4)}`);
 
-export function toMarkdown(data: ExportData): string {
+// ---- LaTeX ----
+
+/** Text safe in a LaTeX document: every character LaTeX gives a meaning to is escaped. */
+export function texText(v: string | null): string {
+  if (v === null) return "--";
+  const map: Record<string, string> = {
+    "\\": "\\textbackslash{}",
+    "&": "\\&",
+    "%": "\\%",
+    $: "\\$",
+    "#": "\\#",
+    _: "\\_",
+    "{": "\\{",
+    "}": "\\}",
+    "~": "\\textasciitilde{}",
+    "^": "\\textasciicircum{}",
+  };
+  return v.replace(/[\r\n]+/g, " ").replace(/[\\&%$#_{}~^]/g, (c) => map[c]!);
+}
+
+const texNum = (v: number | null, digits = 0): string =>
+  v === null ? "--" : num(v, digits).replaceAll(",", "{,}");
+const texMoney = (v: number | null): string => (v === null ? "--" : `\\$${v.toFixed(4)}`);
+const texStat = (
+  s: { mean: number | null; sd: number | null },
+  f: (v: number | null) => string,
+): string => (s.mean === null ? "--" : `${f(s.mean)} $\\pm$ ${f(s.sd)}`);
+
+/**
+ * LaTeX tables with booktabs rules (`\usepackage{booktabs}`; the runs table is a `longtable`,
+ * `\usepackage{longtable}`, since it runs over pages). Each caption says what is shown.
+ */
+export function toTex(data: ExportData, which: ExportTable = "both"): string {
+  const out: string[] = [
+    `% reconcile-usage ${data.version}, ${data.generated_at}`,
+    "% needs \\usepackage{booktabs}" +
+      (which === "frameworks" ? "" : " and \\usepackage{longtable}"),
+  ];
+  if (which !== "runs") {
+    const rows = data.frameworks.map((f) => {
+      const excluded =
+        Object.entries(f.excluded)
+          .map(([s, n]) => `${n} ${s.replaceAll("_", " ")}`)
+          .join(", ") || "none";
+      return `${texText(f.framework)} & ${f.n} & ${texStat(f.tokens_in, (v) => texNum(v))} & ${texStat(f.tokens_out, (v) => texNum(v))} & ${texStat(f.cost_usd, texMoney)} & ${texText(excluded)} \\\\`;
+    });
+    out.push(
+      "\\begin{table}[ht]",
+      "  \\centering",
+      `  \\caption{Tokens and cost per verified run: mean $\\pm$ sample standard deviation ($n-1$) over the $n$ verified runs of each framework; runs not verified are excluded and counted.}`,
+      "  \\label{tab:usage-per-framework}",
+      "  \\begin{tabular}{lrrrrl}",
+      "    \\toprule",
+      "    Framework & $n$ & Tokens in & Tokens out & Cost (USD) & Excluded \\\\",
+      "    \\midrule",
+      ...rows.map((r) => `    ${r}`),
+      "    \\bottomrule",
+      "  \\end{tabular}",
+      "\\end{table}",
+    );
+  }
+  if (which !== "frameworks") {
+    const head =
+      "Framework & Run & Status & Tokens in & Tokens out & Cached & Requests & Cost (USD) \\\\";
+    out.push(
+      "\\begin{longtable}{lllrrrrr}",
+      `  \\caption{Every run (${data.runs.length}): reconciled totals as the files hold them; only verified runs are final.}`,
+      "  \\label{tab:usage-runs} \\\\",
+      "  \\toprule",
+      `  ${head}`,
+      "  \\midrule",
+      "  \\endfirsthead",
+      "  \\toprule",
+      `  ${head}`,
+      "  \\midrule",
+      "  \\endhead",
+      "  \\bottomrule",
+      "  \\endfoot",
+      ...data.runs.map(
+        (r) =>
+          `  ${texText(r.framework)} & \\texttt{${texText(r.run_id)}} & ${texText(r.status.replaceAll("_", " "))} & ${texNum(r.tokens_in)} & ${texNum(r.tokens_out)} & ${texNum(r.cached_tokens)} & ${texNum(r.requests)} & ${texMoney(r.cost_usd)} \\\\`,
+      ),
+      "\\end{longtable}",
+    );
+  }
+  return `${out.join("\n")}\n`;
+}
+
+export type ExportTable = "both" | "runs" | "frameworks";
+
+export function toMarkdown(data: ExportData, which: ExportTable = "both"): string {
   const runRows = data.runs.map((r) =>
     [
       md(r.framework),
@@ -187,21 +288,29 @@ export function toMarkdown(data: ExportData): string {
       excluded,
     ].join(" | ");
   });
-  return [
+  const runsPart = [
     `## Runs (${data.runs.length})`,
+    "",
+    "One row per run: its reconciled totals as the files hold them (no statistic).",
     "",
     "| framework | run | window start | window end | status | tokens in | tokens out | cached | requests | cost (USD) | stable checks | verified at |",
     "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---|",
     ...runRows.map((r) => `| ${r} |`),
     "",
+  ];
+  const frameworksPart = [
     "## Verified runs per framework",
     "",
-    "Mean ± sample standard deviation (median) over verified runs only; other runs are counted and excluded.",
+    `${STATISTIC}.`,
     "",
-    "| framework | n | tokens in | tokens out | cost (USD) | excluded (not verified) |",
+    "| framework | n (verified) | tokens in, mean ± sd (median) | tokens out, mean ± sd (median) | cost (USD), mean ± sd (median) | excluded (not verified) |",
     "|---|---:|---:|---:|---:|---|",
     ...fwRows.map((r) => `| ${r} |`),
     "",
+  ];
+  return [
+    ...(which === "frameworks" ? [] : runsPart),
+    ...(which === "runs" ? [] : frameworksPart),
     `<sub>reconcile-usage ${data.version}, ${data.generated_at}</sub>`,
     "",
   ].join("\n");

@@ -209,8 +209,10 @@ export async function lockRunsDir(runsDir: string, tool: string): Promise<RunsLo
     } catch (error) {
       creating.delete(path);
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR")
+      if (code === "ENOENT")
         throw new ConfigError(`runs directory ${runsDir} does not exist (runs-dir)`);
+      if (code === "ENOTDIR")
+        throw new ConfigError(`runs directory ${runsDir} is not a directory (runs-dir)`);
       throw new ConfigError(
         `cannot write in the runs directory ${runsDir} (creating its lock file ${LOCK_NAME} failed: ${code ?? String(error)}); check its permissions, or use --dry-run to check without writing`,
       );

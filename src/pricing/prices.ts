@@ -7,8 +7,17 @@ export interface PriceSource {
   name: string;
   /** The date of the prices, when the source has one (the built-in table does). */
   as_of?: string;
+  /** One of the tables shipped with the tool: the yardstick a user's price is checked against. */
+  builtin?: boolean;
   models: Record<string, ModelPrice>;
 }
+
+/**
+ * A user's rate this many times the built-in one (or this many times smaller) is a units mix-up
+ * far more often than a real price: USD per 1K tokens written where USD per 1M is meant is a
+ * factor of 1,000. Real price changes and negotiated rates stay well within it.
+ */
+export const UNITS_FACTOR = 10;
 
 /** One source's entry for one of a model's names. */
 export interface PriceEntry {
@@ -33,6 +42,7 @@ export interface ResolvedPrice extends PriceEntry {
 export const builtinSource = (table: PriceTable = BUILTIN_PRICES): PriceSource => ({
   name: `built-in price table (${table.as_of})`,
   as_of: table.as_of,
+  builtin: true,
   models: table.models,
 });
 
@@ -42,6 +52,7 @@ export const builtinAnthropicSource = (
 ): PriceSource => ({
   name: `built-in Anthropic price table (${table.as_of})`,
   as_of: table.as_of,
+  builtin: true,
   models: table.models,
 });
 
@@ -121,9 +132,34 @@ export function resolvePrice(
       );
   }
   const picked = chosen ?? best;
+  const yardstick = entries.find((e) => sources[e.rank]?.builtin);
+  if (yardstick && !sources[picked.rank]?.builtin)
+    warnings.push(...unitsWarnings(model, picked, yardstick));
   const strip = ({ rank: _, ...e }: PriceEntry & { rank: number }): PriceEntry => e;
   const agreeing = entries
     .filter((e) => e !== picked && agree(e.price, best.price) && agree(e.price, picked.price))
     .map(strip);
   return { ...strip(picked), agreeing, warnings };
+}
+
+/** `1,000 times`, `1/1,000 of`; past a million either way, just that. */
+function times(r: number): string {
+  if (r >= 1e6) return "over a million times";
+  if (r <= 1e-6) return "under a millionth of";
+  const n = (x: number) => Number(x.toPrecision(3)).toLocaleString("en-US");
+  return r >= 1 ? `${n(r)} times` : `1/${n(1 / r)} of`;
+}
+
+/** A user's rate far from the built-in one for the same model (see UNITS_FACTOR). */
+function unitsWarnings(model: string, user: PriceEntry, builtin: PriceEntry): string[] {
+  return PRICE_KEYS.flatMap((k) => {
+    const a = user.price[k.rate];
+    const b = builtin.price[k.rate];
+    if (a === undefined || b === undefined || a === 0 || b === 0) return [];
+    const ratio = a / b;
+    if (ratio < UNITS_FACTOR && ratio > 1 / UNITS_FACTOR) return [];
+    return [
+      `${model}: ${k.config} ${a} in the ${user.source} is ${times(ratio)} the built-in price for ${builtin.pricedAs} (${b}, ${builtin.source}); prices are USD per 1M tokens, so a price per 1K tokens must be multiplied by 1,000. Costs use ${a} until it is corrected`,
+    ];
+  });
 }

@@ -10,6 +10,7 @@ import { type CostResult, costOf } from "../pricing/cost.ts";
 import type { PriceSource } from "../pricing/prices.ts";
 import type { RunReport } from "../report/schema.ts";
 import type { Discovery, FileProblem } from "../runs/discover.ts";
+import { legacyVerificationNote } from "../runs/legacy.ts";
 import type { Attempt, ModelUsage } from "../runs/schema.ts";
 import { JsonEditError } from "../util/json-text.ts";
 import { formatIsoSeconds } from "../util/time.ts";
@@ -96,6 +97,20 @@ function usageToPrice(basis: Attempt, declaredModel: string | undefined): ModelU
   ];
 }
 
+/** `baes/641abf54…`, as the terminal table shows a run (and a run id prefix selects it). */
+const shortRun = (id: string): string => {
+  const slash = id.indexOf("/");
+  const run = id.slice(slash + 1);
+  return `${id.slice(0, slash + 1)}${run.length > 13 ? `${run.slice(0, 8)}…` : run}`;
+};
+
+/** A run with no reading but an old tool's verification block says why that block does not count. */
+function withLegacyNote(message: string, attempts: readonly Attempt[], file: object): string {
+  const note =
+    attempts.length === 0 ? legacyVerificationNote(file as Record<string, unknown>) : undefined;
+  return note ? `${message}; ${note}` : message;
+}
+
 function errorRow(p: FileProblem): RunReport {
   return {
     framework: p.framework ?? "",
@@ -131,10 +146,16 @@ export function applyReadings(input: ApplyInput): Applied {
   const readings = new Map<string, Attempt[]>();
   const held: HeldReadings = new Map(input.held ?? []);
   // by model and reason: runs of one model can each miss a different class's price
-  const unpriced = new Map<string, { model: string; reason: string; runs: number }>();
-  const countUnpriced = (model: string, reason: string) => {
+  const unpriced = new Map<
+    string,
+    { model: string; reason: string; runs: number; names: string[] }
+  >();
+  const countUnpriced = (model: string, reason: string, run: string) => {
     const key = `${model}\u0000${reason}`;
-    unpriced.set(key, { model, reason, runs: (unpriced.get(key)?.runs ?? 0) + 1 });
+    const u = unpriced.get(key) ?? { model, reason, runs: 0, names: [] };
+    u.runs++;
+    u.names.push(run);
+    unpriced.set(key, u);
   };
   const priceWarnings = new Set<string>();
   const reconcile = settings.mode === "reconcile";
@@ -205,9 +226,10 @@ export function applyReadings(input: ApplyInput): Applied {
       if (!usage)
         countUnpriced(
           "(no model)",
-          "readings have no per-model split and the file declares no model",
+          'readings without a per-model split and no "model" in the file; add "model": "gpt-4o-mini" (the model used) at the top of each metrics.json, or read the runs again with --force (a new reading has the split)',
+          state.id,
         );
-      for (const u of cost?.unknown ?? []) countUnpriced(u.model, u.reason);
+      for (const u of cost?.unknown ?? []) countUnpriced(u.model, u.reason, state.id);
       for (const w of cost?.warnings ?? []) priceWarnings.add(w);
     }
 
@@ -274,10 +296,15 @@ export function applyReadings(input: ApplyInput): Applied {
       cost_usd: cost?.total ?? null,
       stable_checks: evaluation.stableChecks,
       verified_at: verifiedAtOf(state, evaluation, added),
-      message: evaluation.message,
+      message:
+        evaluation.status === "pending"
+          ? withLegacyNote(evaluation.message, attempts, state.run.file)
+          : evaluation.message,
       changed: after !== state.run.text,
       read: fresh !== undefined && added.includes(fresh),
       window: windowOf(state),
+      next_reading:
+        evaluation.nextReadingAt === undefined ? null : formatIsoSeconds(evaluation.nextReadingAt),
       shared: ambiguous && shared ? { ...shared } : null,
     });
   }
@@ -297,7 +324,7 @@ export function applyReadings(input: ApplyInput): Applied {
   const warnings = [
     ...[...unpriced.values()].map(
       (u) =>
-        `no cost for ${u.runs} run(s) using ${u.model}: ${u.reason}; COST_USD is left null, not 0 (add the model, or the rate it lacks, to config.yaml pricing or a pricing file)`,
+        `no cost for ${u.runs} run(s) using ${u.model}: ${u.reason}; COST_USD is left null, not 0${u.model === "(no model)" ? "" : " (add the model, or the rate it lacks, to config.yaml pricing or a pricing file)"}; runs: ${u.names.slice(0, 5).map(shortRun).join(", ")}${u.runs > 5 ? ` and ${u.runs - 5} more` : ""}`,
     ),
     ...priceWarnings,
     ...otherProblems.map((p) => `${p.path}: ${p.reason}`),

@@ -30,6 +30,8 @@ export interface Collected {
    */
   keyTotals: Map<string, Totals>;
   spans: Span[];
+  /** Spans (or page-long pieces of them) that could not be read: their minutes were not seen. */
+  failedSpans?: Span[];
   pages: number;
   lowerBound: number;
   /** Problems of the pass as a whole (the API deadline ran out), for the report's warnings. */
@@ -225,6 +227,7 @@ export async function collectReadings(args: {
     unattributed,
     keyTotals,
     spans,
+    failedSpans: failedSpans.map((f) => f.span),
     pages: progress.pages,
     lowerBound: groups.reduce((n, g) => n + requestLowerBound(g.spans, g.provider.pageMinutes), 0),
     warnings,

@@ -46,12 +46,17 @@ export function keyWarnings(
   }
   if (!collected) return warnings;
 
-  const minutes = collected.spans.reduce((n, s) => n + (s.end - s.start) / 60, 0);
+  // Minutes of a span that failed were never seen: "no usage" is said only of minutes read.
+  const failed = collected.failedSpans ?? [];
+  const minutes =
+    collected.spans.reduce((n, s) => n + (s.end - s.start) / 60, 0) -
+    failed.reduce((n, s) => n + (s.end - s.start) / 60, 0);
+  if (minutes <= 0) return warnings;
   const first = collected.spans[0];
   const last = collected.spans.at(-1);
   const read =
     first && last
-      ? `${fmt(minutes)} minute(s) read this pass, ${formatMinute(first.start)} to ${formatMinute(last.end)}`
+      ? `${fmt(minutes)} minute(s) read this pass, ${formatMinute(first.start)} to ${formatMinute(last.end)}${failed.length > 0 ? ` (minutes that could not be read left out)` : ""}`
       : "the minutes read this pass";
   for (const [key, fetched] of [...collected.keyTotals].sort(([a], [b]) => a.localeCompare(b))) {
     const name = `key ${key} (${frameworkOf.get(key) ?? "no framework"})`;

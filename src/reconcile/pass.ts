@@ -17,6 +17,7 @@ import { type Collected, collectReadings, type Progress } from "./collect.ts";
 import { crossCheckCosts } from "./costcheck.ts";
 import type { HeldReadings } from "./held.ts";
 import { keyWarnings } from "./keys.ts";
+import { emptyRunsDir, resolveRunIds } from "./select.ts";
 import type { PassSettings } from "./settings.ts";
 import { buildRunStates, type RunState } from "./state.ts";
 
@@ -68,24 +69,27 @@ export interface PassOutcome {
  * broken run is reported and the pass goes on. Writes nothing itself: the caller writes
  * `changes` (or commits them), so a dry run and a commit share every step.
  */
-export async function runPass(settings: PassSettings, deps: PassDeps): Promise<PassOutcome> {
+export async function runPass(given: PassSettings, deps: PassDeps): Promise<PassOutcome> {
   const { files, now } = deps;
-  if (!(await files.exists(settings.runsDir)))
-    throw new ConfigError(`runs directory ${settings.runsDir} does not exist (runs-dir)`);
-  const discovery = await discoverRuns(files, settings.runsDir, settings.frameworks);
-  const missing = settings.frameworks.filter((f) => !discovery.frameworks.includes(f));
+  if (!(await files.exists(given.runsDir)))
+    throw new ConfigError(`runs directory ${given.runsDir} does not exist (runs-dir)`);
+  const discovery = await discoverRuns(files, given.runsDir, given.frameworks);
+  const missing = given.frameworks.filter((f) => !discovery.frameworks.includes(f));
   if (missing.length > 0) {
     throw new ConfigError(
-      `framework ${missing.join(", ")} not found under ${settings.runsDir} (found: ${discovery.frameworks.join(", ") || "none"})`,
+      `framework ${missing.join(", ")} not found under ${given.runsDir} (found: ${discovery.frameworks.join(", ") || "none"})`,
     );
   }
-  const knownIds = new Set([
-    ...discovery.runs.map((r) => r.runId),
-    ...discovery.problems.flatMap((p) => (p.runId ? [p.runId] : [])),
-  ]);
-  const unknownIds = settings.runIds.filter((id) => !knownIds.has(id));
-  if (unknownIds.length > 0)
-    throw new ConfigError(`run id ${unknownIds.join(", ")} not found under ${settings.runsDir}`);
+  const empty = await emptyRunsDir(files, given.runsDir, discovery);
+  // run ids as typed (a unique prefix, the table's short id) become the runs' full ids
+  const runIds = await resolveRunIds(
+    given.runIds,
+    given.frameworks,
+    discovery,
+    files,
+    given.runsDir,
+  );
+  const settings: PassSettings = { ...given, runIds };
 
   let collected: Collected | undefined;
   if (settings.mode === "reconcile") {
@@ -136,7 +140,7 @@ export async function runPass(settings: PassSettings, deps: PassDeps): Promise<P
     holdIdentical: deps.holdIdentical,
     keyTotals: collected?.keyTotals,
   });
-  applied.warnings.push(...keyWarnings(settings, discovery, collected));
+  applied.warnings.push(...keyWarnings(settings, discovery, collected), ...(empty ? [empty] : []));
   const report = buildReport(settings, deps, applied, collected);
   if (settings.mode === "reconcile" && settings.crossCheckCosts) {
     await addCostCheck(report, settings, deps, applied.states);
@@ -302,10 +306,10 @@ async function addCostCheck(
         error: r.error,
       })),
     };
-    for (const r of rows.filter((x) => x.error !== null)) {
+    // A cross-check that could not be made is a warning: no run's numbers are wrong for it, so
+    // the exit status (runs that errored) is not touched (issue 15).
+    for (const r of rows.filter((x) => x.error !== null))
       report.warnings.push(`costs ${r.date} ${r.framework ?? r.apiKeyId}: ${r.error}`);
-      report.errors++;
-    }
     for (const r of rows.filter((x) => x.flagged)) {
       report.warnings.push(
         `costs ${r.date} ${r.framework ?? r.apiKeyId}: ours $${r.oursUsd.toFixed(4)}, ${providerFor(r.apiKeyId, providersOf(deps)).costs!.api} ${r.theirsUsd === null ? "nothing" : `$${r.theirsUsd.toFixed(4)}`} (${r.differencePercent === null ? "no amount" : `${r.differencePercent > 0 ? "+" : ""}${r.differencePercent.toFixed(2)}%`}, tolerance ${tolerance}%); likely: ${r.causes.join("; ")}`,
@@ -313,9 +317,8 @@ async function addCostCheck(
     }
   } catch (error) {
     report.warnings.push(
-      `cross-check-costs failed: ${error instanceof Error ? error.message : String(error)}`,
+      `cross-check-costs failed (the runs are reconciled; only the comparison is missing): ${error instanceof Error ? error.message : String(error)}`,
     );
-    report.errors++;
   }
   report.requests = deps.requestCount?.() ?? report.requests;
 }

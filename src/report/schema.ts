@@ -29,6 +29,11 @@ export const RunReportSchema = z.object({
   /** Whether this pass took a new reading for the run. */
   read: z.boolean(),
   window: z.object({ start: z.string(), end: z.string() }).nullable(),
+  /**
+   * When a pass will next read the run (its due time, or this pass's clock when it is due now);
+   * null when no reading is planned (verified, ambiguous). Absent for a file that could not be read.
+   */
+  next_reading: z.string().nullable().optional(),
   /** Usage in minutes shared with other runs on the same key: reported, counted for no run. */
   shared: z
     .object({

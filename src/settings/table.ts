@@ -145,7 +145,7 @@ export const SETTINGS = {
     description: "Frameworks to reconcile, separated by spaces, commas or lines; empty for all.",
     default: "",
     action: true,
-    cli: { argument: "[framework]", help: "reconcile only this framework's runs" },
+    cli: { argument: "[framework]", help: "only this framework's runs" },
     parse: frameworkList,
   }),
   runIds: setting({
@@ -153,7 +153,7 @@ export const SETTINGS = {
     description: "Run ids to reconcile, separated by spaces, commas or lines; empty for all.",
     default: "",
     action: true,
-    cli: { argument: "[run-id]", help: "reconcile only this run" },
+    cli: { argument: "[run-id]", help: "only this run (a unique prefix of its id will do)" },
     parse: list,
   }),
   mode: setting({
@@ -273,7 +273,6 @@ export const SETTINGS = {
     cli: {
       flag: "--api-base-url <url>",
       help: "Usage API base URL (default: {default})",
-      commands: BOTH,
     },
     parse: httpUrl,
   }),
@@ -489,16 +488,30 @@ export const SETTINGS = {
   }),
   format: setting({
     name: "format",
-    description: "The export's format: csv, md or json.",
+    description: "The export's format: csv, md, json or tex (LaTeX, booktabs).",
     default: "md",
     action: false,
     cli: {
       flag: "--format <format>",
-      help: "output format",
-      choices: ["csv", "md", "json"],
+      help: "output format (tex: LaTeX tables with booktabs rules)",
+      choices: ["csv", "md", "json", "tex"],
       commands: ["export"],
     },
-    parse: oneOf(["csv", "md", "json"] as const),
+    parse: oneOf(["csv", "md", "json", "tex"] as const),
+  }),
+  table: setting({
+    name: "table",
+    description:
+      "Which of the export's tables: runs (one row per run), frameworks (statistics of verified runs), or both.",
+    default: "both",
+    action: false,
+    cli: {
+      flag: "--table <table>",
+      help: "runs, frameworks or both; csv on standard output holds one table, runs unless frameworks is asked for",
+      choices: ["both", "runs", "frameworks"],
+      commands: ["export"],
+    },
+    parse: oneOf(["both", "runs", "frameworks"] as const),
   }),
   output: setting({
     name: "output",
@@ -507,7 +520,7 @@ export const SETTINGS = {
     action: false,
     cli: {
       flag: "--output <file>",
-      help: "write to this file instead of standard output (csv: the per-framework table goes to <file>.frameworks.csv)",
+      help: "write to this file instead of standard output (csv with both tables: the per-framework one goes to <file>.frameworks.csv)",
       commands: ["export"],
     },
     parse: optionalText,

@@ -49,6 +49,12 @@ export interface Evaluation {
   basis?: Attempt;
   /** When the run became verified: the reading that completed the walk. */
   verifiedAt?: string;
+  /**
+   * When a pass will next read the run (Unix seconds; `now` when it is due), so a report can say
+   * what happens next; undefined when no reading is planned (verified, or ambiguous: it never
+   * verifies without a change to its window or key).
+   */
+  nextReadingAt?: number;
 }
 
 const fmt = (n: number): string => n.toLocaleString("en-US");
@@ -64,6 +70,26 @@ export const NO_USAGE_RECHECK_SECONDS = 24 * 3600;
  * changes.
  */
 export function evaluateRun(facts: RunFacts, settings: VerifySettings): Evaluation {
+  const evaluation = evaluate(facts, settings);
+  return { ...evaluation, nextReadingAt: nextReadingAt(facts, settings, evaluation) };
+}
+
+function nextReadingAt(
+  facts: RunFacts,
+  settings: VerifySettings,
+  e: Evaluation,
+): number | undefined {
+  if (e.status === "too_recent") return facts.endedAt + settings.minAgeMinutes * 60;
+  if (e.due) return facts.now;
+  if (e.status === "verified" || e.status === "ambiguous") return undefined;
+  const latest = facts.attempts.at(-1);
+  if (!latest) return facts.now;
+  const wait =
+    e.status === "no_usage" ? NO_USAGE_RECHECK_SECONDS : settings.verificationIntervalMinutes * 60;
+  return attemptTime(latest) + wait;
+}
+
+function evaluate(facts: RunFacts, settings: VerifySettings): Evaluation {
   const { now, attempts } = facts;
   const interval = settings.verificationIntervalMinutes * 60;
   const endedAgo = now - facts.endedAt;
@@ -107,7 +133,7 @@ export function evaluateRun(facts: RunFacts, settings: VerifySettings): Evaluati
       : "";
     return {
       status: "ambiguous",
-      message: `window shares minutes with ${facts.sharesWith.join(", ")} on the same key${sharedText}`,
+      message: `window shares minutes with ${facts.sharesWith.join(", ")} on the same key${sharedText}; no tokens are shown (a shared minute's usage cannot be told apart)${stableChecks > 0 ? ` and its ${stableChecks} stable check(s) do not count` : ""} while the windows overlap`,
       stableChecks,
       due: settings.force || (!settled && intervalElapsed),
     };
