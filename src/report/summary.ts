@@ -25,7 +25,7 @@ export const STATUS_LEGEND: Record<Status, { meaning: string; todo?: string }> =
   },
   no_usage: {
     meaning: "still no usage long after the run ended",
-    todo: "check the framework's key id in api-key-ids (key_…, from the OpenAI dashboard) and that the run really called the API; a pass picks it up again when the key id changes.",
+    todo: "check the framework's key id in api-key-ids (key_… from the OpenAI dashboard, apikey_… from the Anthropic Console) and that the run really called the API; a pass picks it up again when the key id changes.",
   },
   error: {
     meaning: "the file or the API failed for this run; nothing was written for it",
