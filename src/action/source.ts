@@ -1,10 +1,9 @@
-import { PROVIDERS } from "../providers/registry.ts";
+import { connectProviders } from "../providers/connect.ts";
 import type { ResolvedSettings } from "../settings/resolve.ts";
-import { createHttpSource, duration, type HttpPageSource } from "../transport/http.ts";
+import { duration, type HttpPageSource } from "../transport/http.ts";
 import type { PageSource } from "../transport/source.ts";
 import { cutMessage } from "../util/printable.ts";
 import { redact } from "../util/redact.ts";
-import { TOOL } from "../version.ts";
 
 /** Each provider's API over HTTP, by provider id, and the clients to count and close. */
 export interface ActionSources {
@@ -23,25 +22,17 @@ export function actionSources(
 ): ActionSources {
   const out: ActionSources = { sources: new Map(), clients: [] };
   if (mode !== "reconcile") return out;
-  for (const provider of PROVIDERS) {
-    const access = resolved.access[provider.id];
-    if (!access?.adminKey) continue;
-    const http = createHttpSource({
-      api: provider.http,
-      baseUrl: access.baseUrl,
-      adminKey: access.adminKey,
-      userAgent: TOOL,
-      passDeadlineMs: resolved.passDeadlineMinutes * 60_000,
-      proxyEnv: o.env,
-      onWaiting: ({ what, waitedMs, limitMs }) =>
-        o.say(
-          `${provider.usageApi}: still waiting for the ${what}: ${duration(waitedMs)} so far, gives up at ${duration(limitMs)}`,
-        ),
-      onRetry: ({ attempt, delayMs, reason }) =>
-        o.say(
-          `${provider.usageApi}: ${redact(cutMessage(reason), o.secrets)}; retry ${attempt} in ${Math.round(delayMs)} ms`,
-        ),
-    });
+  const connected = connectProviders(resolved, o.env, (provider) => ({
+    onWaiting: ({ what, waitedMs, limitMs }) =>
+      o.say(
+        `${provider.usageApi}: still waiting for the ${what}: ${duration(waitedMs)} so far, gives up at ${duration(limitMs)}`,
+      ),
+    onRetry: ({ attempt, delayMs, reason }) =>
+      o.say(
+        `${provider.usageApi}: ${redact(cutMessage(reason), o.secrets)}; retry ${attempt} in ${Math.round(delayMs)} ms`,
+      ),
+  }));
+  for (const { provider, http } of connected) {
     out.sources.set(provider.id, http);
     out.clients.push(http);
   }

@@ -1,13 +1,13 @@
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { connectProviders } from "../providers/connect.ts";
 import { PROVIDERS } from "../providers/registry.ts";
 import type { ResolvedSettings } from "../settings/resolve.ts";
 import { SETTINGS, type SettingKey } from "../settings/table.ts";
-import { createHttpSource, duration, type HttpPageSource } from "../transport/http.ts";
+import { duration, type HttpPageSource } from "../transport/http.ts";
 import { recordingSource, replaySource } from "../transport/recording.ts";
 import type { PageSource } from "../transport/source.ts";
 import { redact } from "../util/redact.ts";
-import { TOOL } from "../version.ts";
 import type { CliIo } from "./output.ts";
 
 /** Where a CLI pass reads usage from, and what it has sent. */
@@ -68,27 +68,18 @@ export async function cliSource(
   const secrets = resolved.secrets;
   const sources = new Map<string, PageSource>();
   const clients: HttpPageSource[] = [];
-  for (const provider of PROVIDERS) {
-    const access = resolved.access[provider.id];
-    if (!access?.adminKey) continue;
-    const http = createHttpSource({
-      api: provider.http,
-      baseUrl: access.baseUrl,
-      adminKey: access.adminKey,
-      userAgent: TOOL,
-      passDeadlineMs: resolved.passDeadlineMinutes * 60_000,
-      proxyEnv: env,
-      onWaiting: ({ what, waitedMs, limitMs }) =>
-        io.stderr(
-          `${showProgress ? "\r\x1b[K" : ""}reconcile-usage: still waiting for the ${what}: ${duration(waitedMs)} so far, gives up at ${duration(limitMs)}${showProgress ? "" : "\n"}`,
-        ),
-      onRetry: showProgress
-        ? ({ attempt, delayMs, reason }) =>
-            io.stderr(
-              `\r\x1b[Kreconcile-usage: ${redact(reason, secrets)}; retry ${attempt} in ${duration(delayMs)}\n`,
-            )
-        : undefined,
-    });
+  for (const { provider, http } of connectProviders(resolved, env, () => ({
+    onWaiting: ({ what, waitedMs, limitMs }) =>
+      io.stderr(
+        `${showProgress ? "\r\x1b[K" : ""}reconcile-usage: still waiting for the ${what}: ${duration(waitedMs)} so far, gives up at ${duration(limitMs)}${showProgress ? "" : "\n"}`,
+      ),
+    onRetry: showProgress
+      ? ({ attempt, delayMs, reason }) =>
+          io.stderr(
+            `\r\x1b[Kreconcile-usage: ${redact(reason, secrets)}; retry ${attempt} in ${duration(delayMs)}\n`,
+          )
+      : undefined,
+  }))) {
     clients.push(http);
     sources.set(
       provider.id,
