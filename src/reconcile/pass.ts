@@ -74,8 +74,10 @@ export async function runPass(settings: PassSettings, deps: PassDeps): Promise<P
     throw new ConfigError(`run id ${unknownIds.join(", ")} not found under ${settings.runsDir}`);
 
   let collected: Collected | undefined;
+  let runStates: ReturnType<typeof buildRunStates> | undefined;
   if (settings.mode === "reconcile") {
-    const { states } = buildRunStates(discovery, settings, now);
+    runStates = buildRunStates(discovery, settings, now);
+    const { states } = runStates;
     const due = states.filter(
       (s) =>
         s.selected &&
@@ -126,6 +128,7 @@ export async function runPass(settings: PassSettings, deps: PassDeps): Promise<P
     held: deps.held,
     holdIdentical: deps.holdIdentical,
     keyTotals: collected?.keyTotals,
+    runStates,
   });
   applied.warnings.push(...keyWarnings(settings, discovery, collected));
   const report = buildReport(settings, deps, applied, collected);

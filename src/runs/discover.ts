@@ -319,7 +319,11 @@ async function refuseControlFramework(
 /** The same run id under two frameworks cannot be told apart in the manifest or in reports. */
 function flagDuplicateRunIds(runs: DiscoveredRun[], problems: FileProblem[]): void {
   const byId = new Map<string, DiscoveredRun[]>();
-  for (const r of runs) byId.set(r.runId, [...(byId.get(r.runId) ?? []), r]);
+  for (const r of runs) {
+    const same = byId.get(r.runId);
+    if (same) same.push(r);
+    else byId.set(r.runId, [r]);
+  }
   for (const [runId, same] of byId) {
     if (same.length < 2) continue;
     for (const r of same) {
