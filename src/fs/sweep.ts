@@ -19,6 +19,9 @@ const TEMP_NAME =
  */
 export const STALE_TEMP_AGE_MS = 60 * 60 * 1000;
 
+/** Directories listed at a time, per directory above them. */
+const SWEEP_CONCURRENCY = 16;
+
 export interface SweepOptions {
   /** Current time, ms (default Date.now()). */
   now?: number;
@@ -48,10 +51,11 @@ export async function sweepStaleTempFiles(
     } catch {
       return; // unreadable: discovery reports it; nothing of ours can be in it either way
     }
+    const subdirs: string[] = [];
     for (const e of entries) {
       const path = join(dir, e.name);
       if (e.isDirectory()) {
-        if (depth < 2 && !e.name.startsWith(".")) await sweepDir(path, depth + 1);
+        if (depth < 2 && !e.name.startsWith(".")) subdirs.push(path);
         continue;
       }
       if (!e.isFile()) continue;
@@ -74,6 +78,12 @@ export async function sweepStaleTempFiles(
         // gone already, or not ours to remove: the next pass tries again
       }
     }
+    // a few directories at a time: one listing after another, a pass waits for the disk once per run
+    let next = 0;
+    const worker = async () => {
+      while (next < subdirs.length) await sweepDir(subdirs[next++]!, depth + 1);
+    };
+    await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, subdirs.length) }, worker));
   };
   await sweepDir(runsDir, 0);
   return removed.sort();
