@@ -8,7 +8,13 @@ import {
 } from "../runs/schema.ts";
 import { attemptTime, type Totals } from "../verify/reading.ts";
 import type { Status } from "../verify/status.ts";
-import { editJsonText, type JsonEdits, type JsonPath, PyFloat } from "./json-text.ts";
+import {
+  editJsonText,
+  editsChangeNothing,
+  type JsonEdits,
+  type JsonPath,
+  PyFloat,
+} from "./json-text.ts";
 
 /** What a pass wants a metrics.json to say; everything else in the file stays byte for byte. */
 export interface MetricsTarget {
@@ -85,7 +91,7 @@ function inChronologicalPlaces(
  * Edits a metrics.json text to match the target (SPEC §6): the old script's keys are updated in
  * place, new keys are added beside them, legacy step-level token fields that are only zero
  * placeholders are dropped when the file is rewritten anyway. Returns the same text when nothing
- * would change.
+ * would change. `file` is the schema's reading of `text` (loose: it keeps every value as read).
  */
 export function applyMetricsTarget(text: string, file: MetricsFile, target: MetricsTarget): string {
   const set: Array<{ path: JsonPath; value: unknown }> = [];
@@ -148,6 +154,8 @@ export function applyMetricsTarget(text: string, file: MetricsFile, target: Metr
     else set.push({ path: ["cost_breakdown"], value: breakdown });
   }
 
+  // most files of a pass with nothing due already say all this: known without parsing the text
+  if (editsChangeNothing(file, { set, append })) return text;
   const edited = editJsonText(text, { set, append });
   if (edited === text) return text;
   const remove = zeroStepPlaceholders(file);
