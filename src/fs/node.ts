@@ -38,14 +38,20 @@ export async function stopWrites(): Promise<void> {
   await Promise.allSettled([...writing]);
 }
 
+/** Random once per process; a counter after it tells this process's temporary files apart. */
+const tempPrefix = randomBytes(3).toString("hex");
+let tempCount = 0;
+
 /**
  * The name of the temporary file beside `path`: hidden, with our pid (so a later pass can tell a
- * dead writer's leftover from a live writer's file; see sweep.ts) and a random part.
+ * dead writer's leftover from a live writer's file; see sweep.ts) and 12 hex digits: a part random
+ * per process and a counter, unique within the process without drawing random bytes per file.
  */
 export function tempPathFor(path: string): string {
+  tempCount = (tempCount + 1) % 0x1000000;
   return join(
     dirname(path),
-    `.${basename(path)}.${process.pid}-${randomBytes(6).toString("hex")}.tmp`,
+    `.${basename(path)}.${process.pid}-${tempPrefix}${tempCount.toString(16).padStart(6, "0")}.tmp`,
   );
 }
 
