@@ -490,6 +490,11 @@ describe("applyMetricsTarget on real files", () => {
         expect(files.length).toBeGreaterThan(200);
         for (const { path, text } of files)
           expect(parse(text), path).toStrictEqual(JSON.parse(text));
+        // the manifest's entries likewise (applyManifestUpdates asks the same of them)
+        const runsDir = join(SHARED_DATA, name, "runs");
+        const manifest = readdirSync(runsDir).find((f) => /^(runs_)?manifest\.json$/.test(f))!;
+        const text = readFileSync(join(runsDir, manifest), "utf8");
+        expect(ManifestSchema.parse(JSON.parse(text))).toStrictEqual(JSON.parse(text));
       },
     );
 

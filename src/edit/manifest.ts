@@ -1,5 +1,5 @@
 import type { ManifestEntry } from "../runs/schema.ts";
-import { editJsonText, type JsonPath } from "./json-text.ts";
+import { editJsonText, editsChangeNothing, type JsonPath } from "./json-text.ts";
 
 export interface ManifestUpdate {
   framework: string;
@@ -9,7 +9,10 @@ export interface ManifestUpdate {
   tokensOut?: number;
 }
 
-/** Keeps `runs/manifest.json` entries in step with the files (SPEC §6), with the same minimal diffs. */
+/**
+ * Keeps `runs/manifest.json` entries in step with the files (SPEC §6), with the same minimal diffs.
+ * `entries` are the schema's reading of the text's `runs` (loose: every value as read).
+ */
 export function applyManifestUpdates(
   text: string,
   entries: readonly ManifestEntry[],
@@ -31,5 +34,7 @@ export function applyManifestUpdates(
     if (u.tokensOut !== undefined)
       set.push({ path: ["runs", i, "total_tokens_out"], value: u.tokensOut });
   }
+  // a pass with nothing to change need not parse a manifest of every run for edits
+  if (editsChangeNothing({ runs: entries }, { set })) return text;
   return editJsonText(text, { set });
 }

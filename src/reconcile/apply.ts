@@ -388,10 +388,13 @@ const windowOf = (s: RunState) =>
     ? { start: formatIsoSeconds(s.window.start), end: formatIsoSeconds(s.window.end) }
     : null;
 
+// localeCompare without arguments, made once: calling localeCompare sets one up per comparison
+const { compare } = new Intl.Collator();
+
 const sortRuns = (runs: RunReport[]): RunReport[] =>
   runs.sort(
     (a, b) =>
-      a.framework.localeCompare(b.framework) ||
-      (a.window?.start ?? "").localeCompare(b.window?.start ?? "") ||
-      a.run_id.localeCompare(b.run_id),
+      compare(a.framework, b.framework) ||
+      compare(a.window?.start ?? "", b.window?.start ?? "") ||
+      compare(a.run_id, b.run_id),
   );
