@@ -10,7 +10,8 @@
  * requests against the lower bound, and whether every reading is exact; the median of the
  * repetitions (BENCH_REPEAT, default 1), taken interleaved. Not a test: it asserts nothing.
  * BENCH_SIZES=10000,50000 picks the generated sizes instead.
- *   node bench/scale.bench.ts [--big] [--repeat N] [--bundle DIR|FILE]
+ * `--against DIR` runs a second build (an older one) on the same fixtures, interleaved with the first.
+ *   node bench/scale.bench.ts [--big] [--repeat N] [--bundle DIR|FILE] [--against DIR]
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -77,6 +78,11 @@ const bundle = given
     ? resolve(given)
     : resolve(given, "cli.js")
   : benchBundle();
+const against = flag("--against");
+const bundles: Array<{ label: string; path: string }> = [
+  { label: given ?? "this build", path: bundle },
+  ...(against ? [{ label: against, path: resolve(against, "cli.js") }] : []),
+];
 /** Options for node running the CLI, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
 const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
@@ -222,6 +228,7 @@ async function pass(
   fixture: Fixture,
   dir: string,
   api: Awaited<ReturnType<typeof startFakeUsageApi>>,
+  bundle: string,
 ): Promise<Sample> {
   const rssFile = join(dir, "rss.txt");
   const before = api.requests.length;
@@ -280,15 +287,22 @@ const samples = new Map<string, Sample[]>();
 const record = (name: string, s: Sample) => samples.set(name, [...(samples.get(name) ?? []), s]);
 for (let i = 0; i < repeat; i++) {
   for (const fixture of fixtures) {
-    const api = await startFakeUsageApi({ events: fixture.events, adminKey: ADMIN_KEY });
-    const dir = await tempDir("reconcile-usage-scale-run-");
-    try {
-      execFileSync("cp", ["-r", join(fixture.template, "runs"), dir]);
-      record(fixture.name, await pass(fixture, dir, api));
-      if (fixture.again) record(`${fixture.name}, nothing due`, await pass(fixture, dir, api));
-    } finally {
-      await api.close();
-      await rm(dir, { recursive: true, force: true });
+    // the builds take turns going first
+    for (const b of i % 2 === 0 ? bundles : [...bundles].reverse()) {
+      const api = await startFakeUsageApi({ events: fixture.events, adminKey: ADMIN_KEY });
+      const dir = await tempDir("reconcile-usage-scale-run-");
+      try {
+        execFileSync("cp", ["-r", join(fixture.template, "runs"), dir]);
+        record(`${b.label}\u0000${fixture.name}`, await pass(fixture, dir, api, b.path));
+        if (fixture.again)
+          record(
+            `${b.label}\u0000${fixture.name}, nothing due`,
+            await pass(fixture, dir, api, b.path),
+          );
+      } finally {
+        await api.close();
+        await rm(dir, { recursive: true, force: true });
+      }
     }
   }
 }
@@ -299,24 +313,30 @@ const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
 console.log(
   `reconcile-usage scale bench: CLI bundle in its own process, median of ${repeat} interleaved repetition(s)`,
 );
-const walls = new Map<number, number>();
-for (const [name, list] of samples) {
+const walls = new Map<string, number>();
+let shown: string | undefined;
+for (const [key, list] of samples) {
+  const [label, name] = key.split("\u0000") as [string, string];
+  if (bundles.length > 1 && label !== shown) console.log(`${label}:`);
+  shown = label;
   const last = list.at(-1)!;
   const wall = median(list.map((s) => s.wallMs));
   const size = sizes.find((n) => name === `${n.toLocaleString("en-US")} runs`);
-  if (size) walls.set(size, wall);
+  if (size) walls.set(`${label}\u0000${size}`, wall);
   console.log(
     `  ${name.padEnd(28)} wall ${(wall / 1000).toFixed(2).padStart(6)} s (${list.map((s) => (s.wallMs / 1000).toFixed(2)).join(", ")}), CPU ${(median(list.map((s) => s.cpuMs)) / 1000).toFixed(2)} s, peak RSS ${mib(median(list.map((s) => s.rssBytes))).padStart(8)}, requests ${last.requests} (bound ${last.lowerBound}), ${last.runs} runs, ${last.changed} files changed, readings not exact: ${last.wrong}`,
   );
 }
-for (const [from, to] of [
-  [10_000, 30_000],
-  [30_000, 100_000],
-] as const) {
-  const a = walls.get(from);
-  const b = walls.get(to);
-  if (a && b)
-    console.log(
-      `  growth ${from / 1000}k → ${to / 1000}k runs: ${(b / a).toFixed(2)}× wall for ${to / from}× runs`,
-    );
-}
+for (const { label } of bundles)
+  for (const [from, to] of [
+    [10_000, 30_000],
+    [30_000, 100_000],
+    [10_000, 100_000],
+  ] as const) {
+    const a = walls.get(`${label}\u0000${from}`);
+    const b = walls.get(`${label}\u0000${to}`);
+    if (a && b)
+      console.log(
+        `  growth ${from / 1000}k → ${to / 1000}k runs${bundles.length > 1 ? ` (${label})` : ""}: ${(b / a).toFixed(2)}× wall for ${to / from}× runs`,
+      );
+  }
