@@ -1,5 +1,5 @@
-import type { Dirent } from "node:fs";
-import { lstat, readdir, unlink } from "node:fs/promises";
+import { type Dirent, readdirSync } from "node:fs";
+import { lstat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { isTempFileInFlight } from "./node.ts";
 import { processIsAlive } from "./process.ts";
@@ -47,7 +47,8 @@ export async function sweepStaleTempFiles(
   const sweepDir = async (dir: string, depth: number): Promise<void> => {
     let entries: Dirent[];
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      // synchronous, as discovery lists (see node.ts): one call per run directory
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch {
       return; // unreadable: discovery reports it; nothing of ours can be in it either way
     }
@@ -78,7 +79,7 @@ export async function sweepStaleTempFiles(
         // gone already, or not ours to remove: the next pass tries again
       }
     }
-    // a few directories at a time: one listing after another, a pass waits for the disk once per run
+    // a few directories at a time: a stale file found is a stat and a removal by the I/O threads
     let next = 0;
     const worker = async () => {
       while (next < subdirs.length) await sweepDir(subdirs[next++]!, depth + 1);
