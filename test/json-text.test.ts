@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   detectStyle,
   editJsonText,
+  editsChangeNothing,
   findDuplicateKey,
   formatJsonPath,
   JsonEditError,
@@ -500,6 +501,73 @@ describe("editJsonText: properties", () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("editsChangeNothing", () => {
+  /** Every path in a value, containers included. */
+  const allPaths = (
+    value: Json,
+    path: Array<string | number> = [],
+  ): Array<Array<string | number>> => [
+    path,
+    ...(Array.isArray(value)
+      ? value.flatMap((v, i) => allPaths(v, [...path, i]))
+      : value !== null && typeof value === "object"
+        ? Object.entries(value).flatMap(([k, v]) => allPaths(v, [...path, k]))
+        : []),
+  ];
+  const at = (value: Json, path: ReadonlyArray<string | number>): Json =>
+    path.reduce<Json>((v, k) => (v as Record<string | number, Json>)[k]!, value);
+
+  it("says an edit leaves the text as it is exactly when editJsonText returns it unchanged (random edits)", () => {
+    fc.assert(
+      fc.property(
+        tree,
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom("same", "float", "other", "missing"), scalar), {
+          maxLength: 5,
+        }),
+        fc.array(fc.tuple(fc.nat(), fc.boolean(), scalar), { maxLength: 2 }),
+        (obj, setPicks, appendPicks) => {
+          const text = `${JSON.stringify(obj, null, 2)}\n`;
+          const paths = allPaths(obj).filter((p) => p.length > 0);
+          const set = paths.length
+            ? setPicks.map(([n, how, v]) => {
+                const path = paths[n % paths.length]!;
+                const current = at(obj, path);
+                if (how === "missing") return { path: [...path.slice(0, -1), "new!"], value: v };
+                if (how === "same") return { path, value: structuredClone(current) };
+                // a float written the Python way is the same number
+                if (how === "float" && typeof current === "number")
+                  return { path, value: new PyFloat(current) };
+                return { path, value: v };
+              })
+            : [];
+          const arrays = paths.filter((p) => Array.isArray(at(obj, p)));
+          const append = arrays.length
+            ? appendPicks.map(([n, some, v]) => ({
+                path: arrays[n % arrays.length]!,
+                values: some ? [v] : [],
+              }))
+            : [];
+          const quiet = editsChangeNothing(JSON.parse(text), { set, append });
+          let out: string | undefined;
+          try {
+            out = editJsonText(text, { set, append });
+          } catch {
+            out = undefined;
+          }
+          if (quiet) expect(out).toBe(text);
+          else expect(out).not.toBe(text);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("counts a removal as a change", () => {
+    expect(editsChangeNothing({ a: 1 }, { remove: [["a"]] })).toBe(false);
+    expect(editsChangeNothing({ a: 1 }, { set: [{ path: ["a"], value: 1 }] })).toBe(true);
   });
 });
 

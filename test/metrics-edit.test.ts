@@ -479,6 +479,25 @@ const realRuns = (dataset: string): Array<{ path: string; text: string }> => {
 };
 
 describe("applyMetricsTarget on real files", () => {
+  // The editor tells "nothing to change" from the schema's reading of a file, without parsing the
+  // text again: that holds only while the reading keeps every value exactly as JSON.parse reads it
+  // (loose objects, no defaults, no transforms).
+  for (const name of ["baes-berk", "legacy-v1"])
+    it.skipIf(!sharedDataPresent(name))(
+      `the schema's reading of every real file holds each value exactly as JSON.parse reads it ${onSharedData(name)}`,
+      () => {
+        const files = realRuns(name);
+        expect(files.length).toBeGreaterThan(200);
+        for (const { path, text } of files)
+          expect(parse(text), path).toStrictEqual(JSON.parse(text));
+        // the manifest's entries likewise (applyManifestUpdates asks the same of them)
+        const runsDir = join(SHARED_DATA, name, "runs");
+        const manifest = readdirSync(runsDir).find((f) => /^(runs_)?manifest\.json$/.test(f))!;
+        const text = readFileSync(join(runsDir, manifest), "utf8");
+        expect(ManifestSchema.parse(JSON.parse(text))).toStrictEqual(JSON.parse(text));
+      },
+    );
+
   it.skipIf(!sharedDataPresent("baes-berk"))(
     `edits every real baes-berk file minimally ${onSharedData("baes-berk")}`,
     () => {

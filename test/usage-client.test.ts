@@ -223,6 +223,44 @@ describe("pagination", () => {
   });
 });
 
+describe("pages of a long span", () => {
+  it("asks for each page's time of a span at once: one request per page, every row once", async () => {
+    const events = spreadEvents().map((e, i) => ({
+      ...e,
+      // spread over three days and a bit, so the span takes four pages
+      completedAt: e.completedAt + (i % 4) * 1440 * MIN,
+    }));
+    const span = { start: T0, end: T0 + (3 * 1440 + 120) * MIN };
+    // the first request is answered late. Asked one after another (by cursor), each page is asked
+    // for once the one before it has come: by the last request, three pages would have come
+    let pagesSeen = 0;
+    let seenAtLastRequest: number | undefined;
+    const api: FakeUsageApi = await server({
+      events,
+      faults: ({ requestIndex }) => {
+        if (requestIndex === 3) seenAtLastRequest = pagesSeen;
+        return requestIndex === 0 ? { kind: "slow", delayMs: 2000 } : undefined;
+      },
+    });
+    const { source } = client(api);
+    const fetched = await fetchSpan(source, span, [KEY_A, KEY_B], () => {
+      pagesSeen++;
+    });
+    expect(sortRows(fetched.rows)).toEqual(expectedRows(events, span, [KEY_A, KEY_B]));
+    expect(fetched.pages).toBe(4);
+    expect(api.requests).toHaveLength(4);
+    expect(seenAtLastRequest).toBeLessThan(3);
+    // each request is one page's time of the span, none asked twice
+    expect(
+      api.requests
+        .map((r) => [Number(r.query.get("start_time")), Number(r.query.get("end_time"))])
+        .sort((a, b) => a[0]! - b[0]!),
+    ).toEqual(
+      [0, 1, 2, 3].map((k) => [T0 + k * 1440 * MIN, Math.min(T0 + (k + 1) * 1440 * MIN, span.end)]),
+    );
+  });
+});
+
 describe("retries", () => {
   it('429 with Retry-After "2" is retried after waiting at least 2000 ms', async () => {
     const api = await server({

@@ -148,9 +148,9 @@ async function inParallel<T>(
   concurrency: number,
   work: (item: T) => Promise<void>,
 ): Promise<void> {
-  const queue = [...items];
+  let next = 0;
   const worker = async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+    while (next < items.length) await work(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
@@ -170,11 +170,21 @@ function count(totals: Totals, row: RunReport, sign: 1 | -1): void {
   else if (row.tokens_in !== null) totals.cost_unknown_runs += sign;
 }
 
+/** Each run row's place in the report by path (the first, as findIndex would): failures × runs otherwise. */
+function rowIndex(report: PassReport): Map<string, number> {
+  const index = new Map<string, number>();
+  report.runs.forEach((r, i) => {
+    if (!index.has(r.path)) index.set(r.path, i);
+  });
+  return index;
+}
+
 /** The rows of the runs whose edit was re-applied on a new text, as the re-applied pass saw them. */
 function replaceRows(report: PassReport, reapplied: Applied, paths: ReadonlySet<string>): void {
+  const rowOf = rowIndex(report);
   for (const row of reapplied.runs) {
     if (!paths.has(row.path)) continue;
-    const i = report.runs.findIndex((r) => r.path === row.path);
+    const i = rowOf.get(row.path) ?? -1;
     if (i < 0) continue;
     const old = report.runs[i]!;
     count(report.totals, old, -1);
@@ -189,8 +199,9 @@ function replaceRows(report: PassReport, reapplied: Applied, paths: ReadonlySet<
  * reason (its reading is in no file), any other file a warning; each counts as an error.
  */
 export function recordWriteFailures(report: PassReport, failures: readonly WriteFailure[]): void {
+  const rowOf = failures.length > 0 ? rowIndex(report) : new Map<string, number>();
   for (const f of failures) {
-    const i = report.runs.findIndex((r) => r.path === f.path);
+    const i = rowOf.get(f.path) ?? -1;
     const row = report.runs[i];
     if (row) {
       if (row.status !== "error") report.errors++;

@@ -1,5 +1,5 @@
 import type { ManifestEntry } from "../runs/schema.ts";
-import { editJsonText, type JsonPath } from "../util/json-text.ts";
+import { editJsonText, editsChangeNothing, type JsonPath } from "../util/json-text.ts";
 
 export interface ManifestUpdate {
   framework: string;
@@ -11,7 +11,8 @@ export interface ManifestUpdate {
 
 /**
  * Keeps `runs/manifest.json` entries in step with the files (docs/design.md#writing-files), with
- * the same minimal diffs.
+ * the same minimal diffs. `entries` are the schema's reading of the text's `runs` (loose: every
+ * value as read).
  */
 export function applyManifestUpdates(
   text: string,
@@ -34,5 +35,7 @@ export function applyManifestUpdates(
     if (u.tokensOut !== undefined)
       set.push({ path: ["runs", i, "total_tokens_out"], value: u.tokensOut });
   }
+  // a pass with nothing to change need not parse a manifest of every run for edits
+  if (editsChangeNothing({ runs: entries }, { set })) return text;
   return editJsonText(text, { set });
 }

@@ -7,7 +7,13 @@ import {
   type MetricsFile,
   MetricsFileSchema,
 } from "../runs/schema.ts";
-import { editJsonText, type JsonEdits, type JsonPath, PyFloat } from "../util/json-text.ts";
+import {
+  editJsonText,
+  editsChangeNothing,
+  type JsonEdits,
+  type JsonPath,
+  PyFloat,
+} from "../util/json-text.ts";
 import { attemptTime } from "../verify/reading.ts";
 import type { Status } from "../verify/status.ts";
 
@@ -86,7 +92,8 @@ function inChronologicalPlaces(
  * Edits a metrics.json text to match the target (docs/design.md#writing-files): the old script's
  * keys are updated in place, new keys are added beside them, legacy step-level token fields that
  * are only zero placeholders are dropped when the file is rewritten anyway. Returns the same text
- * when nothing would change.
+ * when nothing would change. `file` is the schema's reading of `text` (loose: it keeps every
+ * value as read).
  */
 export function applyMetricsTarget(text: string, file: MetricsFile, target: MetricsTarget): string {
   const set: Array<{ path: JsonPath; value: unknown }> = [];
@@ -149,6 +156,8 @@ export function applyMetricsTarget(text: string, file: MetricsFile, target: Metr
     else set.push({ path: ["cost_breakdown"], value: breakdown });
   }
 
+  // most files of a pass with nothing due already say all this: known without parsing the text
+  if (editsChangeNothing(file, { set, append })) return text;
   const edited = editJsonText(text, { set, append });
   if (edited === text) return text;
   const remove = zeroStepPlaceholders(file);

@@ -1,5 +1,5 @@
-import type { Dirent } from "node:fs";
-import { lstat, readdir, unlink } from "node:fs/promises";
+import { type Dirent, readdirSync } from "node:fs";
+import { lstat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { isTempFileInFlight } from "./node.ts";
 import { processIsAlive } from "./process.ts";
@@ -18,6 +18,9 @@ const TEMP_NAME =
  * is left alone until it is older than this, far longer than any pass takes to write its files.
  */
 export const STALE_TEMP_AGE_MS = 60 * 60 * 1000;
+
+/** Directories listed at a time, per directory above them. */
+const SWEEP_CONCURRENCY = 16;
 
 export interface SweepOptions {
   /** Current time, ms (default Date.now()). */
@@ -44,14 +47,16 @@ export async function sweepStaleTempFiles(
   const sweepDir = async (dir: string, depth: number): Promise<void> => {
     let entries: Dirent[];
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      // synchronous, as discovery lists (see node.ts): one call per run directory
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch {
       return; // unreadable: discovery reports it; nothing of ours can be in it either way
     }
+    const subdirs: string[] = [];
     for (const e of entries) {
       const path = join(dir, e.name);
       if (e.isDirectory()) {
-        if (depth < 2 && !e.name.startsWith(".")) await sweepDir(path, depth + 1);
+        if (depth < 2 && !e.name.startsWith(".")) subdirs.push(path);
         continue;
       }
       if (!e.isFile()) continue;
@@ -74,6 +79,12 @@ export async function sweepStaleTempFiles(
         // gone already, or not ours to remove: the next pass tries again
       }
     }
+    // a few directories at a time: a stale file found is a stat and a removal by the I/O threads
+    let next = 0;
+    const worker = async () => {
+      while (next < subdirs.length) await sweepDir(subdirs[next++]!, depth + 1);
+    };
+    await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, subdirs.length) }, worker));
   };
   await sweepDir(runsDir, 0);
   return removed.sort();

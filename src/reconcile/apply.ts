@@ -63,6 +63,11 @@ export interface ApplyInput {
   holdIdentical?: boolean;
   /** Usage fetched this pass per key read (see Collected.keyTotals). */
   keyTotals?: ReadonlyMap<string, Totals>;
+  /**
+   * The run states buildRunStates made of this very discovery, settings and clock, when the pass
+   * has them already: building them is the pass's largest local step, so it is done once.
+   */
+  runStates?: ReturnType<typeof buildRunStates>;
 }
 
 /** Adds readings the file does not hold yet (a pass re-applied on another writer's head holds them). */
@@ -139,7 +144,7 @@ function errorRow(p: FileProblem): RunReport {
  */
 export function applyReadings(input: ApplyInput): Applied {
   const { discovery, settings, now, prices } = input;
-  const { states, problems } = buildRunStates(discovery, settings, now);
+  const { states, problems } = input.runStates ?? buildRunStates(discovery, settings, now);
   const runs: RunReport[] = [];
   const changes: FileChange[] = [];
   const manifestUpdates: RunManifestUpdate[] = [];
@@ -357,7 +362,8 @@ function keyUsage(
     const fetched = keyTotals?.get(key);
     if (fetched && isZero(fetched)) return "none";
     const runs = withUsage.get(`${state.run.framework}\u0000${key}`);
-    return runs && [...runs].some((id) => id !== state.id) ? "elsewhere" : undefined;
+    // a set holds each run once: another run is in it unless this run is all it holds
+    return runs && (runs.size > 1 || !runs.has(state.id)) ? "elsewhere" : undefined;
   };
 }
 
@@ -410,10 +416,13 @@ const windowOf = (s: RunState) =>
     ? { start: formatIsoSeconds(s.window.start), end: formatIsoSeconds(s.window.end) }
     : null;
 
+// localeCompare without arguments, made once: calling localeCompare sets one up per comparison
+const { compare } = new Intl.Collator();
+
 const sortRuns = (runs: RunReport[]): RunReport[] =>
   runs.sort(
     (a, b) =>
-      a.framework.localeCompare(b.framework) ||
-      (a.window?.start ?? "").localeCompare(b.window?.start ?? "") ||
-      a.run_id.localeCompare(b.run_id),
+      compare(a.framework, b.framework) ||
+      compare(a.window?.start ?? "", b.window?.start ?? "") ||
+      compare(a.run_id, b.run_id),
   );

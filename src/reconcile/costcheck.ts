@@ -161,6 +161,15 @@ export async function crossCheckCosts(args: {
     }
   }
 
+  // the runs of each key and start day, indexed once: a scan of every run per day and key grows
+  // with runs × days
+  const startingOn = new Map<string, RunState[]>();
+  for (const s of selected) {
+    const key = `${s.keyId}|${dayOf(s.window!.start)}`;
+    const list = startingOn.get(key);
+    if (list) list.push(s);
+    else startingOn.set(key, [s]);
+  }
   const frameworkOf = new Map(Object.entries(args.apiKeyIds).map(([f, k]) => [k, f]));
   const reportById = new Map(args.runs.map((r) => [`${r.framework}/${r.run_id}`, r]));
   const rows: CostCheckRow[] = [];
@@ -174,7 +183,7 @@ export async function crossCheckCosts(args: {
       // one unreadable line makes the day's total unknown: no amount, and never "ok"
       const them = problems ? undefined : theirs.get(`${keyId}|${day}`);
       const theirsUsd = them ? picoToUsd(them.pico) : null;
-      const mine = selected.filter((s) => s.keyId === keyId && dayOf(s.window!.start) === day);
+      const mine = startingOn.get(`${keyId}|${day}`) ?? [];
       const runCost = mine.reduce((sum, s) => sum + (reportById.get(s.id)?.cost_usd ?? 0), 0);
       if (models.length === 0 && !them && !problems && mine.length === 0) continue;
       const difference = theirsUsd === null ? null : ours - theirsUsd;

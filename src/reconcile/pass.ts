@@ -92,8 +92,10 @@ export async function runPass(given: PassSettings, deps: PassDeps): Promise<Pass
   const settings: PassSettings = { ...given, runIds };
 
   let collected: Collected | undefined;
+  let runStates: ReturnType<typeof buildRunStates> | undefined;
   if (settings.mode === "reconcile") {
-    const { states } = buildRunStates(discovery, settings, now);
+    runStates = buildRunStates(discovery, settings, now);
+    const { states } = runStates;
     const due = states.filter(
       (s) =>
         s.selected &&
@@ -139,6 +141,7 @@ export async function runPass(given: PassSettings, deps: PassDeps): Promise<Pass
     held: deps.held,
     holdIdentical: deps.holdIdentical,
     keyTotals: collected?.keyTotals,
+    runStates,
   });
   applied.warnings.push(...keyWarnings(settings, discovery, collected), ...(empty ? [empty] : []));
   const report = buildReport(settings, deps, applied, collected);

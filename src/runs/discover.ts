@@ -211,6 +211,27 @@ async function loadRun(
   return { framework, runId, path, text: parsed.text, file: file.data };
 }
 
+/** Run directories loaded at a time. */
+const LOAD_CONCURRENCY = 16;
+
+/** `work` over every item, at most `limit` at a time; results in the items' order. */
+async function mapInOrder<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 /**
  * Finds every `{runsDir}/{framework}/{run_id}/metrics.json` (SPEC §2). Broken files become
  * problems and the rest goes on. Symbolic links are never followed, so nothing outside the runs
@@ -247,11 +268,15 @@ export async function discoverRuns(
     for (const e of top)
       if (e.kind === "dir" && hasControlCharacter(e.name))
         await refuseControlFramework(files, runsDir, e.name, problems);
+  // What each directory entry comes to, in order: a problem known from its name, or a run to load.
+  // Runs load a few at a time (each is a listing and a read, trips to the I/O threads): one at a
+  // time, the pass would wait for the disk once per run.
+  const slots: Array<FileProblem | { framework: string; dir: string; runId: string }> = [];
   for (const framework of selected) {
     const dir = join(runsDir, framework);
     const listed = await listDir(files, dir);
     if ("error" in listed) {
-      problems.push({ path: dir, framework, reason: `framework directory ${listed.error}` });
+      slots.push({ path: dir, framework, reason: `framework directory ${listed.error}` });
       continue;
     }
     const entries = listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -259,7 +284,7 @@ export async function discoverRuns(
       if (e.name.startsWith(".")) continue;
       if (hasControlCharacter(e.name) && (e.kind === "dir" || e.kind === "symlink")) {
         // the report keeps the exact name (printing escapes it); the message shows it escaped
-        problems.push({
+        slots.push({
           path: join(dir, e.name, "metrics.json"),
           framework,
           runId: e.name,
@@ -268,7 +293,7 @@ export async function discoverRuns(
         continue;
       }
       if (e.kind === "symlink") {
-        problems.push({
+        slots.push({
           path: join(dir, e.name),
           framework,
           runId: e.name,
@@ -277,10 +302,15 @@ export async function discoverRuns(
         continue;
       }
       if (e.kind !== "dir") continue;
-      const result = await loadRun(files, framework, join(dir, e.name), e.name);
-      if ("reason" in result) problems.push(result);
-      else runs.push(result);
+      slots.push({ framework, dir: join(dir, e.name), runId: e.name });
     }
+  }
+  const loaded = await mapInOrder(slots, LOAD_CONCURRENCY, (s) =>
+    "reason" in s ? Promise.resolve(s) : loadRun(files, s.framework, s.dir, s.runId),
+  );
+  for (const result of loaded) {
+    if ("reason" in result) problems.push(result);
+    else runs.push(result);
   }
   flagDuplicateRunIds(runs, problems);
   const problemPaths = new Set(problems.map((p) => p.path));
@@ -319,7 +349,11 @@ async function refuseControlFramework(
 /** The same run id under two frameworks cannot be told apart in the manifest or in reports. */
 function flagDuplicateRunIds(runs: DiscoveredRun[], problems: FileProblem[]): void {
   const byId = new Map<string, DiscoveredRun[]>();
-  for (const r of runs) byId.set(r.runId, [...(byId.get(r.runId) ?? []), r]);
+  for (const r of runs) {
+    const same = byId.get(r.runId);
+    if (same) same.push(r);
+    else byId.set(r.runId, [r]);
+  }
   for (const [runId, same] of byId) {
     if (same.length < 2) continue;
     for (const r of same) {

@@ -28,6 +28,13 @@ function addRow(t: Totals, r: UsageRow): void {
   t.requests = addRequests(t.requests, r.requests);
 }
 
+/** Adds to a map of lists in place: copying a list per element is quadratic in runs per key. */
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 /**
  * Runs on the same key whose windows share at least one minute (SPEC §3): their shared usage
  * cannot be told apart. A sweep over windows sorted by start, per key.
@@ -35,15 +42,15 @@ function addRow(t: Totals, r: UsageRow): void {
 export function findSharing(runs: readonly RunOnKey[]): Map<string, string[]> {
   const sharing = new Map<string, string[]>();
   const byKey = new Map<string, RunOnKey[]>();
-  for (const r of runs) byKey.set(r.keyId, [...(byKey.get(r.keyId) ?? []), r]);
+  for (const r of runs) pushTo(byKey, r.keyId, r);
   for (const list of byKey.values()) {
     list.sort((a, b) => a.window.start - b.window.start);
     let active: RunOnKey[] = [];
     for (const r of list) {
       active = active.filter((a) => a.window.end > r.window.start);
       for (const a of active) {
-        sharing.set(a.id, [...(sharing.get(a.id) ?? []), r.id]);
-        sharing.set(r.id, [...(sharing.get(r.id) ?? []), a.id]);
+        pushTo(sharing, a.id, r.id);
+        pushTo(sharing, r.id, a.id);
       }
       active.push(r);
     }
@@ -182,7 +189,7 @@ export function attribute(
     );
   }
   const runsByKey = new Map<string, RunOnKey[]>();
-  for (const r of runs) runsByKey.set(r.keyId, [...(runsByKey.get(r.keyId) ?? []), r]);
+  for (const r of runs) pushTo(runsByKey, r.keyId, r);
   return {
     perRun,
     unattributed: [...unattributed]

@@ -4,6 +4,7 @@ import type { Span } from "../model.ts";
 import { describeIssues } from "../runs/schema.ts";
 import type { PageRequest, PageSource } from "../transport/source.ts";
 import { formatMinute, MINUTE } from "../util/time.ts";
+import { type CountNames, type SpanFetch, sumGuard, type UsageRow } from "./rows.ts";
 
 /**
  * Following a provider's paginated report of time buckets (docs/design.md#providers): every
@@ -99,4 +100,83 @@ export async function* paginate<S extends z.ZodType<Bucketed>>(
     seenCursors.add(next);
     cursor = next;
   }
+}
+
+/** Pieces of a span fetched at a time (each one page, normally). */
+const PAGE_CONCURRENCY = 4;
+
+/**
+ * A span cut into pieces of one page's time each (the last one shorter; an empty span stays
+ * whole). Each piece is its own query, so pages that would follow one another by cursor are asked
+ * for at once instead: the same number of requests (one page per piece, as the cursor chain has
+ * one per page's time), in the time of a few.
+ */
+export function pageSizedPieces(span: Span, pageSeconds: number): Span[] {
+  const pieces: Span[] = [];
+  for (let start = span.start; start < span.end; start += pageSeconds)
+    pieces.push({ start, end: Math.min(start + pageSeconds, span.end) });
+  // a span without time is still asked for as it is: the API says what is wrong with it
+  return pieces.length > 0 ? pieces : [span];
+}
+
+/**
+ * `work` over every item, at most `limit` at a time, results in the items' order. After a failure
+ * nothing new starts, and the first error is thrown only once the work under way has settled: no
+ * request of a refused span is still running when the caller goes on.
+ */
+export async function inOrderAtMost<T, R>(
+  limit: number,
+  items: readonly T[],
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await work(items[i]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+  return results;
+}
+
+/**
+ * A span's usage read as page-sized pieces, a few at a time (see pageSizedPieces), in order. The
+ * sums are checked over the whole span, since a run's window may cross pieces: a row that takes
+ * a key's total past 2^53 refuses the span.
+ */
+export async function fetchInPieces(
+  span: Span,
+  pageSeconds: number,
+  names: CountNames,
+  fetchPiece: (piece: Span) => Promise<SpanFetch>,
+): Promise<SpanFetch> {
+  const fetched = await inOrderAtMost(
+    PAGE_CONCURRENCY,
+    pageSizedPieces(span, pageSeconds),
+    fetchPiece,
+  );
+  const guard = sumGuard(names);
+  const rows: UsageRow[] = [];
+  let pages = 0;
+  for (const piece of fetched) {
+    pages += piece.pages;
+    for (const row of piece.rows) {
+      const unsafe = guard(row);
+      if (unsafe)
+        throw new UsageApiError(
+          "protocol",
+          `bucket ${row.minute} (${formatMinute(row.minute)}): ${unsafe}; the page is refused`,
+        );
+      rows.push(row);
+    }
+  }
+  return { rows, pages };
 }

@@ -266,6 +266,39 @@ function removalEdits(object: Node, removed: Set<Node>): TextEdit[] {
   return edits;
 }
 
+/** The value at `path` in a parsed JSON value; undefined when it is not there. */
+function valueAt(root: unknown, path: JsonPath): unknown {
+  let at = root;
+  for (const key of path) {
+    if (typeof key === "number") {
+      if (!Array.isArray(at) || key < 0 || key >= at.length) return undefined;
+      at = at[key];
+    } else {
+      if (at === null || typeof at !== "object" || Array.isArray(at) || !Object.hasOwn(at, key))
+        return undefined;
+      at = (at as Record<string, unknown>)[key];
+    }
+  }
+  return at;
+}
+
+/**
+ * Whether `edits` would leave a text as it is, judged from `parsed`, the text's value as
+ * JSON.parse gives it (or a reading that keeps every value, such as a loose zod schema): true
+ * exactly when editJsonText would return the text unchanged, without parsing the text for edits
+ * again. A pass with nothing to do asks this of every file. Text the editor would refuse (a key
+ * twice) is not told apart: callers ask only of text that was checked when it was read.
+ */
+export function editsChangeNothing(parsed: unknown, edits: JsonEdits): boolean {
+  if ((edits.remove?.length ?? 0) > 0) return false;
+  if ((edits.append ?? []).some((a) => a.values.length > 0)) return false;
+  // a set changes nothing where the value is there already; a missing one is added (or refused)
+  return (edits.set ?? []).every(({ path, value }) => {
+    const current = valueAt(parsed, path);
+    return current !== undefined && deepEqual(current, plain(value));
+  });
+}
+
 /** Applies the edits; returns the text unchanged (the same string) when no value differs. */
 export function editJsonText(text: string, edits: JsonEdits): string {
   const root = parseForEdit(text);

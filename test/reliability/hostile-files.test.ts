@@ -19,6 +19,7 @@ import { BUILTIN_PRICES } from "../../src/pricing/builtin-prices.ts";
 import { applyReadings } from "../../src/reconcile/apply.ts";
 import { type PassReport, PassReportSchema, type RunReport } from "../../src/report/schema.ts";
 import { discoverRuns } from "../../src/runs/discover.ts";
+import { ManifestSchema } from "../../src/runs/schema.ts";
 import { CLI_BUNDLE } from "../support/bundle.ts";
 import { type CliResult, runCli } from "../support/cli.ts";
 import {
@@ -325,8 +326,13 @@ describe("the editor's refusal is one run's error", () => {
     expect(applied.changes.filter((c) => c.path.endsWith("metrics.json"))).toHaveLength(
       exp.runs.length - 1,
     );
-    // the same for the manifest: reported, left alone, the runs' files still written
-    discovery.manifest!.text = discovery.manifest!.text.replace("{\n", '{\n  "runs": null,\n');
+    // the same for the manifest: reported, left alone, the runs' files still written (its
+    // first entry out of step with its file, so that it has something to change)
+    const manifest = discovery.manifest!;
+    manifest.text = manifest.text
+      .replace("{\n", '{\n  "runs": null,\n')
+      .replace('"verification_status": "pending"', '"verification_status": "stale"');
+    manifest.entries = ManifestSchema.parse(JSON.parse(manifest.text)).runs;
     const again = applyReadings({
       discovery,
       settings: testSettings(exp.runsDir, FRAMEWORKS),
