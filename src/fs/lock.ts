@@ -10,7 +10,7 @@ import { asWrite, trackTempFile } from "./node.ts";
 import { processIsAlive } from "./process.ts";
 
 /**
- * One pass at a time per runs directory (SPEC §11). Two passes that both read a file, add their
+ * One pass at a time per runs directory (docs/design.md#trust-rules). Two passes that both read a file, add their
  * reading and write it back lose one of the two readings; so a pass that writes takes this lock
  * first and a second one stops at once, naming the holder.
  *

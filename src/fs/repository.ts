@@ -2,7 +2,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Files } from "./types.ts";
 
 /**
- * "The repository" whose files a pass may read (SPEC §11: links are never followed out of it):
+ * "The repository" whose files a pass may read (docs/design.md#trust-rules: links are never followed out of it):
  * the git work tree holding the runs directory (the nearest ancestor with a `.git` entry, as in
  * the action's checkout); outside git, the directory holding the runs directory, i.e. the
  * experiment with its `config.yaml`.

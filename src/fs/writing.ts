@@ -12,7 +12,7 @@ export interface WritingSession {
 }
 
 /**
- * What a pass does before it writes into a runs directory (SPEC §11): clean up on SIGINT/SIGTERM,
+ * What a pass does before it writes into a runs directory (docs/design.md#trust-rules): clean up on SIGINT/SIGTERM,
  * take the directory's lock (RunsLockHeldError when another pass holds it), then sweep the
  * temporary files that killed passes left behind.
  */

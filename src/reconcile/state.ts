@@ -166,7 +166,7 @@ const occupant = (
 });
 
 /**
- * Runs whose activity window wholly contains another run's of the same framework (SPEC §11): one
+ * Runs whose activity window wholly contains another run's of the same framework (docs/design.md#trust-rules): one
  * file whose first step is days early would otherwise make every run it covers ambiguous. Runs with
  * identical windows contain each other and are left to the sharing check (both ambiguous). Only a
  * run with a window of its own can be a container. Per framework, windows sorted by start (longest
@@ -215,7 +215,7 @@ function containingWindows(
 }
 
 /**
- * Marks the readings that cannot vouch for a run as it is now (SPEC §4): a reading counts only
+ * Marks the readings that cannot vouch for a run as it is now (docs/design.md#verification): a reading counts only
  * when it names a query window, that window covers the run's current window (for this tool's own
  * readings: is exactly that window), and it overlaps no other run's window on the same key.
  * Anything else was read over another window (steps corrected since, a run directory copied to a

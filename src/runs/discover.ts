@@ -233,7 +233,7 @@ async function mapInOrder<T, R>(
 }
 
 /**
- * Finds every `{runsDir}/{framework}/{run_id}/metrics.json` (SPEC §2). Broken files become
+ * Finds every `{runsDir}/{framework}/{run_id}/metrics.json` (docs/design.md#runs-and-windows). Broken files become
  * problems and the rest goes on. Symbolic links are never followed, so nothing outside the runs
  * directory is read. `frameworks` narrows the search (all when empty).
  */

@@ -36,7 +36,7 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 }
 
 /**
- * Runs on the same key whose windows share at least one minute (SPEC §3): their shared usage
+ * Runs on the same key whose windows share at least one minute (docs/design.md#reading-usage): their shared usage
  * cannot be told apart. A sweep over windows sorted by start, per key.
  */
 export function findSharing(runs: readonly RunOnKey[]): Map<string, string[]> {
@@ -110,7 +110,7 @@ const modelKey = (r: UsageRow): string =>
   `${r.model}\u0000${r.batch}\u0000${r.serviceTier}\u0000${r.unpriced ?? ""}`;
 
 /**
- * Attributes minute buckets to runs (SPEC §3). A minute owned by one run counts for it; a minute
+ * Attributes minute buckets to runs (docs/design.md#reading-usage). A minute owned by one run counts for it; a minute
  * owned by several runs on the same key counts for none of them and is reported as shared; a
  * minute owned by no run is unattributed usage on that key.
  */

@@ -5,7 +5,7 @@ import type { ClassTokens, TokenClassUsage } from "../../pricing/usage.ts";
 import type { UsageResult } from "./schema.ts";
 
 /**
- * From one result of Anthropic's usage report to the project's token classes (SPEC §12, §13).
+ * From one result of Anthropic's usage report to the project's token classes (docs/design.md#token-classes, #providers).
  * Anthropic reports input in four disjoint parts, so no class is derived by subtraction:
  * uncached input, cache reads, 5-minute cache writes and 1-hour cache writes; output is one count.
  */

@@ -15,7 +15,7 @@ import {
   unixSeconds,
 } from "./schema.ts";
 
-/** The generation of the usage fields a reading's classes come from (SPEC §12). */
+/** The generation of the usage fields a reading's classes come from (docs/design.md#token-classes). */
 export const USAGE_SCHEMA = `anthropic-${ANTHROPIC_VERSION}`;
 
 /** A bucket's RFC 3339 bounds as Unix seconds too, so the shared pagination checks apply. */
@@ -44,7 +44,7 @@ const nonZero = (tokens: ClassTokens): ClassTokens =>
 /**
  * Fetches the Messages usage of one span for the given keys from the usage report, grouped by
  * key, model, tier, context band, region and speed, in minute (or day) buckets. A page means one
- * thing (SPEC §11): besides the shared pagination checks, a result without a key or model, a group
+ * thing (docs/design.md#trust-rules): besides the shared pagination checks, a result without a key or model, a group
  * twice in one bucket, or sums past 2^53 refuse it. Empty minutes come back as `results: []` or
  * not at all; either reads as no usage.
  */
