@@ -7,7 +7,7 @@ export function reportOf(runs: RunReport[]): PassReport {
     STATUSES.map((s) => [s, runs.filter((r) => r.status === s).length]),
   ) as PassReport["totals"]["by_status"];
   return PassReportSchema.parse({
-    version: "0.1.0",
+    version: "1.0.0",
     now: "2025-11-02T00:00:00.000000+00:00",
     mode: "reconcile",
     dry_run: false,
