@@ -8,6 +8,7 @@ import { attribute, type UnattributedUsage } from "../usage/attribute.ts";
 import { planSpans, requestLowerBound } from "../usage/plan.ts";
 import type { UsageProvider } from "../usage/provider.ts";
 import { addRequests, sumGuard, type UsageRow } from "../usage/rows.ts";
+import { mapInOrder } from "../util/concurrency.ts";
 import { floorMinute } from "../util/time.ts";
 import type { PassSettings } from "./settings.ts";
 import type { RunState } from "./state.ts";
@@ -43,23 +44,6 @@ interface FailedSpan {
   span: Span;
   message: string;
   kind: string;
-}
-
-async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 const messageOf = (error: unknown): string =>
@@ -157,7 +141,7 @@ export async function collectReadings(args: {
   const onPage = () => {
     progress.pages++;
   };
-  await mapLimit(work, args.concurrency ?? 4, async (w) => {
+  await mapInOrder(work, args.concurrency ?? 4, async (w) => {
     const outcome = await fetchOrSplit(w.provider, w.source, w.span, w.keyIds, onPage);
     for (const r of outcome.rows) rows.push(r);
     failedSpans.push(...outcome.failed);

@@ -3,6 +3,7 @@ import { type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
 import { ConfigError } from "../errors.ts";
 import { repositoryRoot, resolvesInside } from "../fs/repository.ts";
 import { type DirEntry, describeReadError, type Files, FileTooLargeError } from "../fs/types.ts";
+import { mapInOrder } from "../util/concurrency.ts";
 import { escapeControl, hasControlCharacter } from "../util/control-chars.ts";
 import { findDuplicateKey, formatJsonPath, scanJsonShape } from "../util/json-text.ts";
 import {
@@ -213,24 +214,6 @@ async function loadRun(
 
 /** Run directories loaded at a time. */
 const LOAD_CONCURRENCY = 16;
-
-/** `work` over every item, at most `limit` at a time; results in the items' order. */
-async function mapInOrder<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /**
  * Finds every `{runsDir}/{framework}/{run_id}/metrics.json` (docs/design.md#runs-and-windows). Broken files become

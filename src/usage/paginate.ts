@@ -3,6 +3,7 @@ import { UsageApiError } from "../errors.ts";
 import type { Span } from "../model.ts";
 import { describeIssues } from "../runs/schema.ts";
 import type { PageRequest, PageSource } from "../transport/source.ts";
+import { mapInOrder } from "../util/concurrency.ts";
 import { formatMinute, MINUTE } from "../util/time.ts";
 import { type CountNames, type SpanFetch, sumGuard, type UsageRow } from "./rows.ts";
 
@@ -120,34 +121,6 @@ export function pageSizedPieces(span: Span, pageSeconds: number): Span[] {
 }
 
 /**
- * `work` over every item, at most `limit` at a time, results in the items' order. After a failure
- * nothing new starts, and the first error is thrown only once the work under way has settled: no
- * request of a refused span is still running when the caller goes on.
- */
-export async function inOrderAtMost<T, R>(
-  limit: number,
-  items: readonly T[],
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (!failure && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await work(items[i]!);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error;
-  return results;
-}
-
-/**
  * A span's usage read as page-sized pieces, a few at a time (see pageSizedPieces), in order. The
  * sums are checked over the whole span, since a run's window may cross pieces: a row that takes
  * a key's total past 2^53 refuses the span.
@@ -158,9 +131,9 @@ export async function fetchInPieces(
   names: CountNames,
   fetchPiece: (piece: Span) => Promise<SpanFetch>,
 ): Promise<SpanFetch> {
-  const fetched = await inOrderAtMost(
-    PAGE_CONCURRENCY,
+  const fetched = await mapInOrder(
     pageSizedPieces(span, pageSeconds),
+    PAGE_CONCURRENCY,
     fetchPiece,
   );
   const guard = sumGuard(names);
