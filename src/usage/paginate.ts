@@ -127,14 +127,16 @@ export function pageSizedPieces(span: Span, pageSeconds: number): Span[] {
  */
 export async function fetchInPieces(
   span: Span,
-  pageSeconds: number,
+  bucketWidth: "1m" | "1d",
+  /** Buckets in one page, by width. */
+  limits: { minute: number; day: number },
   names: CountNames,
-  fetchPiece: (piece: Span) => Promise<SpanFetch>,
+  fetchPiece: (piece: Span, limit: number) => Promise<SpanFetch>,
 ): Promise<SpanFetch> {
-  const fetched = await mapInOrder(
-    pageSizedPieces(span, pageSeconds),
-    PAGE_CONCURRENCY,
-    fetchPiece,
+  const limit = bucketWidth === "1d" ? limits.day : limits.minute;
+  const pageSeconds = limit * (bucketWidth === "1d" ? 86_400 : MINUTE);
+  const fetched = await mapInOrder(pageSizedPieces(span, pageSeconds), PAGE_CONCURRENCY, (piece) =>
+    fetchPiece(piece, limit),
   );
   const guard = sumGuard(names);
   const rows: UsageRow[] = [];

@@ -3,7 +3,7 @@ import type { Span } from "../../model.ts";
 import type { PageSource } from "../../transport/source.ts";
 import { fetchInPieces, paginate } from "../../usage/paginate.ts";
 import type { CountNames, SpanFetch, UsageRow } from "../../usage/rows.ts";
-import { formatMinute, MINUTE } from "../../util/time.ts";
+import { formatMinute } from "../../util/time.ts";
 import { GROUP_BY, MAX_DAY_BUCKETS, MAX_MINUTE_BUCKETS } from "./query.ts";
 import { classesOfResult, UsagePageSchema } from "./schema.ts";
 
@@ -30,10 +30,12 @@ export async function fetchSpan(
   onPage?: () => void,
   bucketWidth: "1m" | "1d" = "1m",
 ): Promise<SpanFetch> {
-  const limit = bucketWidth === "1d" ? MAX_DAY_BUCKETS : MAX_MINUTE_BUCKETS;
-  const pageSeconds = limit * (bucketWidth === "1d" ? 86_400 : MINUTE);
-  return fetchInPieces(span, pageSeconds, COUNT_NAMES, (piece) =>
-    fetchPiece(source, piece, apiKeyIds, onPage, bucketWidth, limit),
+  return fetchInPieces(
+    span,
+    bucketWidth,
+    { minute: MAX_MINUTE_BUCKETS, day: MAX_DAY_BUCKETS },
+    COUNT_NAMES,
+    (piece, limit) => fetchPiece(source, piece, apiKeyIds, onPage, bucketWidth, limit),
   );
 }
 
