@@ -69,6 +69,15 @@ export interface CommitSettings {
   beforePublish?: (attempt: number) => Promise<void>;
 }
 
+/** The loop's settings every committing delivery hands on unchanged. */
+const loopSettings = (c: CommitSettings) => ({
+  secrets: c.secrets,
+  log: c.log,
+  maxAttempts: c.maxAttempts,
+  backoffMs: c.backoffMs,
+  beforePublish: c.beforePublish,
+});
+
 /** The pass re-applied on the files a commit is built on, and the message for what changed. */
 function commitBody(pass: PassToDeliver, c: CommitSettings) {
   let latest: Applied | undefined;
@@ -100,11 +109,7 @@ export function gitDelivery(
         computeChanges: body.computeChanges,
         message: body.message,
         branch: o.branch,
-        secrets: o.secrets,
-        log: o.log,
-        maxAttempts: o.maxAttempts,
-        backoffMs: o.backoffMs,
-        beforePublish: o.beforePublish,
+        ...loopSettings(o),
       });
       return { sha: result.sha };
     },
@@ -134,11 +139,7 @@ export function apiDelivery(
         workspace: o.workspace,
         computeChanges: body.computeChanges,
         message: body.message,
-        secrets: o.secrets,
-        log: o.log,
-        maxAttempts: o.maxAttempts,
-        backoffMs: o.backoffMs,
-        beforePublish: o.beforePublish,
+        ...loopSettings(o),
       });
       return { sha: result.sha };
     },
@@ -189,9 +190,7 @@ export function pullRequestDelivery(
         pull: prepared?.pull,
         computeChanges: body.computeChanges,
         message: body.message,
-        maxAttempts: o.maxAttempts,
-        backoffMs: o.backoffMs,
-        beforePublish: o.beforePublish,
+        ...loopSettings(o),
       });
       return { sha: result.sha };
     },
