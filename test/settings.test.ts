@@ -118,6 +118,30 @@ describe("resolveSettings: defaults and fallbacks", () => {
     expect(s.adminKey).toBe("sk-admin-tracking");
   });
 
+  it("takes a Claude framework's key id from ANTHROPIC_API_KEY_{FW}_ID, and refuses one provider's id in the other's variable", () => {
+    const s = resolve(
+      { "api-key-ids": "baes=key_given" },
+      {
+        ANTHROPIC_API_KEY_CLAUDE_ID: "apikey_01ClaudeEnv",
+        ANTHROPIC_API_KEY_BAES_ID: "apikey_01Ignored",
+        OPENAI_API_KEY_GHSPEC_ID: "key_ghspecEnv",
+      },
+    );
+    // the list wins over a variable; each variable fills in a framework the list leaves out
+    expect(s.pass.apiKeyIds).toEqual({
+      baes: "key_given",
+      claude: "apikey_01ClaudeEnv",
+      ghspec: "key_ghspecEnv",
+    });
+    expect(() => resolve({}, { OPENAI_API_KEY_CLAUDE_ID: "apikey_01Wrong" })).toThrow(
+      /OPENAI_API_KEY_CLAUDE_ID.*key id of anthropic.*ANTHROPIC_API_KEY_CLAUDE_ID/,
+    );
+    // one framework in both providers' variables is two key ids for it, not a silent choice
+    expect(() =>
+      resolve({}, { OPENAI_API_KEY_X_ID: "key_x1", ANTHROPIC_API_KEY_X_ID: "apikey_01X" }),
+    ).toThrow(/framework x is given two key ids/);
+  });
+
   it("prefers given settings over the environment, and OPENAI_ADMIN_KEY over the old variable", () => {
     const env = {
       RECONCILIATION_VERIFICATION_INTERVAL_MIN: "90",

@@ -105,7 +105,8 @@ export const httpUrl: Parser<string> = (t, { label }) => {
   return s.replace(/\/+$/, "");
 };
 
-const KEY_ENV = /^OPENAI_API_KEY_(.+)_ID$/;
+/** `OPENAI_API_KEY_{FW}_ID` (the old script's) and `ANTHROPIC_API_KEY_{FW}_ID`: a framework's key id. */
+const KEY_ENV = /^(OPENAI|ANTHROPIC)_API_KEY_(.+)_ID$/;
 
 /** `framework=key_…` lines (or comma separated); a framework twice or a key for two frameworks is an error. */
 export function parseKeyIds(t: string, label: string): Record<string, string> {
@@ -155,18 +156,28 @@ function addKeyId(
 }
 
 /**
- * The key ids given (`framework=key_…` lines), then `OPENAI_API_KEY_{FW}_ID` variables for the
- * frameworks they leave out.
+ * The key ids given (`framework=key_…` lines), then `OPENAI_API_KEY_{FW}_ID` and
+ * `ANTHROPIC_API_KEY_{FW}_ID` variables for the frameworks they leave out.
  */
 export const keyIds: Parser<Record<string, string>> = (t, { label, env }) => {
   const map = parseKeyIds(t, label);
+  const given = new Set(Object.keys(map));
   const owner = new Map(Object.entries(map).map(([f, k]) => [k, f]));
   for (const [name, value] of Object.entries(env).sort()) {
     const m = KEY_ENV.exec(name);
     if (!m || !value?.trim()) continue;
-    const framework = m[1]!.toLowerCase();
-    if (map[framework] !== undefined) continue;
-    addKeyId(map, owner, framework, value.trim(), `${label} (from ${name})`);
+    const framework = m[2]!.toLowerCase();
+    // a variable fills in what the key-id list leaves out; two variables for one framework
+    // (one per provider) are told apart by addKeyId as two key ids
+    if (given.has(framework)) continue;
+    const keyId = value.trim();
+    const provider = providerOf(keyId);
+    if (provider && provider.id !== m[1]!.toLowerCase()) {
+      throw new ConfigError(
+        `${label} (from ${name}): ${redact(keyId)} is a key id of ${provider.id}, not of ${m[1]!.toLowerCase()}; set ${provider.id.toUpperCase()}_API_KEY_${m[2]}_ID instead`,
+      );
+    }
+    addKeyId(map, owner, framework, keyId, `${label} (from ${name})`);
   }
   return map;
 };

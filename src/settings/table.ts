@@ -114,14 +114,14 @@ export const SETTINGS = {
   apiKeyIds: setting({
     name: "api-key-ids",
     description:
-      "One line per framework, framework=key_… (OpenAI) or framework=apikey_… (Anthropic): the id of the API key each framework's runs used (not the secret key). Falls back to OPENAI_API_KEY_{FRAMEWORK}_ID environment variables.",
+      "One line per framework, framework=key_… (OpenAI) or framework=apikey_… (Anthropic): the id of the API key each framework's runs used (not the secret key). Falls back to OPENAI_API_KEY_{FRAMEWORK}_ID and ANTHROPIC_API_KEY_{FRAMEWORK}_ID environment variables.",
     default: "",
     action: true,
     cli: {
       flag: "--api-key-id <framework=key_id>",
-      help: "API key id a framework's runs used (repeatable); falls back to OPENAI_API_KEY_{FRAMEWORK}_ID",
+      help: "API key id a framework's runs used (repeatable); falls back to OPENAI_API_KEY_{FRAMEWORK}_ID / ANTHROPIC_API_KEY_{FRAMEWORK}_ID",
       readme:
-        "key id per framework, repeatable; falls back to `OPENAI_API_KEY_{FRAMEWORK}_ID` variables",
+        "key id per framework, repeatable; falls back to `OPENAI_API_KEY_{FRAMEWORK}_ID` / `ANTHROPIC_API_KEY_{FRAMEWORK}_ID` variables",
       repeatable: true,
       commands: BOTH,
     },

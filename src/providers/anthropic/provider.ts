@@ -30,6 +30,6 @@ export const anthropic: UsageProvider = {
     noAdminKey:
       "no Anthropic admin key to read the usage report with: set ANTHROPIC_ADMIN_KEY (action input anthropic-admin-key)",
     noKeyId: (frameworks) =>
-      `no API key id for framework(s) ${frameworks.join(", ")}, which have runs to reconcile: give ${frameworks[0]}=apikey_… (action input api-key-ids, CLI --api-key-id)`,
+      `no API key id for framework(s) ${frameworks.join(", ")}, which have runs to reconcile: give ${frameworks[0]}=apikey_… (action input api-key-ids, CLI --api-key-id) or set ANTHROPIC_API_KEY_${frameworks[0]!.toUpperCase()}_ID`,
   },
 };
