@@ -63,6 +63,8 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
             )
         : undefined,
     });
+    // the texts written (every file's before and after) are not printed: let them go first
+    result.changes = [];
     const report = finishReport(result.report, io.cwd, given);
     printPass(io, report, result, { ...v, secrets: [...given, ...secrets] });
     return report.errors > 0 ? 1 : 0;

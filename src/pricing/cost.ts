@@ -87,9 +87,36 @@ function tierOf(u: TokenClassUsage): Tier {
 const missingRates = (entry: PriceEntry, classes: readonly TokenClass[], tier: Tier) =>
   classes.filter((c) => entry.price[rateKey(c, tier)] === undefined);
 
+// A pass prices thousands of runs at the same few sets of rates: each set is hashed once.
+const hashes = new Map<string, string>();
+
 export function pricesHash(rates: Partial<Record<RateKey, number>>): string {
   const sorted = Object.fromEntries(Object.entries(rates).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return createHash("sha256").update(JSON.stringify(sorted)).digest("hex").slice(0, 12);
+  const text = JSON.stringify(sorted);
+  let hash = hashes.get(text);
+  if (hash === undefined) {
+    if (hashes.size >= 1024) hashes.clear();
+    hash = createHash("sha256").update(text).digest("hex").slice(0, 12);
+    hashes.set(text, hash);
+  }
+  return hash;
+}
+
+// Looking a model up walks every source under every candidate name; a pass asks the same few
+// models of the same sources for every run. The sources are never changed once loaded.
+const resolvedBySources = new WeakMap<
+  readonly PriceSource[],
+  Map<string, ReturnType<typeof resolvePrice>>
+>();
+
+function resolvePriceOnce(model: string, sources: readonly PriceSource[]) {
+  let byModel = resolvedBySources.get(sources);
+  if (!byModel) {
+    byModel = new Map();
+    resolvedBySources.set(sources, byModel);
+  }
+  if (!byModel.has(model)) byModel.set(model, resolvePrice(model, sources));
+  return byModel.get(model);
 }
 
 const INPUT_CLASSES_BUT_CACHED: readonly TokenClass[] = [
@@ -106,7 +133,7 @@ type Priced =
   | { unknown: string; warnings: string[] };
 
 function priceModel(u: TokenClassUsage, sources: readonly PriceSource[]): Priced {
-  const resolved = resolvePrice(u.model, sources);
+  const resolved = resolvePriceOnce(u.model, sources);
   if (!resolved) return { unknown: "no price for this model", warnings: [] };
   const { warnings } = resolved;
   const tier = tierOf(u);

@@ -74,7 +74,11 @@ export async function runPass(given: PassSettings, deps: PassDeps): Promise<Pass
   if (!(await files.exists(given.runsDir)))
     throw new ConfigError(`runs directory ${given.runsDir} does not exist (runs-dir)`);
   const discovery = await discoverRuns(files, given.runsDir, given.frameworks);
-  const missing = given.frameworks.filter((f) => !discovery.frameworks.includes(f));
+  // No closure here may name `discovery`: closures of a function share one context, and
+  // `reapply` (kept with the outcome until the report is printed) would keep every text and
+  // parsed file of the pass alive with it.
+  const found = discovery.frameworks;
+  const missing = given.frameworks.filter((f) => !found.includes(f));
   if (missing.length > 0) {
     throw new ConfigError(
       `framework ${missing.join(", ")} not found under ${given.runsDir} (found: ${discovery.frameworks.join(", ") || "none"})`,
