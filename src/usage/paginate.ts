@@ -120,25 +120,55 @@ export function pageSizedPieces(span: Span, pageSeconds: number): Span[] {
   return pieces.length > 0 ? pieces : [span];
 }
 
-/**
- * A span's usage read as page-sized pieces, a few at a time (see pageSizedPieces), in order. The
- * sums are checked over the whole span, since a run's window may cross pieces: a row that takes
- * a key's total past 2^53 refuses the span.
- */
-export async function fetchInPieces(
-  span: Span,
-  bucketWidth: "1m" | "1d",
+/** How one provider's usage report is read: its page schema, query and the rows of a bucket. */
+export interface ReportReader<S extends z.ZodType<Bucketed>> {
+  schema: S;
+  /** The report's name in messages. */
+  what: string;
+  groupBy: readonly string[];
   /** Buckets in one page, by width. */
-  limits: { minute: number; day: number },
-  names: CountNames,
-  fetchPiece: (piece: Span, limit: number) => Promise<SpanFetch>,
+  limits: { minute: number; day: number };
+  names: CountNames;
+  /** The rows of one bucket, validated: a bucket that says two things throws UsageApiError. */
+  rowsOf(bucket: z.infer<S>["data"][number]): UsageRow[];
+}
+
+/**
+ * A span's usage for the keys, read as page-sized pieces a few at a time (see pageSizedPieces),
+ * every page of a piece followed, in order. The sums are checked over the whole span, since a
+ * run's window may cross pieces: a row that takes a key's total past 2^53 refuses the span.
+ */
+export async function readSpan<S extends z.ZodType<Bucketed>>(
+  reader: ReportReader<S>,
+  source: PageSource,
+  span: Span,
+  apiKeyIds: readonly string[],
+  onPage?: () => void,
+  bucketWidth: "1m" | "1d" = "1m",
 ): Promise<SpanFetch> {
-  const limit = bucketWidth === "1d" ? limits.day : limits.minute;
+  const limit = bucketWidth === "1d" ? reader.limits.day : reader.limits.minute;
   const pageSeconds = limit * (bucketWidth === "1d" ? 86_400 : MINUTE);
-  const fetched = await mapInOrder(pageSizedPieces(span, pageSeconds), PAGE_CONCURRENCY, (piece) =>
-    fetchPiece(piece, limit),
-  );
-  const guard = sumGuard(names);
+  const readPiece = async (piece: Span): Promise<SpanFetch> => {
+    const rows: UsageRow[] = [];
+    let pages = 0;
+    const request = {
+      startTime: piece.start,
+      endTime: piece.end,
+      apiKeyIds,
+      groupBy: reader.groupBy,
+      bucketWidth,
+      limit,
+    };
+    for await (const page of paginate(source, request, reader.schema, reader.what)) {
+      pages++;
+      onPage?.();
+      for (const bucket of (page as { data: z.infer<S>["data"] }).data)
+        for (const row of reader.rowsOf(bucket)) rows.push(row);
+    }
+    return { rows, pages };
+  };
+  const fetched = await mapInOrder(pageSizedPieces(span, pageSeconds), PAGE_CONCURRENCY, readPiece);
+  const guard = sumGuard(reader.names);
   const rows: UsageRow[] = [];
   let pages = 0;
   for (const piece of fetched) {

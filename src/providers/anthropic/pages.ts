@@ -3,7 +3,7 @@ import { UsageApiError } from "../../errors.ts";
 import type { Span } from "../../model.ts";
 import type { ClassTokens } from "../../pricing/usage.ts";
 import type { PageSource } from "../../transport/source.ts";
-import { fetchInPieces, paginate } from "../../usage/paginate.ts";
+import { type ReportReader, readSpan } from "../../usage/paginate.ts";
 import type { CountNames, SpanFetch, UsageRow } from "../../usage/rows.ts";
 import { classifyResult, UsageResultError } from "./classes.ts";
 import { GROUP_BY, MAX_DAY_BUCKETS, MAX_MINUTE_BUCKETS } from "./query.ts";
@@ -47,89 +47,65 @@ const nonZero = (tokens: ClassTokens): ClassTokens =>
  * twice in one bucket, or sums past 2^53 refuse it. Empty minutes come back as `results: []` or
  * not at all; either reads as no usage.
  */
-export async function fetchSpan(
+export const fetchSpan = (
   source: PageSource,
   span: Span,
   apiKeyIds: readonly string[],
   onPage?: () => void,
   bucketWidth: "1m" | "1d" = "1m",
-): Promise<SpanFetch> {
-  return fetchInPieces(
-    span,
-    bucketWidth,
-    { minute: MAX_MINUTE_BUCKETS, day: MAX_DAY_BUCKETS },
-    COUNT_NAMES,
-    (piece, limit) => fetchPiece(source, piece, apiKeyIds, onPage, bucketWidth, limit),
-  );
-}
+): Promise<SpanFetch> => readSpan(READER, source, span, apiKeyIds, onPage, bucketWidth);
 
-/** Every page of one piece of a span (see fetchSpan), its rows not yet checked against the sums. */
-async function fetchPiece(
-  source: PageSource,
-  span: Span,
-  apiKeyIds: readonly string[],
-  onPage: (() => void) | undefined,
-  bucketWidth: "1m" | "1d",
-  limit: number,
-): Promise<SpanFetch> {
-  const rows: UsageRow[] = [];
-  let pages = 0;
-  const request = {
-    startTime: span.start,
-    endTime: span.end,
-    apiKeyIds,
-    groupBy: GROUP_BY,
-    bucketWidth,
-    limit,
-  };
-  for await (const page of paginate(source, request, TimedUsagePageSchema, "usage report")) {
-    pages++;
-    onPage?.();
-    for (const bucket of page.data) {
-      const where = `bucket ${bucket.starting_at}`;
-      const groups = new Set<string>();
-      for (const r of bucket.results) {
-        if (!r.api_key_id || !r.model) {
-          throw new UsageApiError(
-            "protocol",
-            `${where} has a result without api_key_id or model although the query groups by them`,
-          );
-        }
-        const dims = [r.service_tier, r.context_window, r.inference_geo, r.speed].map(
-          (d) => d ?? null,
+const READER: ReportReader<typeof TimedUsagePageSchema> = {
+  schema: TimedUsagePageSchema,
+  what: "usage report",
+  groupBy: GROUP_BY,
+  limits: { minute: MAX_MINUTE_BUCKETS, day: MAX_DAY_BUCKETS },
+  names: COUNT_NAMES,
+  rowsOf(bucket) {
+    const rows: UsageRow[] = [];
+    const where = `bucket ${bucket.starting_at}`;
+    const groups = new Set<string>();
+    for (const r of bucket.results) {
+      if (!r.api_key_id || !r.model) {
+        throw new UsageApiError(
+          "protocol",
+          `${where} has a result without api_key_id or model although the query groups by them`,
         );
-        const group = JSON.stringify([r.api_key_id, r.model, ...dims]);
-        if (groups.has(group)) {
-          throw new UsageApiError(
-            "protocol",
-            `${where} has two results for the same group (${r.api_key_id}, ${r.model}, ${dims.join(", ")}); a page that says two things is refused`,
-          );
-        }
-        groups.add(group);
-        let c: ReturnType<typeof classifyResult>;
-        try {
-          c = classifyResult(r, bucket.start_time);
-        } catch (error) {
-          if (!(error instanceof UsageResultError)) throw error;
-          throw new UsageApiError("protocol", `${where}: ${error.message}; the page is refused`);
-        }
-        const row: UsageRow = {
-          minute: bucket.start_time,
-          apiKeyId: r.api_key_id,
-          model: r.model,
-          batch: c.usage.batch ?? false,
-          serviceTier: c.usage.service_tier ?? null,
-          inputTokens: c.totals.tokensIn,
-          cachedTokens: c.totals.cachedTokens,
-          outputTokens: c.totals.tokensOut,
-          requests: null,
-          classes: nonZero(c.usage.tokens),
-          schema: USAGE_SCHEMA,
-          ...(c.unpriced !== undefined ? { unpriced: c.unpriced } : {}),
-        };
-        rows.push(row);
       }
+      const dims = [r.service_tier, r.context_window, r.inference_geo, r.speed].map(
+        (d) => d ?? null,
+      );
+      const group = JSON.stringify([r.api_key_id, r.model, ...dims]);
+      if (groups.has(group)) {
+        throw new UsageApiError(
+          "protocol",
+          `${where} has two results for the same group (${r.api_key_id}, ${r.model}, ${dims.join(", ")}); a page that says two things is refused`,
+        );
+      }
+      groups.add(group);
+      let c: ReturnType<typeof classifyResult>;
+      try {
+        c = classifyResult(r, bucket.start_time);
+      } catch (error) {
+        if (!(error instanceof UsageResultError)) throw error;
+        throw new UsageApiError("protocol", `${where}: ${error.message}; the page is refused`);
+      }
+      const row: UsageRow = {
+        minute: bucket.start_time,
+        apiKeyId: r.api_key_id,
+        model: r.model,
+        batch: c.usage.batch ?? false,
+        serviceTier: c.usage.service_tier ?? null,
+        inputTokens: c.totals.tokensIn,
+        cachedTokens: c.totals.cachedTokens,
+        outputTokens: c.totals.tokensOut,
+        requests: null,
+        classes: nonZero(c.usage.tokens),
+        schema: USAGE_SCHEMA,
+        ...(c.unpriced !== undefined ? { unpriced: c.unpriced } : {}),
+      };
+      rows.push(row);
     }
-  }
-  return { rows, pages };
-}
+    return rows;
+  },
+};
