@@ -187,45 +187,12 @@ function cached(secrets: readonly (string | undefined)[], patterns: boolean): Re
 }
 
 /**
- * The last long text a redaction found nothing in, and what it looked for: a report is redacted
- * when it is made and again by the writer that prints it, and the second look would find nothing
- * either. Only an exact repeat of a text found clean for at least the same secrets (and patterns)
- * skips the work, so no secret can pass; the memo is dropped once used, not to keep the text.
- */
-let lastClean: { text: string; secrets: ReadonlySet<string>; patterns: boolean } | undefined;
-/** Shorter texts are quick to scan again; only a whole report is worth remembering. */
-const CLEAN_MEMO_MIN = 64 * 1024;
-
-function redactWith(
-  text: string,
-  secrets: readonly (string | undefined)[],
-  patterns: boolean,
-): string {
-  const wanted = secrets.filter((s): s is string => Boolean(s));
-  const memo = lastClean;
-  if (
-    memo &&
-    text.length >= CLEAN_MEMO_MIN &&
-    (memo.patterns || !patterns) &&
-    wanted.every((s) => memo.secrets.has(s)) &&
-    memo.text === text
-  ) {
-    lastClean = undefined;
-    return text;
-  }
-  const out = cached(secrets, patterns)(text);
-  if (out === text && text.length >= CLEAN_MEMO_MIN)
-    lastClean = { text, secrets: new Set(wanted), patterns };
-  return out;
-}
-
-/**
  * Removes secrets from a message that may reach a log, a summary, a file or an error: the given
  * values in every encoding and in part (see `makeRedactor`), and anything shaped like a key or
  * token. The redactor for a set of secrets is built once and reused.
  */
 export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
-  return redactWith(text, secrets, true);
+  return cached(secrets, true)(text);
 }
 
 /**
@@ -233,5 +200,5 @@ export function redact(text: string, secrets: readonly (string | undefined)[] = 
  * outputs (a log, a report, a summary) where a name that merely looks like a key must stay.
  */
 export function redactSecrets(text: string, secrets: readonly (string | undefined)[]): string {
-  return redactWith(text, secrets, false);
+  return cached(secrets, false)(text);
 }
