@@ -35,7 +35,9 @@ export function byProvider<T>(
   const groups = new Map<UsageProvider, T[]>();
   for (const item of items) {
     const provider = providerFor(keyIdOf(item), providers);
-    groups.set(provider, [...(groups.get(provider) ?? []), item]);
+    const group = groups.get(provider);
+    if (group) group.push(item);
+    else groups.set(provider, [item]);
   }
   return providers.filter((p) => groups.has(p)).map((p) => [p, groups.get(p)!]);
 }

@@ -6,7 +6,6 @@
  * error shapes and injectable faults. Built from the API reference; see types.ts for the options.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import { CostBook, type CostPage, costPage } from "./fake-anthropic-api/costs.ts";
 import {
   encodeCursor,
@@ -28,6 +27,7 @@ import type {
   FaultPlan,
   RecordedRequest,
 } from "./fake-anthropic-api/types.ts";
+import { listenOnLoopback } from "./loopback.ts";
 
 export type { CostResult, ExpectedCost } from "./fake-anthropic-api/costs.ts";
 export { expectedCosts } from "./fake-anthropic-api/costs.ts";
@@ -64,7 +64,6 @@ export async function startFakeAnthropicApi(
   const costBook = options.costs === undefined ? undefined : new CostBook(options.costs);
   let faults: FaultPlan | undefined = options.faults;
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
   function send(
@@ -265,37 +264,16 @@ export async function startFakeAnthropicApi(
       }
     }
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
+  const listening = await listenOnLoopback(server, timers);
 
   return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
+    baseUrl: `http://127.0.0.1:${listening.port}/v1`,
     requests,
     setEvents: (events) => store.set(events),
     addEvents: (events) => store.add(events),
     setFaults: (plan) => {
       faults = plan;
     },
-    close: () => {
-      closing ??= new Promise<void>((resolve, reject) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-        for (const socket of sockets) socket.destroy();
-      });
-      return closing;
-    },
+    close: listening.close,
   };
 }

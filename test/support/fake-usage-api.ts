@@ -6,7 +6,6 @@
  * message, a connection cut mid-body, a page that says one thing twice).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import { CostBook, type CostsPage, costsPage } from "./fake-usage-api/costs.ts";
 import { drip, duplicateFirstRow, hugeBody, resetMidBody } from "./fake-usage-api/hostile.ts";
 import { encodeCursor, parseCostsQuery, parseQuery, QueryError } from "./fake-usage-api/query.ts";
@@ -18,6 +17,7 @@ import type {
   FaultPlan,
   RecordedRequest,
 } from "./fake-usage-api/types.ts";
+import { listenOnLoopback } from "./loopback.ts";
 
 export type { CostsPage, CostsResult, ExpectedCost } from "./fake-usage-api/costs.ts";
 export { expectedCosts, sumDecimalStrings } from "./fake-usage-api/costs.ts";
@@ -57,7 +57,6 @@ export async function startFakeUsageApi(options: FakeUsageApiOptions = {}): Prom
   const costBook = options.costs === undefined ? undefined : new CostBook(options.costs);
   let faults: FaultPlan | undefined = options.faults;
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
 
   function send(
@@ -307,38 +306,16 @@ export async function startFakeUsageApi(options: FakeUsageApiOptions = {}): Prom
       }
     }
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
+  const listening = await listenOnLoopback(server, timers);
 
   return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
+    baseUrl: `http://127.0.0.1:${listening.port}/v1`,
     requests,
     setEvents: (events) => store.set(events),
     addEvents: (events) => store.add(events),
     setFaults: (plan) => {
       faults = plan;
     },
-    close: () => {
-      closing ??= new Promise<void>((resolve, reject) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-        for (const socket of sockets) socket.destroy();
-      });
-      return closing;
-    },
+    close: listening.close,
   };
 }
