@@ -1,5 +1,5 @@
-import { readdir, readFile, rm } from "node:fs/promises";
-import { dirname, join, relative } from "node:path";
+import { rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { COMMENT_MARKER } from "../src/github/comment.ts";
 import { MetricsFileSchema } from "../src/runs/schema.ts";
@@ -7,6 +7,7 @@ import { runAction } from "./support/action.ts";
 import { runCli } from "./support/cli.ts";
 import {
   allEvents,
+  filesUnder,
   type GeneratedRun,
   generateExperiment,
   keyIdFor,
@@ -25,16 +26,6 @@ import { type FakeUsageApi, startFakeUsageApi } from "./support/fake-usage-api.t
 const ADMIN_KEY = "sk-admin-GITHUBTEST0123456789";
 const FRAMEWORKS = ["baes", "ghspec"];
 const iso = (t: number) => new Date(t * 1000).toISOString();
-
-async function filesUnder(root: string, dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const e of await readdir(join(root, dir), { withFileTypes: true, recursive: true })) {
-    if (!e.isFile()) continue;
-    const path = join(e.parentPath, e.name);
-    out[relative(root, path)] = await readFile(path, "utf8");
-  }
-  return out;
-}
 
 describe("the action with the GitHub API", () => {
   let usage: FakeUsageApi;

@@ -1,11 +1,11 @@
-import { readdir, readFile, rm } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { rm } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MetricsFileSchema } from "../src/runs/schema.ts";
 import { runAction } from "./support/action.ts";
 import { runCli } from "./support/cli.ts";
 import {
   allEvents,
+  filesUnder,
   type GeneratedRun,
   generateExperiment,
   keyIdFor,
@@ -25,16 +25,6 @@ const ADMIN_KEY = "sk-admin-PULLREQUEST0123456789";
 const FRAMEWORKS = ["baes", "ghspec"];
 const BRANCH = "reconcile-usage/main";
 const iso = (t: number) => new Date(t * 1000).toISOString();
-
-async function filesUnder(root: string, dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const e of await readdir(join(root, dir), { withFileTypes: true, recursive: true })) {
-    if (!e.isFile()) continue;
-    const path = join(e.parentPath, e.name);
-    out[relative(root, path)] = await readFile(path, "utf8");
-  }
-  return out;
-}
 
 describe("commit: pull-request", () => {
   let usage: FakeUsageApi;

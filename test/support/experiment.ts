@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import type { ClaudeUsageEvent } from "./fake-anthropic-api.ts";
 import { mulberry32 } from "./fake-usage-api/faults.ts";
 import type { UsageEvent } from "./fake-usage-api.ts";
@@ -237,6 +237,17 @@ export function manifestText(runs: readonly GeneratedRun[]): string {
     },
     new Set(),
   );
+}
+
+/** Every file under `root/dir`, by its path relative to `root`, as UTF-8 text. */
+export async function filesUnder(root: string, dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const e of await readdir(join(root, dir), { withFileTypes: true, recursive: true })) {
+    if (!e.isFile()) continue;
+    const path = join(e.parentPath, e.name);
+    out[relative(root, path)] = await readFile(path, "utf8");
+  }
+  return out;
 }
 
 export async function tempDir(prefix = "reconcile-usage-"): Promise<string> {
