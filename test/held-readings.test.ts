@@ -99,12 +99,16 @@ describe("commit noise control: identical readings wait outside the files", () =
   it("commits on the first reading and on verification only, and the verified file lists every reading", async () => {
     const store = memoryStore();
     const first = await pass(40, store);
-    expect(first.changes.filter((c) => c.path.endsWith("metrics.json"))).toHaveLength(runs.length);
+    // the workspace writer takes the changes as they are made: the report names every file written
+    expect(first.changes).toEqual([]);
+    expect(first.report.changed_files.filter((p) => p.endsWith("metrics.json"))).toHaveLength(
+      runs.length,
+    );
 
     const second = await pass(101, store);
     expect(second.report.runs.map((r) => r.status)).toEqual(runs.map(() => "pending"));
     expect(second.report.runs.every((r) => r.stable_checks === 1 && r.read)).toBe(true);
-    expect(second.changes).toEqual([]);
+    expect(second.report.changed_files).toEqual([]);
     expect(heldCount(second.held)).toBe(runs.length);
 
     const third = await pass(162, store);
@@ -129,7 +133,7 @@ describe("commit noise control: identical readings wait outside the files", () =
     const third = await pass(162, store);
     // without the held reading, only one stable pair exists: still pending, held again
     expect(third.report.runs.map((r) => r.status)).toEqual(runs.map(() => "pending"));
-    expect(third.changes).toEqual([]);
+    expect(third.report.changed_files).toEqual([]);
     const fourth = await pass(223, store);
     expect(fourth.report.runs.map((r) => r.status)).toEqual(runs.map(() => "verified"));
     for (const run of runs) {
@@ -151,7 +155,7 @@ describe("commit noise control: identical readings wait outside the files", () =
     const row = third.report.runs.find((r) => r.run_id === target.runId)!;
     expect(row.status).toBe("pending");
     expect(row.tokens_in).toBe(target.totals.tokensIn + 1000);
-    expect(third.changes.map((c) => c.path)).toContain(join(settings.runsDir, target.path));
+    expect(third.report.changed_files).toContain(join(settings.runsDir, target.path));
     const attempts = (await readFileState(target.path)).usage_api_reconciliation?.attempts ?? [];
     expect(attempts.map((a) => a.total_tokens_in)).toEqual([
       target.totals.tokensIn,

@@ -15,7 +15,7 @@ import {
   prepareBranch,
   pullRequestBranch,
 } from "./pull-request.ts";
-import { writeChanges } from "./write.ts";
+import { type ChangeWriter, changeWriter } from "./write.ts";
 
 /**
  * The four ways a pass's changes leave it (docs/design.md#delivery): written into the workspace,
@@ -41,18 +41,31 @@ function locking(runsDir: string, tool: string) {
 
 /**
  * Writes the changes into the runs directory (`commit: none`, the CLI): one pass at a time, each
- * file re-read before it is replaced; a file that cannot be written makes its run `error`.
+ * file re-read before it is replaced; a file that cannot be written makes its run `error`. The
+ * changes are written as the pass makes them (its sink), so their texts are never all held.
  */
 export function workspaceDelivery(o: { runsDir: string; tool: string; files?: Files }): Delivery {
   const files = o.files ?? nodeFiles;
+  const lock = locking(o.runsDir, o.tool);
+  let writer: ChangeWriter | undefined;
   return {
-    ...locking(o.runsDir, o.tool),
+    begin: lock.begin,
+    sink: () => {
+      writer = changeWriter(files);
+      return writer;
+    },
     async deliver(pass) {
-      await writeChanges(files, pass.changes, {
-        report: pass.report,
-        reapply: () => pass.reapply(files),
-      });
+      const w = writer ?? changeWriter(files);
+      writer = undefined;
+      for (const c of pass.changes) await w.put(c);
+      await w.finish({ report: pass.report, reapply: () => pass.reapply(files) });
       return { sha: null };
+    },
+    async end() {
+      // a pass that failed half-way may still be writing: no write outlives the lock
+      await writer?.settle();
+      writer = undefined;
+      await lock.end();
     },
   };
 }
@@ -84,7 +97,10 @@ function commitBody(pass: PassToDeliver, c: CommitSettings) {
   return {
     computeChanges: async (files: Files): Promise<FileUpdate[]> => {
       latest = await pass.reapply(files);
-      return latest.changes.map((ch) => ({ path: ch.path, after: ch.after }));
+      // a file another process changed while this was computed is left for the next pass
+      return latest.changes.flatMap((ch) =>
+        ch.after === null ? [] : [{ path: ch.path, after: ch.after }],
+      );
     },
     message: (paths: string[]) =>
       passCommitMessage(

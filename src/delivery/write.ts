@@ -1,6 +1,7 @@
 import { applyManifestUpdates } from "../edit/manifest.ts";
+import { contentDigest } from "../fs/digest.ts";
 import type { Files } from "../fs/types.ts";
-import type { Applied, FileChange } from "../reconcile/apply.ts";
+import type { Applied, ChangeSink, FileChange } from "../reconcile/apply.ts";
 import type { PassReport, RunReport } from "../report/schema.ts";
 import { parseJsonText } from "../runs/discover.ts";
 import { describeIssues, ManifestSchema } from "../runs/schema.ts";
@@ -28,13 +29,24 @@ const MOVED =
 const MOVED_AGAIN =
   "changed again by another process while this pass wrote it; not written (the next pass reads it again)";
 
-/** The file's text now; undefined when it is gone or unreadable. */
-async function current(files: Files, path: string): Promise<string | undefined> {
+/** The digest of the file's bytes now; undefined when it is gone or unreadable. */
+async function digestNow(files: Files, path: string): Promise<string | undefined> {
   try {
-    return Buffer.from(await files.read(path)).toString("utf8");
+    return contentDigest(await files.read(path));
   } catch {
     return undefined;
   }
+}
+
+/** Writes a pass's changes as they come (ChangeSink), then finishes what needs them all. */
+export interface ChangeWriter extends ChangeSink {
+  /** Waits for the writes under way (before the lock is given back, whatever happened). */
+  settle(): Promise<void>;
+  /**
+   * After the last change: re-applies the pass for the files that moved, writes the manifest,
+   * and reports what could not be written.
+   */
+  finish(options?: Omit<WriteOptions, "concurrency">): Promise<WriteFailure[]>;
 }
 
 /**
@@ -42,83 +54,115 @@ async function current(files: Files, path: string): Promise<string | undefined> 
  * - every file is re-read just before it is replaced; one that changed since the pass read it
  *   (another process edited it) gets this pass's edit re-applied on its new text (`reapply`),
  *   or is reported — never overwritten;
- * - run files first, then the manifest, re-read too and updated only for the runs whose file
- *   was written (or needed no write), so it never disagrees with the files.
+ * - run files first, a few at a time as they come, then the manifest, re-read too and updated
+ *   only for the runs whose file was written (or needed no write), so it never disagrees with the
+ *   files.
  * A file that cannot be written is reported and the rest still are.
  */
+export function changeWriter(files: Files, concurrency = 16): ChangeWriter {
+  const failed = new Map<string, string>();
+  const fail = (path: string, error: unknown) =>
+    failed.set(path, error instanceof Error ? error.message : String(error));
+  const moved: FileChange[] = [];
+  const writing = new Set<Promise<void>>();
+  let manifest: FileChange | undefined;
+
+  /** Writes `c` if the file still holds what `c` was computed from. */
+  const replace = async (c: FileChange): Promise<boolean> => {
+    if (c.after === null || (await digestNow(files, c.path)) !== c.before) return false;
+    await files.writeAtomic(c.path, c.after);
+    return true;
+  };
+  const settle = async () => {
+    while (writing.size > 0) await Promise.allSettled([...writing]);
+  };
+
+  return {
+    async put(c) {
+      if (c.manifestUpdates !== undefined) {
+        manifest = c;
+        return;
+      }
+      const write = replace(c).then(
+        (written) => {
+          if (!written) moved.push(c);
+        },
+        (error: unknown) => {
+          fail(c.path, error);
+        },
+      );
+      const tracked = write.finally(() => writing.delete(tracked));
+      writing.add(tracked);
+      // room for the next one: the edits go on while these are written
+      while (writing.size >= concurrency) await Promise.race(writing);
+    },
+    settle,
+    async finish(options = {}) {
+      await settle();
+      let reapplied: Applied | undefined;
+      if (moved.length > 0 && options.reapply) {
+        try {
+          reapplied = await options.reapply();
+        } catch (error) {
+          for (const c of moved) fail(c.path, `${MOVED} (${String(error)})`);
+        }
+      }
+      if (reapplied) {
+        const again = new Map(reapplied.changes.map((c) => [c.path, c]));
+        const rows = new Map(reapplied.runs.map((r) => [r.path, r]));
+        await inParallel(moved, concurrency, async (m) => {
+          const c = again.get(m.path);
+          if (!c) {
+            // nothing left to write (the new text already says it), unless the new text is broken
+            const row = rows.get(m.path);
+            if (row?.status === "error") failed.set(m.path, `${MOVED}: ${row.message}`);
+            return;
+          }
+          try {
+            if (!(await replace(c))) failed.set(m.path, MOVED_AGAIN);
+          } catch (error) {
+            fail(m.path, error);
+          }
+        });
+        // the manifest as the re-applied pass wants it (it saw the new texts)
+        manifest = reapplied.changes.find((c) => c.manifestUpdates !== undefined);
+      } else for (const c of moved) if (!failed.has(c.path)) failed.set(c.path, MOVED);
+
+      if (manifest) {
+        try {
+          await writeManifest(files, manifest, failed);
+        } catch (error) {
+          fail(manifest.path, error);
+        }
+      }
+      const failures = [...failed]
+        .map(([path, reason]) => ({ path, reason }))
+        .sort((a, b) => a.path.localeCompare(b.path));
+      if (options.report) {
+        if (reapplied) {
+          const rewritten = moved.map((m) => m.path).filter((p) => !failed.has(p));
+          replaceRows(options.report, reapplied, new Set(rewritten));
+        }
+        recordWriteFailures(options.report, failures);
+      }
+      return failures;
+    },
+  };
+}
+
+/** Writes a pass's changes all at once (see changeWriter). */
 export async function writeChanges(
   files: Files,
   changes: readonly FileChange[],
   options: WriteOptions = {},
 ): Promise<WriteFailure[]> {
-  const failed = new Map<string, string>();
-  const fail = (path: string, error: unknown) =>
-    failed.set(path, error instanceof Error ? error.message : String(error));
-
-  /** Writes `c` if the file still holds what `c` was computed from. */
-  const replace = async (c: FileChange): Promise<boolean> => {
-    if ((await current(files, c.path)) !== c.before) return false;
-    await files.writeAtomic(c.path, c.after);
-    return true;
-  };
-
-  const runChanges = changes.filter((c) => c.manifestUpdates === undefined);
-  const moved: FileChange[] = [];
-  await inParallel(runChanges, options.concurrency ?? 16, async (c) => {
-    try {
-      if (!(await replace(c))) moved.push(c);
-    } catch (error) {
-      fail(c.path, error);
-    }
-  });
-
-  let manifest = changes.find((c) => c.manifestUpdates !== undefined);
-  let reapplied: Applied | undefined;
-  if (moved.length > 0 && options.reapply) {
-    try {
-      reapplied = await options.reapply();
-    } catch (error) {
-      for (const c of moved) fail(c.path, `${MOVED} (${String(error)})`);
-    }
+  const writer = changeWriter(files, options.concurrency);
+  try {
+    for (const c of changes) await writer.put(c);
+  } finally {
+    await writer.settle();
   }
-  if (reapplied) {
-    const again = new Map(reapplied.changes.map((c) => [c.path, c]));
-    await inParallel(moved, options.concurrency ?? 16, async (m) => {
-      const c = again.get(m.path);
-      if (!c) {
-        // nothing left to write (the new text already says it), unless the new text is broken
-        const row = reapplied.runs.find((r) => r.path === m.path);
-        if (row?.status === "error") failed.set(m.path, `${MOVED}: ${row.message}`);
-        return;
-      }
-      try {
-        if (!(await replace(c))) failed.set(m.path, MOVED_AGAIN);
-      } catch (error) {
-        fail(m.path, error);
-      }
-    });
-    // the manifest as the re-applied pass wants it (it saw the new texts)
-    manifest = reapplied.changes.find((c) => c.manifestUpdates !== undefined);
-  } else for (const c of moved) if (!failed.has(c.path)) failed.set(c.path, MOVED);
-
-  if (manifest) {
-    try {
-      await writeManifest(files, manifest, failed);
-    } catch (error) {
-      fail(manifest.path, error);
-    }
-  }
-  const failures = [...failed]
-    .map(([path, reason]) => ({ path, reason }))
-    .sort((a, b) => a.path.localeCompare(b.path));
-  if (options.report) {
-    if (reapplied) {
-      const rewritten = moved.map((m) => m.path).filter((p) => !failed.has(p));
-      replaceRows(options.report, reapplied, new Set(rewritten));
-    }
-    recordWriteFailures(options.report, failures);
-  }
-  return failures;
+  return writer.finish(options);
 }
 
 /** Updates the manifest as it is now with the entries of the runs whose file was not refused. */

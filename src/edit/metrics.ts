@@ -96,6 +96,15 @@ function inChronologicalPlaces(
  * value as read).
  */
 export function applyMetricsTarget(text: string, file: MetricsFile, target: MetricsTarget): string {
+  return editMetricsText(text, file, metricsEdits(file, target));
+}
+
+/**
+ * The value edits that make a metrics.json say the target, worked out from the file's parsed
+ * content alone: whether they change anything is known before its text is read
+ * (`editsChangeNothing`).
+ */
+export function metricsEdits(file: MetricsFile, target: MetricsTarget): JsonEdits {
   const set: Array<{ path: JsonPath; value: unknown }> = [];
   const append: JsonEdits["append"] = [];
   const rec = file[REC];
@@ -156,12 +165,20 @@ export function applyMetricsTarget(text: string, file: MetricsFile, target: Metr
     else set.push({ path: ["cost_breakdown"], value: breakdown });
   }
 
+  return { set, append };
+}
+
+/**
+ * Makes the edits in the text (`file` is its parsed content). Returns the same text when nothing
+ * would change.
+ */
+export function editMetricsText(text: string, file: MetricsFile, edits: JsonEdits): string {
   // most files of a pass with nothing due already say all this: known without parsing the text
-  if (editsChangeNothing(file, { set, append })) return text;
-  const edited = editJsonText(text, { set, append });
+  if (editsChangeNothing(file, edits)) return text;
+  const edited = editJsonText(text, edits);
   if (edited === text) return text;
   const remove = zeroStepPlaceholders(file);
-  return remove.length > 0 ? editJsonText(text, { set, append, remove }) : edited;
+  return remove.length > 0 ? editJsonText(text, { ...edits, remove }) : edited;
 }
 
 /**

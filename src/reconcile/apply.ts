@@ -1,18 +1,28 @@
 import { applyManifestUpdates, type ManifestUpdate } from "../edit/manifest.ts";
 import {
   applyMetricsTarget,
+  editMetricsText,
   type MetricsTarget,
+  metricsEdits,
   unreadableEdit,
   unwritableValue,
 } from "../edit/metrics.ts";
+import { contentDigest } from "../fs/digest.ts";
+import type { Files } from "../fs/types.ts";
 import type { Totals } from "../model.ts";
 import { type CostResult, costOf } from "../pricing/cost.ts";
 import type { PriceSource } from "../pricing/prices.ts";
 import type { RunReport } from "../report/schema.ts";
-import type { Discovery, FileProblem } from "../runs/discover.ts";
+import {
+  type DiscoveredRun,
+  type Discovery,
+  decodeUtf8,
+  type FileProblem,
+  MAX_FILE_BYTES,
+} from "../runs/discover.ts";
 import { legacyVerificationNote } from "../runs/legacy.ts";
-import type { Attempt, ModelUsage } from "../runs/schema.ts";
-import { JsonEditError } from "../util/json-text.ts";
+import type { Attempt, MetricsFile, ModelUsage } from "../runs/schema.ts";
+import { editsChangeNothing, JsonEditError } from "../util/json-text.ts";
 import { formatIsoSeconds } from "../util/time.ts";
 import { type Evaluation, evaluateRun } from "../verify/evaluate.ts";
 import { chronological, isZero, sameReading, totalsOf } from "../verify/reading.ts";
@@ -23,8 +33,16 @@ import { buildRunStates, type RunState } from "./state.ts";
 
 export interface FileChange {
   path: string;
+  /**
+   * The digest (fs/digest.ts) of the text the edit was made on: a writer replaces the file only
+   * while it still holds that text.
+   */
   before: string;
-  after: string;
+  /**
+   * The new text; null when the file had already changed when the pass came to edit it, so that
+   * only the pass re-applied on its new text (reapplyPass) can say what it should hold.
+   */
+  after: string | null;
   /**
    * On the manifest's change only: the entry updates it is made of, each with its run's file, so
    * a writer can leave out the runs whose file could not be written (see write.ts).
@@ -32,12 +50,24 @@ export interface FileChange {
   manifestUpdates?: RunManifestUpdate[];
 }
 
+/**
+ * Takes each change as the pass makes it (the workspace's writer): a pass over thousands of runs
+ * then never holds every new text at once, and writing overlaps the editing. `put` resolves when
+ * there is room for the next change, not when this one is written.
+ */
+export interface ChangeSink {
+  put(change: FileChange): Promise<void>;
+}
+
 /** A manifest entry update and the metrics.json it mirrors. */
 export type RunManifestUpdate = ManifestUpdate & { runPath: string };
 
 export interface Applied {
   runs: RunReport[];
+  /** The changes, when no sink took them. */
   changes: FileChange[];
+  /** The files changed, in the order the changes were made (also those a sink took). */
+  changedPaths: string[];
   warnings: string[];
   /** Files that are not a run (a broken manifest…), reported apart. */
   otherProblems: FileProblem[];
@@ -51,6 +81,10 @@ export interface Applied {
 
 export interface ApplyInput {
   discovery: Discovery;
+  /** Where the runs' files are read again to be edited (the texts are not kept from discovery). */
+  files: Files;
+  /** Takes each change as it is made; without it they are returned in `changes`. */
+  sink?: ChangeSink;
   settings: PassSettings;
   now: number;
   prices: readonly PriceSource[];
@@ -142,11 +176,17 @@ function errorRow(p: FileProblem): RunReport {
  * run's status, aggregates and cost, and produce the new file texts. Called again on a fresh
  * checkout when a push is rejected, so another writer's changes are kept.
  */
-export function applyReadings(input: ApplyInput): Applied {
+export async function applyReadings(input: ApplyInput): Promise<Applied> {
   const { discovery, settings, now, prices } = input;
   const { states, problems } = input.runStates ?? buildRunStates(discovery, settings, now);
   const runs: RunReport[] = [];
   const changes: FileChange[] = [];
+  const changedPaths: string[] = [];
+  const emit = async (change: FileChange): Promise<void> => {
+    changedPaths.push(change.path);
+    if (input.sink) await input.sink.put(change);
+    else changes.push(change);
+  };
   const manifestUpdates: RunManifestUpdate[] = [];
   const readings = new Map<string, Attempt[]>();
   const held: HeldReadings = new Map(input.held ?? []);
@@ -238,7 +278,7 @@ export function applyReadings(input: ApplyInput): Applied {
       for (const w of cost?.warnings ?? []) priceWarnings.add(w);
     }
 
-    let after = state.run.text;
+    let changed = false;
     if (reconcile && PERSISTED_STATUSES.has(evaluation.status)) {
       const target: MetricsTarget = {
         newAttempts: added,
@@ -252,17 +292,36 @@ export function applyReadings(input: ApplyInput): Applied {
       // the run an error, its file untouched and its manifest entry left as it is. Text the editor
       // cannot edit safely (a key twice) is likewise this run's error.
       const unwritable = unwritableValue(target);
-      let refused: string | undefined;
-      try {
-        after = unwritable
-          ? state.run.text
-          : applyMetricsTarget(state.run.text, state.run.file, target);
-        const unreadable =
-          unwritable ?? (after === state.run.text ? undefined : unreadableEdit(after));
-        if (unreadable) refused = `not written: ${unreadable}; the file is left as it was`;
-      } catch (error) {
-        if (!(error instanceof JsonEditError)) throw error;
-        refused = error.message;
+      let refused = unwritable && `not written: ${unwritable}; the file is left as it was`;
+      const edits = metricsEdits(state.run.file, target);
+      // most files of a pass with nothing due already say all this: their text is not read again
+      if (!refused && !editsChangeNothing(state.run.file, edits)) {
+        const source = await readAgain(input.files, state.run);
+        if (!source) {
+          // changed since discovery: the writer re-applies this pass on its new text
+          await emit({ path: state.run.path, before: state.run.digest, after: null });
+          changed = true;
+        } else {
+          let after = source.text;
+          try {
+            after = editMetricsText(source.text, source.file, edits);
+            const unreadable = after === source.text ? undefined : unreadableEdit(after);
+            if (unreadable) refused = `not written: ${unreadable}; the file is left as it was`;
+          } catch (error) {
+            if (!(error instanceof JsonEditError)) throw error;
+            refused = error.message;
+          }
+          if (!refused && input.holdIdentical && added.length > 0) {
+            if (onlyRepeatsTheFile(state, source, target, added)) {
+              after = source.text;
+              held.set(state.id, added);
+            }
+          }
+          if (!refused && after !== source.text) {
+            await emit({ path: state.run.path, before: state.run.digest, after });
+            changed = true;
+          }
+        }
       }
       if (refused) {
         runs.push({
@@ -270,10 +329,6 @@ export function applyReadings(input: ApplyInput): Applied {
           window: windowOf(state),
         });
         continue;
-      }
-      if (input.holdIdentical && added.length > 0 && onlyRepeatsTheFile(state, target, added)) {
-        after = state.run.text;
-        held.set(state.id, added);
       }
       const agg = state.run.file.aggregate_metrics;
       manifestUpdates.push({
@@ -285,8 +340,6 @@ export function applyReadings(input: ApplyInput): Applied {
         tokensOut: basis ? basis.total_tokens_out : agg?.TOK_OUT,
       });
     }
-    if (after !== state.run.text)
-      changes.push({ path: state.run.path, before: state.run.text, after });
 
     const shared = attempts.at(-1)?.shared;
     runs.push({
@@ -305,7 +358,7 @@ export function applyReadings(input: ApplyInput): Applied {
         evaluation.status === "pending"
           ? withLegacyNote(evaluation.message, attempts, state.run.file)
           : evaluation.message,
-      changed: after !== state.run.text,
+      changed,
       read: fresh !== undefined && added.includes(fresh),
       window: windowOf(state),
       next_reading:
@@ -319,7 +372,7 @@ export function applyReadings(input: ApplyInput): Applied {
     try {
       const after = applyManifestUpdates(manifest.text, manifest.entries, manifestUpdates);
       if (after !== manifest.text)
-        changes.push({ path: manifest.path, before: manifest.text, after, manifestUpdates });
+        await emit({ path: manifest.path, before: manifest.digest, after, manifestUpdates });
     } catch (error) {
       // a manifest that cannot be edited safely is reported and left as it is; runs go on
       if (!(error instanceof JsonEditError)) throw error;
@@ -334,7 +387,16 @@ export function applyReadings(input: ApplyInput): Applied {
     ...priceWarnings,
     ...otherProblems.map((p) => `${p.path}: ${p.reason}`),
   ];
-  return { runs: sortRuns(runs), changes, warnings, otherProblems, readings, held, states };
+  return {
+    runs: sortRuns(runs),
+    changes,
+    changedPaths,
+    warnings,
+    otherProblems,
+    readings,
+    held,
+    states,
+  };
 }
 
 /**
@@ -388,11 +450,12 @@ function verifiedAtOf(
  */
 function onlyRepeatsTheFile(
   state: RunState,
+  source: { text: string; file: MetricsFile },
   target: MetricsTarget,
   added: readonly Attempt[],
 ): boolean {
   const last = state.attempts.at(-1);
-  const file = state.run.file;
+  const file = source.file;
   if (
     !last ||
     !added.every((a) => sameReading(a, last)) ||
@@ -400,13 +463,33 @@ function onlyRepeatsTheFile(
   )
     return false;
   const rec = file.usage_api_reconciliation;
-  const rest = applyMetricsTarget(state.run.text, file, {
+  const rest = applyMetricsTarget(source.text, file, {
     ...target,
     newAttempts: [],
     message: rec?.verification_message ?? target.message,
     verifiedAt: rec?.verified_at ?? target.verifiedAt,
   });
-  return rest === state.run.text;
+  return rest === source.text;
+}
+
+/**
+ * A run's file read again to be edited: its text and content, or undefined when it no longer holds
+ * the bytes discovery judged (another process changed it, or it is gone). The same bytes parsed
+ * and validated at discovery, so they are parsed again without the checks.
+ */
+async function readAgain(
+  files: Files,
+  run: DiscoveredRun,
+): Promise<{ text: string; file: MetricsFile } | undefined> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await files.read(run.path, MAX_FILE_BYTES);
+  } catch {
+    return undefined;
+  }
+  if (contentDigest(bytes) !== run.digest) return undefined;
+  const text = decodeUtf8(bytes);
+  return text === undefined ? undefined : { text, file: JSON.parse(text) as MetricsFile };
 }
 
 const idOf = (s: RunState) => ({ framework: s.run.framework, runId: s.run.runId });

@@ -1,6 +1,6 @@
 import type { Files } from "../fs/types.ts";
 import type { PassReport } from "../report/schema.ts";
-import type { Applied, FileChange } from "./apply.ts";
+import type { Applied, ChangeSink, FileChange } from "./apply.ts";
 
 /**
  * What the pipeline needs of a delivery: the seam through which a pass's changes leave it. The
@@ -11,6 +11,7 @@ import type { Applied, FileChange } from "./apply.ts";
 export interface PassToDeliver {
   /** Runs whose file could not be written become `error` in it (the workspace writer). */
   report: PassReport;
+  /** The changes no sink took. */
   changes: readonly FileChange[];
   /** This pass's changes recomputed from `files` as they are now (another head, a new text). */
   reapply(files: Files): Promise<Applied>;
@@ -32,6 +33,11 @@ export interface Delivery {
    * whose commits land on another branch (commit: pull-request) reads that branch's head.
    */
   files?(): Files | undefined;
+  /**
+   * Where the pass puts each change as it makes it, asked once per pass after begin(), for a
+   * delivery that takes them one by one (the workspace); `deliver` then gets the rest.
+   */
+  sink?(): ChangeSink;
   deliver(pass: PassToDeliver): Promise<Delivered>;
   /** Gives back what begin() took. */
   end(): Promise<void>;

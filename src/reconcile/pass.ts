@@ -12,7 +12,7 @@ import { formatIsoSeconds } from "../util/time.ts";
 import { evaluateRun } from "../verify/evaluate.ts";
 import { chronological } from "../verify/reading.ts";
 import { STATUSES } from "../verify/status.ts";
-import { type Applied, applyReadings, type FileChange } from "./apply.ts";
+import { type Applied, applyReadings, type ChangeSink, type FileChange } from "./apply.ts";
 import { type Collected, collectReadings, type Progress } from "./collect.ts";
 import { crossCheckCosts } from "./costcheck.ts";
 import type { HeldReadings } from "./held.ts";
@@ -45,10 +45,13 @@ export interface PassDeps {
   held?: HeldReadings;
   /** Hold back new readings that only repeat a file's last one (quiet commits). */
   holdIdentical?: boolean;
+  /** Takes each change as it is made (the workspace's writer); without it they are returned. */
+  sink?: ChangeSink;
 }
 
 export interface PassOutcome {
   report: PassReport;
+  /** The changes, when no sink took them. */
   changes: FileChange[];
   /** What this pass read, to re-apply on another head (see applyReadings). */
   collected?: Collected;
@@ -135,8 +138,10 @@ export async function runPass(given: PassSettings, deps: PassDeps): Promise<Pass
     }
   }
 
-  const applied = applyReadings({
+  const applied = await applyReadings({
     discovery,
+    files,
+    sink: deps.sink,
     settings,
     now,
     prices: deps.prices,
@@ -247,7 +252,7 @@ export function buildReport(
       };
     }),
     warnings: [...(collected?.warnings ?? []), ...applied.warnings],
-    changed_files: applied.changes.map((c) => c.path),
+    changed_files: applied.changedPaths,
     errors: byStatus.error + applied.otherProblems.length,
   };
 }
@@ -343,6 +348,7 @@ export async function reapplyPass(
   const discovery = await discoverRuns(deps.files, settings.runsDir, settings.frameworks);
   return applyReadings({
     discovery,
+    files: deps.files,
     settings,
     now: deps.now,
     prices: deps.prices,

@@ -42,16 +42,19 @@ export async function reconcile(
     const files = deps.delivery?.files?.() ?? deps.files;
     const prices = await loadPriceSources(files, settings.runsDir, deps.pricingFile);
     const held = await deps.heldStore?.restore();
+    // a delivery that takes the changes one by one gets them as they are made
+    const sink = deps.delivery?.sink?.();
     const outcome = await runPass(settings, {
       ...deps,
       files,
       prices,
       held,
       holdIdentical: deps.heldStore !== undefined,
+      sink,
     });
     outcome.report.warnings.push(...notes);
     const result: PipelineResult = { ...outcome, sha: null, passErrors: [] };
-    if (deps.delivery && outcome.changes.length > 0) {
+    if (deps.delivery && (outcome.changes.length > 0 || outcome.report.changed_files.length > 0)) {
       try {
         result.sha = (await deps.delivery.deliver(outcome)).sha;
       } catch (error) {

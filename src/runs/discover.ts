@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { type ParseError, parseTree, printParseErrorCode } from "jsonc-parser";
 import { ConfigError } from "../errors.ts";
+import { contentDigest } from "../fs/digest.ts";
 import { repositoryRoot, resolvesInside } from "../fs/repository.ts";
 import { type DirEntry, describeReadError, type Files, FileTooLargeError } from "../fs/types.ts";
 import { mapInOrder } from "../util/concurrency.ts";
@@ -19,7 +20,11 @@ export interface DiscoveredRun {
   runId: string;
   /** Path of metrics.json, as given by the runs directory (relative when it is). */
   path: string;
-  text: string;
+  /**
+   * The digest of the bytes read (fs/digest.ts); the text itself is not kept: a pass that edits the
+   * file reads it again and edits it only while it still has this digest.
+   */
+  digest: string;
   file: MetricsFile;
 }
 
@@ -40,6 +45,8 @@ export interface FileProblem {
 export interface LoadedManifest {
   path: string;
   text: string;
+  /** Of the bytes read (fs/digest.ts). */
+  digest: string;
   entries: ManifestEntry[];
 }
 
@@ -62,6 +69,15 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  */
 export const MAX_FILE_BYTES = 32 * 1024 * 1024;
 
+/** The text of UTF-8 bytes; undefined when they are not UTF-8 (a BOM is kept, to be reported). */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Where JSON.parse stopped, in words, without quoting the file (V8's message quotes it). */
 function whereJsonBreaks(text: string): string {
   const errors: ParseError[] = [];
@@ -78,12 +94,8 @@ function whereJsonBreaks(text: string): string {
 export function parseJsonText(
   bytes: Uint8Array,
 ): { text: string; value: unknown } | { error: string; value?: unknown } {
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    return { error: "not valid UTF-8" };
-  }
+  const text = decodeUtf8(bytes);
+  if (text === undefined) return { error: "not valid UTF-8" };
   if (text.charCodeAt(0) === 0xfeff)
     return { error: "starts with a byte-order mark; expected plain UTF-8 JSON" };
   let value: unknown;
@@ -114,7 +126,7 @@ export function parseJsonText(
 async function readJson(
   files: Files,
   path: string,
-): Promise<{ text: string; value: unknown } | { error: string; value?: unknown }> {
+): Promise<{ text: string; value: unknown; digest: string } | { error: string; value?: unknown }> {
   let bytes: Uint8Array;
   try {
     bytes = await files.read(path, MAX_FILE_BYTES);
@@ -123,7 +135,8 @@ async function readJson(
   }
   if (bytes.length > MAX_FILE_BYTES)
     return { error: new FileTooLargeError(bytes.length, MAX_FILE_BYTES).message };
-  return parseJsonText(bytes);
+  const parsed = parseJsonText(bytes);
+  return "error" in parsed ? parsed : { ...parsed, digest: contentDigest(bytes) };
 }
 
 /** Lists a directory; a directory that cannot be listed is a reason, never a thrown error. */
@@ -160,7 +173,7 @@ async function loadManifest(
       problems.push({ path, reason: describeIssues(manifest.error) });
       return undefined;
     }
-    return { path, text: parsed.text, entries: manifest.data.runs };
+    return { path, text: parsed.text, digest: parsed.digest, entries: manifest.data.runs };
   }
   return undefined;
 }
@@ -209,7 +222,7 @@ async function loadRun(
       evidence: file.data,
     };
   }
-  return { framework, runId, path, text: parsed.text, file: file.data };
+  return { framework, runId, path, digest: parsed.digest, file: file.data };
 }
 
 /** Run directories loaded at a time. */

@@ -14,6 +14,7 @@ import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
+import { contentDigest } from "../../src/fs/digest.ts";
 import { nodeFiles } from "../../src/fs/node.ts";
 import { BUILTIN_PRICES } from "../../src/pricing/builtin-prices.ts";
 import { applyReadings } from "../../src/reconcile/apply.ts";
@@ -310,9 +311,16 @@ describe("the editor's refusal is one run's error", () => {
     // between reading and editing (a pass re-applied on another head re-reads every file), one
     // file gained a duplicate key: the editor throws a JsonEditError, and the caller owns it
     const victim = discovery.runs[0]!;
-    victim.text = victim.text.replace("{\n", '{\n  "verification_status": "x",\n');
-    const applied = applyReadings({
+    const text = (await readFile(victim.path, "utf8")).replace(
+      "{\n",
+      '{\n  "verification_status": "x",\n',
+    );
+    await writeFile(victim.path, text);
+    // as if discovery had judged these bytes: the editor, not the re-read, meets the duplicate
+    victim.digest = contentDigest(Buffer.from(text));
+    const applied = await applyReadings({
       discovery,
+      files: nodeFiles,
       settings: testSettings(exp.runsDir, FRAMEWORKS),
       now: exp.lastEnd + 40 * MIN,
       prices: [],
@@ -333,8 +341,9 @@ describe("the editor's refusal is one run's error", () => {
       .replace("{\n", '{\n  "runs": null,\n')
       .replace('"verification_status": "pending"', '"verification_status": "stale"');
     manifest.entries = ManifestSchema.parse(JSON.parse(manifest.text)).runs;
-    const again = applyReadings({
+    const again = await applyReadings({
       discovery,
+      files: nodeFiles,
       settings: testSettings(exp.runsDir, FRAMEWORKS),
       now: exp.lastEnd + 40 * MIN,
       prices: [],

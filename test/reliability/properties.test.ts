@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyMetricsTarget } from "../../src/edit/metrics.ts";
 import { UsageApiError } from "../../src/errors.ts";
+import { contentDigest } from "../../src/fs/digest.ts";
 import { MAX_MINUTE_BUCKETS } from "../../src/providers/openai/query.ts";
 import { collectReadings } from "../../src/reconcile/collect.ts";
 import type { PassSettings } from "../../src/reconcile/settings.ts";
@@ -157,7 +158,7 @@ function discoveryOf(runs: readonly RunLayout[]): Discovery {
         framework: r.framework,
         runId: r.id,
         path: `/runs/${r.framework}/${r.id}/metrics.json`,
-        text: JSON.stringify(file),
+        digest: contentDigest(Buffer.from(JSON.stringify(file))),
         file,
       };
     }),
