@@ -13,6 +13,15 @@ import { processIsAlive } from "./process.ts";
 const TEMP_NAME =
   /^\.(?:metrics\.json|manifest\.json|runs_manifest\.json|reconcile-usage\.lock)\.(?:(\d{1,10})-)?[0-9a-f]{12}\.tmp$/;
 
+/** Whether the runs directory itself holds a temporary file of ours (the lock's, a manifest's). */
+export function hasTempFileAtTop(runsDir: string): boolean {
+  try {
+    return readdirSync(runsDir).some((name) => TEMP_NAME.test(name));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A temporary file lives for the milliseconds of one write; one whose writer may still be alive
  * is left alone until it is older than this, far longer than any pass takes to write its files.
