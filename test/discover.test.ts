@@ -1,10 +1,11 @@
 import { mkdir, readFile, realpath, rm, symlink, writeFile } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { contentDigest } from "../src/fs/digest.ts";
 import { nodeFiles } from "../src/fs/node.ts";
 import type { Files } from "../src/fs/types.ts";
 import { type Discovery, discoverRuns, type FileProblem } from "../src/runs/discover.ts";
+import { type MetricsFile, MetricsFileSchema } from "../src/runs/schema.ts";
 import {
   copySharedData,
   generateExperiment,
@@ -30,17 +31,24 @@ async function scratch(): Promise<string> {
 }
 
 /** nodeFiles, recording every path it is asked to read or list. */
-function spyFiles(): { files: Files; reads: string[]; lists: string[] } {
+function spyFiles(): { files: Files; reads: string[]; unfollowed: string[]; lists: string[] } {
   const reads: string[] = [];
+  /** Reads that never follow a link at the name itself (readRegular). */
+  const unfollowed: string[] = [];
   const lists: string[] = [];
   return {
     reads,
+    unfollowed,
     lists,
     files: {
       ...nodeFiles,
       read: (path) => {
         reads.push(path);
         return nodeFiles.read(path);
+      },
+      readRegular: (path, maxBytes) => {
+        unfollowed.push(path);
+        return nodeFiles.readRegular!(path, maxBytes);
       },
       list: (dir) => {
         lists.push(dir);
@@ -269,12 +277,17 @@ describe("discoverRuns on a corpus of broken metrics.json files", () => {
 
     expect(JSON.stringify(d)).not.toContain(OUTSIDE_MARKER);
     const realRuns = await realpath(runsDir);
-    for (const p of [...spy.reads, ...spy.lists]) {
-      const real = await realpath(p);
+    // a read that does not follow a link at the name (readRegular) goes where its directory is
+    const unfollowed = async (p: string) => join(await realpath(dirname(p)), basename(p));
+    const places = [
+      ...(await Promise.all([...spy.reads, ...spy.lists].map(async (p) => [p, await realpath(p)]))),
+      ...(await Promise.all(spy.unfollowed.map(async (p) => [p, await unfollowed(p)]))),
+    ];
+    for (const [p, real] of places as Array<[string, string]>) {
       expect(real === realRuns || real.startsWith(`${realRuns}${sep}`), p).toBe(true);
       expect(relative(outside, real).startsWith(".."), p).toBe(true);
     }
-    expect(spy.reads.length).toBeGreaterThan(0);
+    expect(spy.reads.length + spy.unfollowed.length).toBeGreaterThan(0);
   });
 
   it("a symbolic link at the top of the runs dir is reported and not followed", async () => {
@@ -366,8 +379,18 @@ describe("discoverRuns on the real data sets", () => {
         Object.entries(Object.groupBy(d.runs, (r) => r.framework)).map(([f, l]) => [f, l!.length]),
       );
       expect(counts).toEqual({ baes: 78, chatdev: 62, ghspec: 75 });
-      // legacy steps carry step-level tokens, which the schema reads
-      expect(d.runs.some((r) => r.file.steps?.some((s) => s.tokens_in !== undefined))).toBe(true);
+      // legacy steps carry step-level tokens, which the schema reads; the pass keeps only the
+      // steps' numbers and times (the editor reads the file again, whole)
+      const whole = await Promise.all(
+        d.runs.map(async (r) =>
+          MetricsFileSchema.parse(JSON.parse(await readFile(r.path, "utf8"))),
+        ),
+      );
+      expect(whole.some((f) => f.steps?.some((s) => s.tokens_in !== undefined))).toBe(true);
+      expect(d.runs.some((r) => r.file.steps?.some((s) => s.tokens_in !== undefined))).toBe(false);
+      const times = (steps: MetricsFile["steps"]) =>
+        (steps ?? []).map((s) => [s.start_timestamp, s.end_timestamp]);
+      expect(d.runs.map((r) => times(r.file.steps))).toEqual(whole.map((f) => times(f.steps)));
       expect(d.manifest?.path).toBe(join(root, "runs", "runs_manifest.json"));
       expect(d.manifest?.entries).toHaveLength(215);
       expect(new Set(d.manifest!.entries.map((e) => e.run_id))).toEqual(

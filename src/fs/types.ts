@@ -12,6 +12,12 @@ export interface Files {
    * reading it whole; implementations that cannot tell may read it, and callers check the length.
    */
   read(path: string, maxBytes?: number): Promise<Uint8Array>;
+  /**
+   * The bytes of a regular file, its name not followed if it is a symbolic link: a link, a
+   * directory or a special file at `path` is an error, like a missing one. Optional: without it,
+   * a caller that must tell these apart lists the directory first.
+   */
+  readRegular?(path: string, maxBytes?: number): Promise<Uint8Array>;
   /** Replaces the file's content all at once: readers see the old bytes or the new, never a mix. */
   writeAtomic(path: string, text: string): Promise<void>;
   exists(path: string): Promise<boolean>;

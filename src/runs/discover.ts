@@ -25,6 +25,10 @@ export interface DiscoveredRun {
    * file reads it again and edits it only while it still has this digest.
    */
   digest: string;
+  /**
+   * What the pass needs of the file's content (`keptOf`): its steps only with their numbers and
+   * times, other keys only those the pass reads. An edit is made on the content read again.
+   */
   file: MetricsFile;
 }
 
@@ -133,6 +137,13 @@ async function readJson(
   } catch (error) {
     return { error: describeReadError(error) };
   }
+  return readBytes(bytes);
+}
+
+/** Parses a JSON file's bytes (see readJson). */
+function readBytes(
+  bytes: Uint8Array,
+): { text: string; value: unknown; digest: string } | { error: string; value?: unknown } {
   if (bytes.length > MAX_FILE_BYTES)
     return { error: new FileTooLargeError(bytes.length, MAX_FILE_BYTES).message };
   const parsed = parseJsonText(bytes);
@@ -185,6 +196,19 @@ async function loadRun(
   runId: string,
 ): Promise<DiscoveredRun | FileProblem> {
   const path = join(runDir, "metrics.json");
+  // Nearly every run directory holds a regular metrics.json: read it at once, without listing the
+  // directory (a listing per run was a fifth of a pass with nothing to do). Anything else (no
+  // file, a link, a FIFO, a directory that cannot be read) is told apart by listing, as below.
+  if (files.readRegular) {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await files.readRegular(path, MAX_FILE_BYTES);
+    } catch (error) {
+      if (error instanceof FileTooLargeError)
+        return { path, framework, runId, reason: error.message };
+    }
+    if (bytes) return runOf(framework, runId, path, readBytes(bytes));
+  }
   const entries = await listDir(files, runDir);
   if ("error" in entries)
     return { path: runDir, framework, runId, reason: `run directory ${entries.error}` };
@@ -198,7 +222,16 @@ async function loadRun(
       reason: `is a ${entry.kind === "symlink" ? "symbolic link (not followed: it may leave the repository)" : entry.kind === "other" ? "special file (a FIFO, socket or device)" : "directory"}, not a regular file`,
     };
   }
-  const parsed = await readJson(files, path);
+  return runOf(framework, runId, path, await readJson(files, path));
+}
+
+/** A run from its file as read: the run, or the file's problem. */
+function runOf(
+  framework: string,
+  runId: string,
+  path: string,
+  parsed: Awaited<ReturnType<typeof readJson>>,
+): DiscoveredRun | FileProblem {
   if ("error" in parsed) {
     const evidence = MetricsFileSchema.safeParse(parsed.value);
     return {
@@ -222,7 +255,38 @@ async function loadRun(
       evidence: file.data,
     };
   }
-  return { framework, runId, path, digest: parsed.digest, file: file.data };
+  return { framework, runId, path, digest: parsed.digest, file: keptOf(file.data) };
+}
+
+/** The top-level keys a pass reads after discovery; everything else is left to the edit. */
+const KEPT_KEYS = [
+  "run_id",
+  "model",
+  "start_timestamp",
+  "end_timestamp",
+  "aggregate_metrics",
+  "cost_breakdown",
+  "verification_status",
+  "usage_api_reconciliation",
+  "usage_api_verification",
+] as const;
+
+/**
+ * The part of a run's content a pass keeps from discovery to its end: a pass over 100,000 runs
+ * holds every run's, so steps keep only what windows are made of (src/runs/window.ts) and keys no
+ * step of the pass reads are dropped. Edits are made on the file read again, whole.
+ */
+function keptOf(file: MetricsFile): MetricsFile {
+  const kept: Record<string, unknown> = {};
+  for (const key of KEPT_KEYS) if (Object.hasOwn(file, key)) kept[key] = file[key];
+  if (file.steps)
+    kept.steps = file.steps.map((s) => {
+      const step: Record<string, unknown> = {};
+      for (const key of ["step", "step_number", "start_timestamp", "end_timestamp"] as const)
+        if (Object.hasOwn(s, key)) step[key] = s[key];
+      return step;
+    });
+  return kept as MetricsFile;
 }
 
 /** Run directories loaded at a time. */
