@@ -40,32 +40,41 @@ async function digestNow(files: Files, path: string): Promise<string | undefined
 
 /** Writes a pass's changes as they come (ChangeSink), then finishes what needs them all. */
 export interface ChangeWriter extends ChangeSink {
-  /** Waits for the writes under way (before the lock is given back, whatever happened). */
+  /**
+   * Waits for the writes under way and drops the changes not yet started: a pass that failed
+   * half-way writes nothing more (and the manifest is not updated), and no write outlives the lock.
+   */
   settle(): Promise<void>;
   /**
-   * After the last change: re-applies the pass for the files that moved, writes the manifest,
-   * and reports what could not be written.
+   * After the last change: writes the rest, re-applies the pass for the files that moved, writes
+   * the manifest, and reports what could not be written.
    */
   finish(options?: Omit<WriteOptions, "concurrency">): Promise<WriteFailure[]>;
 }
+
+/** Changes written together: a pass's edits and its writes take turns, a batch at a time. */
+const BATCH = 256;
 
 /**
  * Writes a pass's changes (docs/design.md#trust-rules), each atomically:
  * - every file is re-read just before it is replaced; one that changed since the pass read it
  *   (another process edited it) gets this pass's edit re-applied on its new text (`reapply`),
  *   or is reported — never overwritten;
- * - run files first, a few at a time as they come, then the manifest, re-read too and updated
- *   only for the runs whose file was written (or needed no write), so it never disagrees with the
- *   files.
- * A file that cannot be written is reported and the rest still are.
+ * - run files first, in batches as they come (`concurrency` at a time), then the manifest, re-read
+ *   too and updated only for the runs whose file was written (or needed no write), so it never
+ *   disagrees with the files.
+ * A file that cannot be written is reported and the rest still are. Batches, rather than writes
+ * started as each edit is made: reading files for the edits while others are flushed to disk
+ * slowed both on the disks measured (docs/design.md#writing-files).
  */
 export function changeWriter(files: Files, concurrency = 16): ChangeWriter {
   const failed = new Map<string, string>();
   const fail = (path: string, error: unknown) =>
     failed.set(path, error instanceof Error ? error.message : String(error));
   const moved: FileChange[] = [];
-  const writing = new Set<Promise<void>>();
   let manifest: FileChange | undefined;
+  let waiting: FileChange[] = [];
+  let writing: Promise<void> = Promise.resolve();
 
   /** Writes `c` if the file still holds what `c` was computed from. */
   const replace = async (c: FileChange): Promise<boolean> => {
@@ -73,32 +82,31 @@ export function changeWriter(files: Files, concurrency = 16): ChangeWriter {
     await files.writeAtomic(c.path, c.after);
     return true;
   };
-  const settle = async () => {
-    while (writing.size > 0) await Promise.allSettled([...writing]);
+  const write = async (c: FileChange): Promise<void> => {
+    try {
+      if (!(await replace(c))) moved.push(c);
+    } catch (error) {
+      fail(c.path, error);
+    }
+  };
+  const flush = (): Promise<void> => {
+    const batch = waiting;
+    waiting = [];
+    writing = inParallel(batch, concurrency, write);
+    return writing;
   };
 
   return {
     async put(c) {
-      if (c.manifestUpdates !== undefined) {
-        manifest = c;
-        return;
-      }
-      const write = replace(c).then(
-        (written) => {
-          if (!written) moved.push(c);
-        },
-        (error: unknown) => {
-          fail(c.path, error);
-        },
-      );
-      const tracked = write.finally(() => writing.delete(tracked));
-      writing.add(tracked);
-      // room for the next one: the edits go on while these are written
-      while (writing.size >= concurrency) await Promise.race(writing);
+      if (c.manifestUpdates !== undefined) manifest = c;
+      else if (waiting.push(c) >= BATCH) await flush();
     },
-    settle,
+    async settle() {
+      waiting = [];
+      await writing;
+    },
     async finish(options = {}) {
-      await settle();
+      await flush();
       let reapplied: Applied | undefined;
       if (moved.length > 0 && options.reapply) {
         try {
@@ -157,11 +165,7 @@ export async function writeChanges(
   options: WriteOptions = {},
 ): Promise<WriteFailure[]> {
   const writer = changeWriter(files, options.concurrency);
-  try {
-    for (const c of changes) await writer.put(c);
-  } finally {
-    await writer.settle();
-  }
+  for (const c of changes) await writer.put(c);
   return writer.finish(options);
 }
 
