@@ -59,7 +59,17 @@ function sameModels(a: ModelUsage[] | undefined, b: ModelUsage[] | undefined): b
 export const sameReading = (a: Attempt, b: Attempt): boolean =>
   sameTotals(totalsOf(a), totalsOf(b)) && sameModels(a.models, b.models);
 
-export const attemptTime = (a: Attempt): number => parseIsoSeconds(a.timestamp) ?? 0;
+/** Each reading's time, parsed once: the walk and the evaluation ask it of every reading often. */
+const times = new WeakMap<Attempt, { timestamp: string; seconds: number }>();
+
+export function attemptTime(a: Attempt): number {
+  const known = times.get(a);
+  // keyed by the reading and checked against its timestamp, should a reading object be changed
+  if (known?.timestamp === a.timestamp) return known.seconds;
+  const seconds = parseIsoSeconds(a.timestamp) ?? 0;
+  times.set(a, { timestamp: a.timestamp, seconds });
+  return seconds;
+}
 
 /** Attempts oldest first. Stable for equal timestamps, so file order breaks ties. */
 export const chronological = (attempts: readonly Attempt[]): Attempt[] =>
