@@ -379,15 +379,17 @@ describe("discoverRuns on the real data sets", () => {
         Object.entries(Object.groupBy(d.runs, (r) => r.framework)).map(([f, l]) => [f, l!.length]),
       );
       expect(counts).toEqual({ baes: 78, chatdev: 62, ghspec: 75 });
-      // legacy steps carry step-level tokens, which the schema reads; the pass keeps only the
-      // steps' numbers and times (the editor reads the file again, whole)
+      // legacy steps carry step-level tokens, which the schema reads and the pass keeps (the
+      // editor drops zero placeholders), with the steps' numbers and times and nothing else
       const whole = await Promise.all(
         d.runs.map(async (r) =>
           MetricsFileSchema.parse(JSON.parse(await readFile(r.path, "utf8"))),
         ),
       );
       expect(whole.some((f) => f.steps?.some((s) => s.tokens_in !== undefined))).toBe(true);
-      expect(d.runs.some((r) => r.file.steps?.some((s) => s.tokens_in !== undefined))).toBe(false);
+      expect(d.runs.some((r) => r.file.steps?.some((s) => s.tokens_in !== undefined))).toBe(true);
+      expect(whole.some((f) => f.steps?.some((s) => "command" in s))).toBe(true);
+      expect(d.runs.some((r) => r.file.steps?.some((s) => "command" in s))).toBe(false);
       const times = (steps: MetricsFile["steps"]) =>
         (steps ?? []).map((s) => [s.start_timestamp, s.end_timestamp]);
       expect(d.runs.map((r) => times(r.file.steps))).toEqual(whole.map((f) => times(f.steps)));

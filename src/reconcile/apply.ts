@@ -304,7 +304,7 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
         } else {
           let after = source.text;
           try {
-            after = editMetricsText(source.text, source.file, edits);
+            after = editMetricsText(source.text, state.run.file, edits);
             const unreadable = after === source.text ? undefined : unreadableEdit(after);
             if (unreadable) refused = `not written: ${unreadable}; the file is left as it was`;
           } catch (error) {
@@ -473,9 +473,9 @@ function onlyRepeatsTheFile(
 }
 
 /**
- * A run's file read again to be edited: its text and content, or undefined when it no longer holds
- * the bytes discovery judged (another process changed it, or it is gone). The same bytes parsed
- * and validated at discovery, so they are parsed again without the checks.
+ * A run's file read again to be edited: its text, or undefined when it no longer holds the bytes
+ * discovery judged (another process changed it, or it is gone). The content discovery kept is
+ * that of these very bytes, so the text is not parsed again.
  */
 async function readAgain(
   files: Files,
@@ -489,7 +489,7 @@ async function readAgain(
   }
   if (contentDigest(bytes) !== run.digest) return undefined;
   const text = decodeUtf8(bytes);
-  return text === undefined ? undefined : { text, file: JSON.parse(text) as MetricsFile };
+  return text === undefined ? undefined : { text, file: run.file };
 }
 
 const idOf = (s: RunState) => ({ framework: s.run.framework, runId: s.run.runId });

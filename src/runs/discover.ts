@@ -9,6 +9,7 @@ import { escapeControl, hasControlCharacter } from "../util/control-chars.ts";
 import { findDuplicateKey, formatJsonPath, scanJsonShape } from "../util/json-text.ts";
 import {
   describeIssues,
+  LEGACY_STEP_TOKEN_FIELDS,
   type ManifestEntry,
   ManifestSchema,
   type MetricsFile,
@@ -26,8 +27,8 @@ export interface DiscoveredRun {
    */
   digest: string;
   /**
-   * What the pass needs of the file's content (`keptOf`): its steps only with their numbers and
-   * times, other keys only those the pass reads. An edit is made on the content read again.
+   * What the pass needs of the file's content (`keptOf`): its steps only with their numbers,
+   * times and legacy token fields, other keys only those the pass and the editor read.
    */
   file: MetricsFile;
 }
@@ -271,10 +272,20 @@ const KEPT_KEYS = [
   "usage_api_verification",
 ] as const;
 
+/** What a step keeps: what windows are made of (src/runs/window.ts) and what the editor drops. */
+const KEPT_STEP_KEYS = [
+  "step",
+  "step_number",
+  "start_timestamp",
+  "end_timestamp",
+  ...LEGACY_STEP_TOKEN_FIELDS,
+] as const;
+
 /**
  * The part of a run's content a pass keeps from discovery to its end: a pass over 100,000 runs
- * holds every run's, so steps keep only what windows are made of (src/runs/window.ts) and keys no
- * step of the pass reads are dropped. Edits are made on the file read again, whole.
+ * holds every run's, so its steps keep only KEPT_STEP_KEYS and keys no step of the pass reads are
+ * dropped. The editor is given this with the text read again (src/edit/metrics.ts reads no other
+ * key), so the text is not parsed twice.
  */
 function keptOf(file: MetricsFile): MetricsFile {
   const kept: Record<string, unknown> = {};
@@ -282,8 +293,7 @@ function keptOf(file: MetricsFile): MetricsFile {
   if (file.steps)
     kept.steps = file.steps.map((s) => {
       const step: Record<string, unknown> = {};
-      for (const key of ["step", "step_number", "start_timestamp", "end_timestamp"] as const)
-        if (Object.hasOwn(s, key)) step[key] = s[key];
+      for (const key of KEPT_STEP_KEYS) if (Object.hasOwn(s, key)) step[key] = s[key];
       return step;
     });
   return kept as MetricsFile;
