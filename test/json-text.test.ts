@@ -644,6 +644,37 @@ describe("scanJsonShape", () => {
     );
   });
 
+  it("finds a key twice in objects of many keys too (past the few compared one by one), nested in each other", () => {
+    /** Distinct keys, then perhaps one of them again at another place. */
+    const keysArb = (max: number) =>
+      fc
+        .tuple(
+          fc.uniqueArray(fc.nat(999), { minLength: max / 2, maxLength: max }),
+          fc.option(fc.tuple(fc.nat(), fc.nat())),
+          fc.boolean(),
+        )
+        .map(([ids, again, escaped]) => {
+          const keys = ids.map((n) => `k${n}`);
+          if (again && keys.length > 0)
+            keys.splice(again[1] % (keys.length + 1), 0, keys[again[0] % keys.length]!);
+          return keys.map((k, i): [string, unknown, boolean] => [k, i, escaped && i % 2 === 0]);
+        });
+    fc.assert(
+      fc.property(keysArb(40), keysArb(30), fc.nat(40), (outer, inner, at) => {
+        // the inner object sits among the outer one's keys: its keys must not count as theirs
+        const entries = outer.map((pair) => objectText([pair]).slice(1, -1));
+        entries.splice(Math.min(at, outer.length), 0, `"nested": ${objectText(inner)}`);
+        const text = `{${entries.join(", ")}}`;
+        const repeated = (keys: string[]) => new Set(keys).size < keys.length;
+        const expected =
+          repeated(inner.map(([k]) => k)) || repeated([...outer.map(([k]) => k), "nested"]);
+        expect(scanJsonShape(text, 1000)).toEqual({ tooDeep: false, duplicateKey: expected });
+        expect(findDuplicateKey(parseTree(text)!) !== undefined).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("tells nesting deeper than the limit, strings aside", () => {
     expect(scanJsonShape(`${"[".repeat(5)}${"]".repeat(5)}`, 5).tooDeep).toBe(false);
     expect(scanJsonShape(`${"[".repeat(6)}${"]".repeat(6)}`, 5).tooDeep).toBe(true);

@@ -84,8 +84,13 @@ export function scanJsonShape(
   text: string,
   limit: number,
 ): { tooDeep: boolean; duplicateKey: boolean } {
-  // per open container: the keys of an object, or null for an array
-  const open: Array<Set<string> | null> = [];
+  // The keys of the open objects, one object's after another's: a key is compared with its
+  // object's few keys, without a Set per object (files are read by the thousand, each with dozens
+  // of small objects). An object with more than SMALL_OBJECT keys gets a Set instead.
+  const keys: string[] = [];
+  // per open container: where its keys start in `keys`, or -1 for an array; and its Set, if any
+  const starts: number[] = [];
+  const sets: Array<Set<string> | undefined> = [];
   let expectKey = false;
   // a duplicate does not end the scan: the depth must still be known before anything recurses
   let duplicateKey = false;
@@ -101,26 +106,44 @@ export function scanJsonShape(
         j = text.indexOf('"', j + 1);
       }
       if (j < 0) break;
-      const keys = expectKey ? open.at(-1) : undefined;
-      if (keys) {
+      if (expectKey) {
+        const top = starts.length - 1;
         const raw = text.slice(i + 1, j);
         const key = raw.includes("\\") ? (JSON.parse(`"${raw}"`) as string) : raw;
-        if (keys.has(key)) duplicateKey = true;
-        keys.add(key);
+        const set = sets[top];
+        if (set) {
+          if (set.has(key)) duplicateKey = true;
+          set.add(key);
+        } else {
+          const from = starts[top]!;
+          for (let k = from; k < keys.length; k++)
+            if (keys[k] === key) {
+              duplicateKey = true;
+              break;
+            }
+          keys.push(key);
+          if (keys.length - from > SMALL_OBJECT) sets[top] = new Set(keys.splice(from));
+        }
         expectKey = false;
       }
       i = j;
     } else if (c === 0x7b || c === 0x5b) {
-      if (open.length >= limit) return { tooDeep: true, duplicateKey };
-      open.push(c === 0x7b ? new Set() : null);
+      if (starts.length >= limit) return { tooDeep: true, duplicateKey };
+      starts.push(c === 0x7b ? keys.length : -1);
+      sets.push(undefined);
       expectKey = c === 0x7b;
     } else if (c === 0x7d || c === 0x5d) {
-      open.pop();
+      const from = starts.pop();
+      sets.pop();
+      if (from !== undefined && from >= 0 && keys.length > from) keys.length = from;
       expectKey = false;
-    } else if (c === 0x2c) expectKey = Boolean(open.at(-1));
+    } else if (c === 0x2c) expectKey = starts.length > 0 && starts[starts.length - 1]! >= 0;
   }
   return { tooDeep: false, duplicateKey };
 }
+
+/** Keys compared one by one up to this many in an object; a Set past it (scanJsonShape). */
+const SMALL_OBJECT = 16;
 
 /** Parses JSON text for editing; refuses text that is not JSON or that holds a key twice. */
 function parseForEdit(text: string): Node {
