@@ -59,15 +59,20 @@ function sameModels(a: ModelUsage[] | undefined, b: ModelUsage[] | undefined): b
 export const sameReading = (a: Attempt, b: Attempt): boolean =>
   sameTotals(totalsOf(a), totalsOf(b)) && sameModels(a.models, b.models);
 
-/** Each reading's time, parsed once: the walk and the evaluation ask it of every reading often. */
-const times = new WeakMap<Attempt, { timestamp: string; seconds: number }>();
+/**
+ * Readings' times by timestamp, each parsed once: the walk and the evaluation ask them of every
+ * reading often. Keyed by the text, not by the reading (a WeakMap of every reading of a
+ * 100,000-run pass slowed each garbage collection), and emptied when it grows large.
+ */
+const times = new Map<string, number>();
+const MAX_TIMES = 1 << 16;
 
 export function attemptTime(a: Attempt): number {
-  const known = times.get(a);
-  // keyed by the reading and checked against its timestamp, should a reading object be changed
-  if (known?.timestamp === a.timestamp) return known.seconds;
+  const known = times.get(a.timestamp);
+  if (known !== undefined) return known;
   const seconds = parseIsoSeconds(a.timestamp) ?? 0;
-  times.set(a, { timestamp: a.timestamp, seconds });
+  if (times.size >= MAX_TIMES) times.clear();
+  times.set(a.timestamp, seconds);
   return seconds;
 }
 
