@@ -202,7 +202,14 @@ export const nodeFiles: Files = {
       ),
     ),
   read: (path, maxBytes) => settled(() => readCapped(path, maxBytes)),
-  readRegular: (path, maxBytes) => settled(() => readCapped(path, maxBytes, true)),
+  // only where the system can refuse to follow a link at the name (not Windows): elsewhere the
+  // callers list the directory first, which tells a link apart
+  ...(constants.O_NOFOLLOW === undefined
+    ? {}
+    : {
+        readRegular: (path: string, maxBytes?: number) =>
+          settled(() => readCapped(path, maxBytes, true)),
+      }),
   realPath: (path) => realpath(path),
   writeAtomic,
   async exists(path) {
