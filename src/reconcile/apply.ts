@@ -21,7 +21,7 @@ import {
   MAX_FILE_BYTES,
 } from "../runs/discover.ts";
 import { legacyVerificationNote } from "../runs/legacy.ts";
-import type { Attempt, MetricsFile, ModelUsage } from "../runs/schema.ts";
+import type { Attempt, ModelUsage } from "../runs/schema.ts";
 import { editsChangeNothing, JsonEditError } from "../util/json-text.ts";
 import { formatIsoSeconds } from "../util/time.ts";
 import { type Evaluation, evaluateRun } from "../verify/evaluate.ts";
@@ -296,28 +296,28 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
       const edits = metricsEdits(state.run.file, target);
       // most files of a pass with nothing due already say all this: their text is not read again
       if (!refused && !editsChangeNothing(state.run.file, edits)) {
-        const source = await readAgain(input.files, state.run);
-        if (!source) {
+        const text = await readAgain(input.files, state.run);
+        if (text === undefined) {
           // changed since discovery: the writer re-applies this pass on its new text
           await emit({ path: state.run.path, before: state.run.digest, after: null });
           changed = true;
         } else {
-          let after = source.text;
+          let after = text;
           try {
-            after = editMetricsText(source.text, state.run.file, edits);
-            const unreadable = after === source.text ? undefined : unreadableEdit(after);
+            after = editMetricsText(text, state.run.file, edits);
+            const unreadable = after === text ? undefined : unreadableEdit(after);
             if (unreadable) refused = `not written: ${unreadable}; the file is left as it was`;
           } catch (error) {
             if (!(error instanceof JsonEditError)) throw error;
             refused = error.message;
           }
           if (!refused && input.holdIdentical && added.length > 0) {
-            if (onlyRepeatsTheFile(state, source, target, added)) {
-              after = source.text;
+            if (onlyRepeatsTheFile(state, text, target, added)) {
+              after = text;
               held.set(state.id, added);
             }
           }
-          if (!refused && after !== source.text) {
+          if (!refused && after !== text) {
             await emit({ path: state.run.path, before: state.run.digest, after });
             changed = true;
           }
@@ -450,12 +450,12 @@ function verifiedAtOf(
  */
 function onlyRepeatsTheFile(
   state: RunState,
-  source: { text: string; file: MetricsFile },
+  text: string,
   target: MetricsTarget,
   added: readonly Attempt[],
 ): boolean {
   const last = state.attempts.at(-1);
-  const file = source.file;
+  const file = state.run.file;
   if (
     !last ||
     !added.every((a) => sameReading(a, last)) ||
@@ -463,33 +463,28 @@ function onlyRepeatsTheFile(
   )
     return false;
   const rec = file.usage_api_reconciliation;
-  const rest = applyMetricsTarget(source.text, file, {
+  const rest = applyMetricsTarget(text, file, {
     ...target,
     newAttempts: [],
     message: rec?.verification_message ?? target.message,
     verifiedAt: rec?.verified_at ?? target.verifiedAt,
   });
-  return rest === source.text;
+  return rest === text;
 }
 
 /**
  * A run's file read again to be edited: its text, or undefined when it no longer holds the bytes
- * discovery judged (another process changed it, or it is gone). The content discovery kept is
- * that of these very bytes, so the text is not parsed again.
+ * discovery judged (another process changed it, or it is gone). The content discovery kept
+ * (`run.file`) is that of these very bytes, so the text is not parsed again.
  */
-async function readAgain(
-  files: Files,
-  run: DiscoveredRun,
-): Promise<{ text: string; file: MetricsFile } | undefined> {
+async function readAgain(files: Files, run: DiscoveredRun): Promise<string | undefined> {
   let bytes: Uint8Array;
   try {
     bytes = await files.read(run.path, MAX_FILE_BYTES);
   } catch {
     return undefined;
   }
-  if (contentDigest(bytes) !== run.digest) return undefined;
-  const text = decodeUtf8(bytes);
-  return text === undefined ? undefined : { text, file: run.file };
+  return contentDigest(bytes) === run.digest ? decodeUtf8(bytes) : undefined;
 }
 
 const idOf = (s: RunState) => ({ framework: s.run.framework, runId: s.run.runId });

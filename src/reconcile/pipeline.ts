@@ -54,7 +54,8 @@ export async function reconcile(
     });
     outcome.report.warnings.push(...notes);
     const result: PipelineResult = { ...outcome, sha: null, passErrors: [] };
-    if (deps.delivery && (outcome.changes.length > 0 || outcome.report.changed_files.length > 0)) {
+    // every change, taken by the sink or returned, is in changed_files
+    if (deps.delivery && outcome.report.changed_files.length > 0) {
       try {
         result.sha = (await deps.delivery.deliver(outcome)).sha;
       } catch (error) {
