@@ -170,15 +170,23 @@ export function metricsEdits(file: MetricsFile, target: MetricsTarget): JsonEdit
 
 /**
  * Makes the edits in the text (`file` is its parsed content). Returns the same text when nothing
- * would change.
+ * would change. `checked`: the text is the very bytes `file` was read from, parsed and found free
+ * of repeated keys then (discovery's reading, the digest still matching), so the editor takes
+ * `file` as its value instead of parsing and scanning the text again.
  */
-export function editMetricsText(text: string, file: MetricsFile, edits: JsonEdits): string {
+export function editMetricsText(
+  text: string,
+  file: MetricsFile,
+  edits: JsonEdits,
+  checked = false,
+): string {
   // most files of a pass with nothing due already say all this: known without parsing the text
   if (editsChangeNothing(file, edits)) return text;
-  const edited = editJsonText(text, edits);
+  const known = checked ? { value: file } : undefined;
+  const edited = editJsonText(text, edits, known);
   if (edited === text) return text;
   const remove = zeroStepPlaceholders(file);
-  return remove.length > 0 ? editJsonText(text, { ...edits, remove }) : edited;
+  return remove.length > 0 ? editJsonText(text, { ...edits, remove }, known) : edited;
 }
 
 /**

@@ -1,21 +1,15 @@
-import {
-  findNodeAtLocation,
-  getNodePath,
-  getNodeValue,
-  type Node,
-  type ParseError,
-  parseTree,
-} from "jsonc-parser";
+import { getNodePath, type Node, parseTree } from "jsonc-parser";
 import { escapeControl } from "./control-chars.ts";
+import { type JsonPath, type SpanNode, spanAtPath, spansAlong } from "./json-spans.ts";
 
 /**
- * Minimal-diff edits of JSON text (docs/design.md#writing-files). jsonc-parser locates the nodes;
- * we write only the bytes of the values that change, in the file's own style (indent unit, line
+ * Minimal-diff edits of JSON text (docs/design.md#writing-files). The edited values are located in
+ * the text (json-spans.ts); we write only the bytes of the values that change, in the file's own style (indent unit, line
  * ending, \u escapes), so key order, number literals such as `1.0`, escapes and the trailing
  * newline stay as they were.
  */
 
-export type JsonPath = ReadonlyArray<string | number>;
+export type { JsonPath } from "./json-spans.ts";
 
 /**
  * Text the editor refuses to edit: not JSON, a key that appears twice in one object, or a path
@@ -145,20 +139,31 @@ export function scanJsonShape(
 /** Keys compared one by one up to this many in an object; a Set past it (scanJsonShape). */
 const SMALL_OBJECT = 16;
 
-/** Parses JSON text for editing; refuses text that is not JSON or that holds a key twice. */
-function parseForEdit(text: string): Node {
-  const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
-  if (!root || errors.length > 0)
+/**
+ * Reads JSON text for editing: its value, and the nodes along the edited paths. Refuses text that
+ * is not JSON or that holds a key twice; the duplicate's path is worked out (from a full parse
+ * tree) only when there is one. `checked` skips both checks: see editJsonText.
+ */
+function parseForEdit(
+  text: string,
+  paths: Iterable<JsonPath>,
+  checked?: { value: unknown },
+): { root: SpanNode; value: unknown } {
+  if (checked) return { root: spansAlong(text, paths), value: checked.value };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
     throw new JsonEditError("cannot edit text that is not valid JSON");
+  }
   const duplicate = scanJsonShape(text, Number.POSITIVE_INFINITY).duplicateKey
-    ? findDuplicateKey(root)
+    ? findDuplicateKey(parseTree(text)!)
     : undefined;
   if (duplicate)
     throw new JsonEditError(
       `${formatJsonPath(duplicate)} appears twice; a key must appear once (a merge conflict that kept both sides?)`,
     );
-  return root;
+  return { root: spansAlong(text, paths), value };
 }
 
 /** A number written the way Python writes floats (`0.0`, not `0`), for fields readers expect as floats. */
@@ -245,14 +250,21 @@ export function render(v: unknown, base: string, style: Style): string {
   if (v === null || v === undefined) return "null";
   if (typeof v === "string") return quote(v, style.ascii);
   if (typeof v !== "object") return JSON.stringify(v);
+  // built by appending, without an array per level: a pass renders a new reading into every file
   const inner = base + style.unit;
+  const between = `,${style.eol}${inner}`;
+  let out = "";
   if (Array.isArray(v)) {
-    if (v.length === 0) return "[]";
-    return `[${style.eol}${v.map((x) => inner + render(x, inner, style)).join(`,${style.eol}`)}${style.eol}${base}]`;
+    for (let i = 0; i < v.length; i++)
+      out += (i === 0 ? `[${style.eol}${inner}` : between) + render(v[i], inner, style);
+    return out === "" ? "[]" : `${out}${style.eol}${base}]`;
   }
-  const entries = Object.entries(v).filter(([, x]) => x !== undefined);
-  if (entries.length === 0) return "{}";
-  return `{${style.eol}${entries.map(([k, x]) => `${inner}${quote(k, style.ascii)}: ${render(x, inner, style)}`).join(`,${style.eol}`)}${style.eol}${base}}`;
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x === undefined) continue;
+    out += `${out === "" ? `{${style.eol}${inner}` : between}${quote(k, style.ascii)}: ${render(x, inner, style)}`;
+  }
+  return out === "" ? "{}" : `${out}${style.eol}${base}}`;
 }
 
 function lineIndent(text: string, offset: number): string {
@@ -260,11 +272,7 @@ function lineIndent(text: string, offset: number): string {
   return /^[ \t]*/.exec(text.slice(lineStart, offset))?.[0] ?? "";
 }
 
-function locate(root: Node, path: JsonPath): Node | undefined {
-  return findNodeAtLocation(root, path as (string | number)[]);
-}
-
-function removalEdits(object: Node, removed: Set<Node>): TextEdit[] {
+function removalEdits(object: SpanNode, removed: Set<SpanNode>): TextEdit[] {
   const props = object.children ?? [];
   if (props.every((p) => removed.has(p)))
     return [{ offset: object.offset, length: object.length, content: "{}" }];
@@ -322,17 +330,28 @@ export function editsChangeNothing(parsed: unknown, edits: JsonEdits): boolean {
   });
 }
 
-/** Applies the edits; returns the text unchanged (the same string) when no value differs. */
-export function editJsonText(text: string, edits: JsonEdits): string {
-  const root = parseForEdit(text);
+/**
+ * Applies the edits; returns the text unchanged (the same string) when no value differs.
+ * `checked` is for text whose very bytes were already parsed and found free of repeated keys (a
+ * run file whose digest still matches discovery's reading): `value` is that reading (or one that
+ * keeps every value at the edited paths), and the text is not parsed or scanned again.
+ */
+export function editJsonText(text: string, edits: JsonEdits, checked?: { value: unknown }): string {
+  const paths = [
+    ...(edits.set ?? []).map((s) => s.path),
+    ...(edits.remove ?? []),
+    ...(edits.append ?? []).map((a) => a.path),
+  ];
+  const { root, value: parsed } = parseForEdit(text, paths, checked);
+  const locate = (path: JsonPath) => spanAtPath(root, path);
   const style = detectStyle(text);
   const out: TextEdit[] = [];
-  const inserts = new Map<Node, Array<[string, unknown]>>();
+  const inserts = new Map<SpanNode, Array<[string, unknown]>>();
 
   for (const { path, value } of edits.set ?? []) {
-    const node = locate(root, path);
+    const node = locate(path);
     if (node) {
-      if (!deepEqual(getNodeValue(node), plain(value))) {
+      if (!deepEqual(valueAt(parsed, path), plain(value))) {
         out.push({
           offset: node.offset,
           length: node.length,
@@ -341,7 +360,7 @@ export function editJsonText(text: string, edits: JsonEdits): string {
       }
       continue;
     }
-    const parent = locate(root, path.slice(0, -1));
+    const parent = locate(path.slice(0, -1));
     const key = path.at(-1);
     if (parent?.type !== "object" || typeof key !== "string") {
       throw new JsonEditError(
@@ -371,9 +390,9 @@ export function editJsonText(text: string, edits: JsonEdits): string {
     out.push({ offset: last.offset + last.length, length: 0, content });
   }
 
-  const removals = new Map<Node, Set<Node>>();
+  const removals = new Map<SpanNode, Set<SpanNode>>();
   for (const path of edits.remove ?? []) {
-    const property = locate(root, path)?.parent;
+    const property = locate(path)?.parent;
     if (property?.type !== "property" || !property.parent) continue;
     if (inserts.has(property.parent))
       throw new JsonEditError(
@@ -386,7 +405,7 @@ export function editJsonText(text: string, edits: JsonEdits): string {
 
   for (const { path, values, at } of edits.append ?? []) {
     if (values.length === 0) continue;
-    const array = locate(root, path);
+    const array = locate(path);
     if (array?.type !== "array")
       throw new JsonEditError(`cannot append to ${formatJsonPath(path)}: not an array in the file`);
     const items = array.children ?? [];
