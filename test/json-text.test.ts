@@ -559,7 +559,7 @@ describe("editsChangeNothing", () => {
           }
           if (quiet) expect(out).toBe(text);
           else expect(out).not.toBe(text);
-          // given the text's value (bytes already parsed and checked), the editor edits the same
+          // given the text's value (bytes already parsed), the editor edits the same
           let known: string | undefined;
           try {
             known = editJsonText(text, { set, append }, { value: JSON.parse(text) });

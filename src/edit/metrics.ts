@@ -170,9 +170,9 @@ export function metricsEdits(file: MetricsFile, target: MetricsTarget): JsonEdit
 
 /**
  * Makes the edits in the text (`file` is its parsed content). Returns the same text when nothing
- * would change. `checked`: the text is the very bytes `file` was read from, parsed and found free
- * of repeated keys then (discovery's reading, the digest still matching), so the editor takes
- * `file` as its value instead of parsing and scanning the text again.
+ * would change. `checked`: the text is the very bytes `file` was read from (discovery's reading,
+ * the digest still matching), so the editor takes `file` as its value instead of parsing the text
+ * again.
  */
 export function editMetricsText(
   text: string,

@@ -304,7 +304,7 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
         } else {
           let after = text;
           try {
-            // the bytes discovery parsed and checked (readAgain compared their digest)
+            // the bytes discovery parsed (readAgain compared their digest)
             after = editMetricsText(text, state.run.file, edits, true);
             const unreadable = after === text ? undefined : unreadableEdit(after);
             if (unreadable) refused = `not written: ${unreadable}; the file is left as it was`;

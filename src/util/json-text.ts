@@ -142,20 +142,22 @@ const SMALL_OBJECT = 16;
 /**
  * Reads JSON text for editing: its value, and the nodes along the edited paths. Refuses text that
  * is not JSON or that holds a key twice; the duplicate's path is worked out (from a full parse
- * tree) only when there is one. `checked` skips both checks: see editJsonText.
+ * tree) only when there is one. With `known`, the text's value (see editJsonText), the text is not
+ * parsed again; it is still scanned for a key twice, whatever the caller knows.
  */
 function parseForEdit(
   text: string,
   paths: Iterable<JsonPath>,
-  checked?: { value: unknown },
+  known?: { value: unknown },
 ): { root: SpanNode; value: unknown } {
-  if (checked) return { root: spansAlong(text, paths), value: checked.value };
   let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new JsonEditError("cannot edit text that is not valid JSON");
-  }
+  if (known) value = known.value;
+  else
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new JsonEditError("cannot edit text that is not valid JSON");
+    }
   const duplicate = scanJsonShape(text, Number.POSITIVE_INFINITY).duplicateKey
     ? findDuplicateKey(parseTree(text)!)
     : undefined;
@@ -332,17 +334,17 @@ export function editsChangeNothing(parsed: unknown, edits: JsonEdits): boolean {
 
 /**
  * Applies the edits; returns the text unchanged (the same string) when no value differs.
- * `checked` is for text whose very bytes were already parsed and found free of repeated keys (a
- * run file whose digest still matches discovery's reading): `value` is that reading (or one that
- * keeps every value at the edited paths), and the text is not parsed or scanned again.
+ * `known` is for text whose very bytes were already parsed as JSON (a run file whose digest still
+ * matches discovery's reading): `value` is that reading (or one that keeps every value at the
+ * edited paths), and the text is not parsed again.
  */
-export function editJsonText(text: string, edits: JsonEdits, checked?: { value: unknown }): string {
+export function editJsonText(text: string, edits: JsonEdits, known?: { value: unknown }): string {
   const paths = [
     ...(edits.set ?? []).map((s) => s.path),
     ...(edits.remove ?? []),
     ...(edits.append ?? []).map((a) => a.path),
   ];
-  const { root, value: parsed } = parseForEdit(text, paths, checked);
+  const { root, value: parsed } = parseForEdit(text, paths, known);
   const locate = (path: JsonPath) => spanAtPath(root, path);
   const style = detectStyle(text);
   const out: TextEdit[] = [];
