@@ -52,7 +52,10 @@ export interface ChangeWriter extends ChangeSink {
   finish(options?: Omit<WriteOptions, "concurrency">): Promise<WriteFailure[]>;
 }
 
-/** Changes written together: a pass's edits and its writes take turns, a batch at a time. */
+/**
+ * Changes written together: one batch is written while the edits of the next are made, so a pass
+ * holds at most two batches of new texts.
+ */
 const BATCH = 256;
 
 /**
@@ -64,8 +67,8 @@ const BATCH = 256;
  *   too and updated only for the runs whose file was written (or needed no write), so it never
  *   disagrees with the files.
  * A file that cannot be written is reported and the rest still are. Batches, rather than writes
- * started as each edit is made: reading files for the edits while others are flushed to disk
- * slowed both on the disks measured (docs/design.md#writing-files).
+ * started as each edit is made: many writes in flight among the reads for the edits slowed both
+ * on the disks measured (docs/design.md#writing-files).
  */
 export function changeWriter(files: Files, concurrency = 16): ChangeWriter {
   const failed = new Map<string, string>();
@@ -75,6 +78,7 @@ export function changeWriter(files: Files, concurrency = 16): ChangeWriter {
   let manifest: FileChange | undefined;
   let waiting: FileChange[] = [];
   let writing: Promise<void> = Promise.resolve();
+  let settled = false;
 
   /** Writes `c` if the file still holds what `c` was computed from. */
   const replace = async (c: FileChange): Promise<boolean> => {
@@ -89,11 +93,13 @@ export function changeWriter(files: Files, concurrency = 16): ChangeWriter {
       fail(c.path, error);
     }
   };
-  const flush = (): Promise<void> => {
+  /** Starts writing the changes waiting, once the batch before has been written. */
+  const flush = async (): Promise<void> => {
     const batch = waiting;
     waiting = [];
-    writing = inParallel(batch, concurrency, write);
-    return writing;
+    await writing;
+    // a pass that failed meanwhile (settle) starts no more writes
+    if (!settled) writing = inParallel(batch, concurrency, write);
   };
 
   return {
@@ -102,11 +108,13 @@ export function changeWriter(files: Files, concurrency = 16): ChangeWriter {
       else if (waiting.push(c) >= BATCH) await flush();
     },
     async settle() {
+      settled = true;
       waiting = [];
       await writing;
     },
     async finish(options = {}) {
       await flush();
+      await writing;
       let reapplied: Applied | undefined;
       if (moved.length > 0 && options.reapply) {
         try {

@@ -4,7 +4,10 @@ import { mkdir, readdir, readFile, rm, utimes, writeFile } from "node:fs/promise
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { changeWriter } from "../../src/delivery/write.ts";
 import { unreadableEdit, unwritableValue } from "../../src/edit/metrics.ts";
+import { contentDigest } from "../../src/fs/digest.ts";
+import { nodeFiles } from "../../src/fs/node.ts";
 import { sweepStaleTempFiles } from "../../src/fs/sweep.ts";
 import { type PassReport, PassReportSchema } from "../../src/report/schema.ts";
 import { runCli } from "../support/cli.ts";
@@ -531,5 +534,74 @@ describe("the sweep of temporary files", () => {
     expect(removed).toEqual([files.oldFormatOld, files.lockTemp, files.deadWriter].sort());
     for (const path of [files.liveWriter, files.oldFormatYoung, files.notOurs, files.notOursEither])
       expect(existsSync(path)).toBe(true);
+  });
+});
+
+describe("the writer's batches", () => {
+  /** 600 files in a temp dir, and changes to each, made on their digests. */
+  async function filesAndChanges() {
+    const dir = await tempDir("reconcile-usage-batches-");
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const changes = [];
+    for (let i = 0; i < 600; i++) {
+      const path = join(dir, `f${i}.json`);
+      await writeFile(path, `{"n": ${i}}\n`);
+      changes.push({
+        path,
+        before: contentDigest(Buffer.from(`{"n": ${i}}\n`)),
+        after: `{"n": -${i}}\n`,
+      });
+    }
+    return { dir, changes };
+  }
+  /** Real files whose writes wait at a gate until it opens. */
+  function gatedFiles() {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let started = 0;
+    const files = {
+      ...nodeFiles,
+      writeAtomic: async (path: string, text: string) => {
+        started++;
+        await gate;
+        await nodeFiles.writeAtomic(path, text);
+      },
+    };
+    return { files, open, started: () => started };
+  }
+  const written = async (dir: string) =>
+    (await Promise.all((await readdir(dir)).map((n) => readFile(join(dir, n), "utf8")))).filter(
+      (t) => t.includes("-"),
+    ).length;
+
+  it("every change lands, a batch written while the next one is filled", async () => {
+    const { dir, changes } = await filesAndChanges();
+    const { files, open, started } = gatedFiles();
+    const writer = changeWriter(files);
+    for (const c of changes.slice(0, 256)) await writer.put(c);
+    // the first batch is under way (held at the gate) and the pass goes on filling the next
+    expect(started()).toBeGreaterThan(0);
+    for (const c of changes.slice(256, 300)) await writer.put(c);
+    open();
+    for (const c of changes.slice(300)) await writer.put(c);
+    expect(await writer.finish()).toEqual([]);
+    expect(await written(dir)).toBe(600);
+  });
+
+  it("a pass that fails while a batch waits for the one before writes nothing more", async () => {
+    const { dir, changes } = await filesAndChanges();
+    const { files, open } = gatedFiles();
+    const writer = changeWriter(files);
+    for (const c of changes.slice(0, 256)) await writer.put(c);
+    for (const c of changes.slice(256, 511)) await writer.put(c);
+    // the 512th change fills the second batch, which waits for the first (held at the gate)
+    const waiting = writer.put(changes[511]!);
+    const settled = writer.settle();
+    open();
+    await Promise.all([waiting, settled]);
+    // the first batch, under way, finished whole; the second never started
+    expect(await written(dir)).toBe(256);
   });
 });
