@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { UserError } from "../errors.ts";
 import type { PassOutcome } from "../reconcile/pass.ts";
-import { reportJson } from "../report/bounded.ts";
+import { reportJsonPieces } from "../report/bounded.ts";
 import { int } from "../report/format.ts";
 import type { PassReport } from "../report/schema.ts";
 import { runTable, summaryLines } from "../report/table.ts";
@@ -93,7 +93,7 @@ export function printPass(
   o: { json: boolean; verbose: boolean; secrets: readonly (string | undefined)[] },
 ): void {
   if (o.json) {
-    io.stdout(reportJson(report, o.secrets));
+    for (const piece of reportJsonPieces(report, o.secrets)) io.stdout(piece);
     return;
   }
   const width = outputWidth(io);
