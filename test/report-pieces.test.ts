@@ -1,5 +1,5 @@
-import fc from "fast-check";
 import { rm } from "node:fs/promises";
+import fc from "fast-check";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { reportJson, reportJsonPieces, stringifyInPieces } from "../src/report/bounded.ts";
 import { type PassReport, PassReportSchema } from "../src/report/schema.ts";

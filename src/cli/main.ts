@@ -66,6 +66,8 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
     // the texts written (every file's before and after) are not printed: let them go first
     result.changes = [];
     const report = finishReport(result.report, io.cwd, given);
+    // the finished report replaces the pass's own (its rows copied): one set of rows is kept
+    result.report = report;
     printPass(io, report, result, { ...v, secrets: [...given, ...secrets] });
     return report.errors > 0 ? 1 : 0;
   } catch (error) {

@@ -23,6 +23,7 @@ import {
 import { legacyVerificationNote } from "../runs/legacy.ts";
 import type { Attempt, ModelUsage } from "../runs/schema.ts";
 import { editsChangeNothing, JsonEditError } from "../util/json-text.ts";
+import { textKeeper } from "../util/kept-text.ts";
 import { formatIsoSeconds } from "../util/time.ts";
 import { type Evaluation, evaluateRun } from "../verify/evaluate.ts";
 import { chronological, isZero, sameReading, totalsOf } from "../verify/reading.ts";
@@ -189,6 +190,8 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
   };
   const manifestUpdates: RunManifestUpdate[] = [];
   const readings = new Map<string, Attempt[]>();
+  // the rows' texts are kept to the end of the pass: flat, and equal ones shared
+  const kept = textKeeper();
   const held: HeldReadings = new Map(input.held ?? []);
   // by model and reason: runs of one model can each miss a different class's price
   const unpriced = new Map<
@@ -242,7 +245,7 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
           runId: state.run.runId,
           reason: failure,
         }),
-        window: windowOf(state),
+        window: windowOf(state, kept),
       });
       continue;
     }
@@ -327,7 +330,7 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
       if (refused) {
         runs.push({
           ...errorRow({ path: state.run.path, ...idOf(state), reason: refused }),
-          window: windowOf(state),
+          window: windowOf(state, kept),
         });
         continue;
       }
@@ -355,15 +358,18 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
       cost_usd: cost?.total ?? null,
       stable_checks: evaluation.stableChecks,
       verified_at: verifiedAtOf(state, evaluation, added),
-      message:
+      message: kept(
         evaluation.status === "pending"
           ? withLegacyNote(evaluation.message, attempts, state.run.file)
           : evaluation.message,
+      ),
       changed,
       read: fresh !== undefined && added.includes(fresh),
-      window: windowOf(state),
+      window: windowOf(state, kept),
       next_reading:
-        evaluation.nextReadingAt === undefined ? null : formatIsoSeconds(evaluation.nextReadingAt),
+        evaluation.nextReadingAt === undefined
+          ? null
+          : kept(formatIsoSeconds(evaluation.nextReadingAt)),
       shared: ambiguous && shared ? { ...shared } : null,
     });
   }
@@ -490,9 +496,12 @@ async function readAgain(files: Files, run: DiscoveredRun): Promise<string | und
 
 const idOf = (s: RunState) => ({ framework: s.run.framework, runId: s.run.runId });
 
-const windowOf = (s: RunState) =>
+const windowOf = (s: RunState, kept: (text: string) => string) =>
   s.window
-    ? { start: formatIsoSeconds(s.window.start), end: formatIsoSeconds(s.window.end) }
+    ? {
+        start: kept(formatIsoSeconds(s.window.start)),
+        end: kept(formatIsoSeconds(s.window.end)),
+      }
     : null;
 
 // localeCompare without arguments, made once: calling localeCompare sets one up per comparison
