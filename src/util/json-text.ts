@@ -4,9 +4,9 @@ import { type JsonPath, type SpanNode, spanAtPath, spansAlong } from "./json-spa
 
 /**
  * Minimal-diff edits of JSON text (docs/design.md#writing-files). The edited values are located in
- * the text (json-spans.ts); we write only the bytes of the values that change, in the file's own style (indent unit, line
- * ending, \u escapes), so key order, number literals such as `1.0`, escapes and the trailing
- * newline stay as they were.
+ * the text (json-spans.ts); we write only the bytes of the values that change, in the file's own
+ * style (indent unit, line ending, \u escapes), so key order, number literals such as `1.0`,
+ * escapes and the trailing newline stay as they were.
  */
 
 export type { JsonPath } from "./json-spans.ts";
