@@ -1,7 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ManifestEntry, MetricsFile } from "../src/runs/schema.ts";
 import { activityWindow, overlaps, queryWindow, windowMinutes } from "../src/runs/window.ts";
-import { parseIsoSeconds } from "../src/util/time.ts";
+import { formatMinute, parseIsoSeconds } from "../src/util/time.ts";
 
 const iso = (text: string): number => parseIsoSeconds(text)!;
 /** Well after every time used below. */
@@ -316,5 +317,23 @@ describe("queryWindow", () => {
     expect(overlaps(a, { start: at("10:09:00"), end: at("10:20:00") })).toBe(true);
     expect(overlaps(a, { start: at("10:10:00"), end: at("10:20:00") })).toBe(false);
     expect(overlaps(a, { start: at("09:00:00"), end: at("11:00:00") })).toBe(true);
+  });
+});
+
+describe("formatMinute", () => {
+  it("names the minute a time falls in, whichever second of it was asked first", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -1e9, max: 4e9, noNaN: true }), { minLength: 1, maxLength: 30 }),
+        (times) => {
+          // the same minutes again at other seconds, after the first were remembered
+          for (const t of [...times, ...times.map((t) => Math.floor(t / 60) * 60 + 59.5)])
+            expect(formatMinute(t)).toBe(
+              `${new Date(t * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC`,
+            );
+        },
+      ),
+    );
+    expect(formatMinute(1_761_824_525)).toBe("2025-10-30 11:42 UTC");
   });
 });

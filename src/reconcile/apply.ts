@@ -23,7 +23,7 @@ import {
 import { legacyVerificationNote } from "../runs/legacy.ts";
 import type { Attempt, ModelUsage } from "../runs/schema.ts";
 import { editsChangeNothing, JsonEditError } from "../util/json-text.ts";
-import { textKeeper } from "../util/kept-text.ts";
+import { flatText, textKeeper } from "../util/kept-text.ts";
 import { formatIsoSeconds } from "../util/time.ts";
 import { type Evaluation, evaluateRun } from "../verify/evaluate.ts";
 import { chronological, isZero, sameReading, totalsOf } from "../verify/reading.ts";
@@ -245,7 +245,7 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
           runId: state.run.runId,
           reason: failure,
         }),
-        window: windowOf(state, kept),
+        window: windowOf(state),
       });
       continue;
     }
@@ -330,7 +330,7 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
       if (refused) {
         runs.push({
           ...errorRow({ path: state.run.path, ...idOf(state), reason: refused }),
-          window: windowOf(state, kept),
+          window: windowOf(state),
         });
         continue;
       }
@@ -365,7 +365,7 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
       ),
       changed,
       read: fresh !== undefined && added.includes(fresh),
-      window: windowOf(state, kept),
+      window: windowOf(state),
       next_reading:
         evaluation.nextReadingAt === undefined
           ? null
@@ -496,11 +496,12 @@ async function readAgain(files: Files, run: DiscoveredRun): Promise<string | und
 
 const idOf = (s: RunState) => ({ framework: s.run.framework, runId: s.run.runId });
 
-const windowOf = (s: RunState, kept: (text: string) => string) =>
+// nearly every run's window is its own: flat copies, without a table of them
+const windowOf = (s: RunState) =>
   s.window
     ? {
-        start: kept(formatIsoSeconds(s.window.start)),
-        end: kept(formatIsoSeconds(s.window.end)),
+        start: flatText(formatIsoSeconds(s.window.start)),
+        end: flatText(formatIsoSeconds(s.window.end)),
       }
     : null;
 

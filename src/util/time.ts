@@ -41,7 +41,18 @@ export function formatIsoSeconds(seconds: number): string {
   return `${new Date(wholeSeconds * 1000).toISOString().slice(0, 19)}.${fraction}+00:00`;
 }
 
+/** Minutes already formatted: a pass names the same few minutes in many runs' messages. */
+const minutes = new Map<number, string>();
+
 /** `2025-10-30 11:42 UTC`, for tables and messages. */
 export function formatMinute(seconds: number): string {
-  return `${new Date(seconds * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  // the minute of the Date made from it (which drops the milliseconds' fraction toward zero)
+  const minute = Math.floor(Math.trunc(seconds * 1000) / 60_000);
+  let text = minutes.get(minute);
+  if (text === undefined) {
+    text = `${new Date(seconds * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+    if (minutes.size >= 65_536) minutes.clear();
+    minutes.set(minute, text);
+  }
+  return text;
 }
