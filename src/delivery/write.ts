@@ -3,7 +3,7 @@ import { contentDigest } from "../fs/digest.ts";
 import type { Files } from "../fs/types.ts";
 import type { Applied, ChangeSink, FileChange } from "../reconcile/apply.ts";
 import type { PassReport, RunReport } from "../report/schema.ts";
-import { parseJsonText } from "../runs/discover.ts";
+import { MAX_MANIFEST_BYTES, parseJsonText } from "../runs/discover.ts";
 import { describeIssues, ManifestSchema } from "../runs/schema.ts";
 
 export interface WriteFailure {
@@ -184,7 +184,7 @@ async function writeManifest(
   failed: ReadonlyMap<string, string>,
 ): Promise<void> {
   const updates = (change.manifestUpdates ?? []).filter((u) => !failed.has(u.runPath));
-  const bytes = await files.read(change.path);
+  const bytes = await files.read(change.path, MAX_MANIFEST_BYTES);
   const parsed = parseJsonText(bytes);
   if ("error" in parsed)
     throw new Error(

@@ -69,10 +69,16 @@ const MANIFEST_NAMES = ["manifest.json", "runs_manifest.json"];
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
- * Largest metrics.json or manifest read. Real metrics files are under 20 KB and a manifest of
- * 10,000 runs about 3 MB: a larger file is a broken one, and reading it whole could exhaust memory.
+ * Largest metrics.json read. Real metrics files are under 20 KB: a larger file is a broken one,
+ * and reading it whole could exhaust memory.
  */
 export const MAX_FILE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Largest manifest read. A manifest grows with the experiment, about 360 bytes a run (36 MB at
+ * 100,000 runs, past MAX_FILE_BYTES): this is room for some 700,000 runs.
+ */
+export const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 
 /** The text of UTF-8 bytes; undefined when they are not UTF-8 (a BOM is kept, to be reported). */
 export function decodeUtf8(bytes: Uint8Array): string | undefined {
@@ -131,22 +137,24 @@ export function parseJsonText(
 async function readJson(
   files: Files,
   path: string,
+  maxBytes = MAX_FILE_BYTES,
 ): Promise<{ text: string; value: unknown; digest: string } | { error: string; value?: unknown }> {
   let bytes: Uint8Array;
   try {
-    bytes = await files.read(path, MAX_FILE_BYTES);
+    bytes = await files.read(path, maxBytes);
   } catch (error) {
     return { error: describeReadError(error) };
   }
-  return readBytes(bytes);
+  return readBytes(bytes, maxBytes);
 }
 
 /** Parses a JSON file's bytes (see readJson). */
 function readBytes(
   bytes: Uint8Array,
+  maxBytes = MAX_FILE_BYTES,
 ): { text: string; value: unknown; digest: string } | { error: string; value?: unknown } {
-  if (bytes.length > MAX_FILE_BYTES)
-    return { error: new FileTooLargeError(bytes.length, MAX_FILE_BYTES).message };
+  if (bytes.length > maxBytes)
+    return { error: new FileTooLargeError(bytes.length, maxBytes).message };
   const parsed = parseJsonText(bytes);
   return "error" in parsed ? parsed : { ...parsed, digest: contentDigest(bytes) };
 }
@@ -175,7 +183,7 @@ async function loadManifest(
     const path = join(runsDir, name);
     // a symbolic link is reported with the other links under the runs dir, and not followed
     if (top.find((e) => e.name === name)?.kind !== "file") continue;
-    const parsed = await readJson(files, path);
+    const parsed = await readJson(files, path, MAX_MANIFEST_BYTES);
     if ("error" in parsed) {
       problems.push({ path, reason: parsed.error });
       return undefined;

@@ -6,6 +6,7 @@ import {
   readdir,
   readFile,
   rm,
+  stat,
   symlink,
   truncate,
   writeFile,
@@ -670,6 +671,33 @@ describe("one bad file never takes the pass down (issue 10 item 4)", () => {
       "is 40.0 MiB; files over 32.0 MiB are not read",
     );
     expectExact(p, others);
+  });
+
+  it("a manifest past 32 MiB (the size of 100,000 runs' entries) is read and kept in step; one past 256 MiB is reported and left alone", async () => {
+    const exp = await experiment();
+    const path = join(exp.runsDir, "manifest.json");
+    const manifest = await readJson(path);
+    // 36 MiB of a key the tool does not own, kept as it is
+    const padding = 36 * 1024 * 1024;
+    manifest.notes = "x".repeat(padding);
+    await writeFile(path, `${JSON.stringify(manifest, null, 2)}\n`);
+    const p = await pass(exp, exp.lastEnd + 40 * MIN);
+    expect(p.code, p.stderr).toBe(0);
+    expectExact(p, exp.runs);
+    const after = await readJson(path);
+    expect(after.notes).toHaveLength(padding);
+    for (const run of exp.runs)
+      expect(
+        after.runs.find((e: { run_id: string }) => e.run_id === run.runId).total_tokens_in,
+      ).toBe(run.totals.tokensIn);
+
+    // sparse: 300 MiB on paper
+    await truncate(path, 300 * 1024 * 1024);
+    const q = await pass(exp, exp.lastEnd + 100 * MIN);
+    expect(q.code).toBe(1);
+    expect(q.stdout).toContain("is 300.0 MiB; files over 256.0 MiB are not read");
+    expectExact(q, exp.runs);
+    expect((await stat(path)).size).toBe(300 * 1024 * 1024);
   });
 });
 
