@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ModelUsage } from "../runs/schema.ts";
+import { remembered } from "../util/remembered.ts";
 import { type PriceEntry, type PriceSource, resolvePrice } from "./prices.ts";
 import {
   type RateKey,
@@ -88,18 +89,14 @@ const missingRates = (entry: PriceEntry, classes: readonly TokenClass[], tier: T
   classes.filter((c) => entry.price[rateKey(c, tier)] === undefined);
 
 // A pass prices thousands of runs at the same few sets of rates: each set is hashed once.
-const hashes = new Map<string, string>();
+const hashOf = remembered(
+  (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12),
+  1024,
+);
 
 export function pricesHash(rates: Partial<Record<RateKey, number>>): string {
   const sorted = Object.fromEntries(Object.entries(rates).sort(([a], [b]) => (a < b ? -1 : 1)));
-  const text = JSON.stringify(sorted);
-  let hash = hashes.get(text);
-  if (hash === undefined) {
-    if (hashes.size >= 1024) hashes.clear();
-    hash = createHash("sha256").update(text).digest("hex").slice(0, 12);
-    hashes.set(text, hash);
-  }
-  return hash;
+  return hashOf(JSON.stringify(sorted));
 }
 
 // Looking a model up walks every source under every candidate name; a pass asks the same few

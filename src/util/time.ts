@@ -1,3 +1,5 @@
+import { remembered } from "./remembered.ts";
+
 /** Time helpers. All times inside the core are Unix seconds (numbers); minutes are aligned to 60 s. */
 
 export const MINUTE = 60;
@@ -41,18 +43,15 @@ export function formatIsoSeconds(seconds: number): string {
   return `${new Date(wholeSeconds * 1000).toISOString().slice(0, 19)}.${fraction}+00:00`;
 }
 
-/** Minutes already formatted: a pass names the same few minutes in many runs' messages. */
-const minutes = new Map<number, string>();
+/** A minute's name, made once: a pass names the same few minutes in many runs' messages. */
+const nameOfMinute = remembered(
+  (minute: number) =>
+    `${new Date(minute * 60_000).toISOString().slice(0, 16).replace("T", " ")} UTC`,
+  65_536,
+);
 
 /** `2025-10-30 11:42 UTC`, for tables and messages. */
 export function formatMinute(seconds: number): string {
   // the minute of the Date made from it (which drops the milliseconds' fraction toward zero)
-  const minute = Math.floor(Math.trunc(seconds * 1000) / 60_000);
-  let text = minutes.get(minute);
-  if (text === undefined) {
-    text = `${new Date(seconds * 1000).toISOString().slice(0, 16).replace("T", " ")} UTC`;
-    if (minutes.size >= 65_536) minutes.clear();
-    minutes.set(minute, text);
-  }
-  return text;
+  return nameOfMinute(Math.floor(Math.trunc(seconds * 1000) / 60_000));
 }

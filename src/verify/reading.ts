@@ -2,6 +2,7 @@ import type { Totals } from "../model.ts";
 import type { Attempt, ModelUsage } from "../runs/schema.ts";
 import type { ClassTokens } from "../token-classes.ts";
 import { TOKEN_CLASS_NAMES } from "../token-classes.ts";
+import { remembered } from "../util/remembered.ts";
 import { parseIsoSeconds } from "../util/time.ts";
 
 export const totalsOf = (a: Attempt): Totals => ({
@@ -62,19 +63,11 @@ export const sameReading = (a: Attempt, b: Attempt): boolean =>
 /**
  * Readings' times by timestamp, each parsed once: the walk and the evaluation ask them of every
  * reading often. Keyed by the text, not by the reading (a WeakMap of every reading of a
- * 100,000-run pass slowed each garbage collection), and emptied when it grows large.
+ * 100,000-run pass slowed each garbage collection).
  */
-const times = new Map<string, number>();
-const MAX_TIMES = 1 << 16;
+const secondsOf = remembered((timestamp: string) => parseIsoSeconds(timestamp) ?? 0, 1 << 16);
 
-export function attemptTime(a: Attempt): number {
-  const known = times.get(a.timestamp);
-  if (known !== undefined) return known;
-  const seconds = parseIsoSeconds(a.timestamp) ?? 0;
-  if (times.size >= MAX_TIMES) times.clear();
-  times.set(a.timestamp, seconds);
-  return seconds;
-}
+export const attemptTime = (a: Attempt): number => secondsOf(a.timestamp);
 
 /** Attempts oldest first. Stable for equal timestamps, so file order breaks ties. */
 export const chronological = (attempts: readonly Attempt[]): Attempt[] =>
