@@ -10,6 +10,8 @@
  * requests against the lower bound, and whether every reading is exact; the median of the
  * repetitions (BENCH_REPEAT, default 1), taken interleaved. Not a test: it asserts nothing.
  * BENCH_SIZES=10000,50000 picks the generated sizes instead.
+ * BENCH_LATENCY_MS=300 makes the fake API answer each request that much later (the real Usage API
+ * takes about 0.3 s a request): a pass then edits the runs already read while it waits.
  * `--against DIR` runs a second build (an older one) on the same fixtures, interleaved with the first.
  *   node bench/scale.bench.ts [--big] [--repeat N] [--bundle DIR|FILE] [--against DIR]
  */
@@ -41,6 +43,7 @@ const flag = (name: string) => {
 };
 const big = argv.includes("--big") || process.env.BENCH_BIG === "1";
 const repeat = Number(flag("--repeat") ?? process.env.BENCH_REPEAT ?? 1);
+const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 0);
 /**
  * The CLI bundle built from today's src/ into a directory of the bench's own (a test run rebuilds
  * its bundle while it starts, which must not pull the bench's from under it), reused while newer
@@ -289,7 +292,11 @@ for (let i = 0; i < repeat; i++) {
   for (const fixture of fixtures) {
     // the builds take turns going first
     for (const b of i % 2 === 0 ? bundles : [...bundles].reverse()) {
-      const api = await startFakeUsageApi({ events: fixture.events, adminKey: ADMIN_KEY });
+      const api = await startFakeUsageApi({
+        events: fixture.events,
+        adminKey: ADMIN_KEY,
+        ...(latencyMs > 0 ? { faults: () => ({ kind: "slow", delayMs: latencyMs }) } : {}),
+      });
       const dir = await tempDir("reconcile-usage-scale-run-");
       try {
         execFileSync("cp", ["-r", join(fixture.template, "runs"), dir]);
@@ -311,7 +318,7 @@ for (const f of fixtures) await rm(f.template, { recursive: true, force: true })
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
 console.log(
-  `reconcile-usage scale bench: CLI bundle in its own process, median of ${repeat} interleaved repetition(s)`,
+  `reconcile-usage scale bench: CLI bundle in its own process, median of ${repeat} interleaved repetition(s)${latencyMs > 0 ? `, the fake API answering each request ${latencyMs} ms late` : ""}`,
 );
 const walls = new Map<string, number>();
 let shown: string | undefined;

@@ -178,17 +178,56 @@ function errorRow(p: FileProblem): RunReport {
  * checkout when a push is rejected, so another writer's changes are kept.
  */
 export async function applyReadings(input: ApplyInput): Promise<Applied> {
+  const applier = startApplying(input);
+  await applier.apply(applier.states, input.readings, input.failures);
+  return applier.finish(input.keyTotals);
+}
+
+/** applyReadings a few runs at a time, as their readings come (see startApplying). */
+export interface Applier {
+  /** The runs as this pass sees them (windows, keys, ambiguity), in the pass's order. */
+  states: readonly RunState[];
+  /**
+   * Applies these runs: each run once, with this pass's new reading or failure for it (none for a
+   * run not due). Calls are made one after another, never two at once.
+   */
+  apply(
+    states: readonly RunState[],
+    readings: ReadonlyMap<string, Attempt>,
+    failures: ReadonlyMap<string, string>,
+  ): Promise<void>;
+  /**
+   * After the last runs: the runs whose words need every run's readings (a run without usage is
+   * told whether its key has usage elsewhere), the manifest, the warnings. Everything is in the
+   * runs' order, whatever order they were applied in.
+   */
+  finish(keyTotals?: ReadonlyMap<string, Totals>): Promise<Applied>;
+}
+
+/** Runs applied between two turns of the event loop. */
+const RUNS_PER_TURN = 64;
+
+/**
+ * Applies a pass run by run, so that a pass edits and writes the runs already read while the
+ * provider's pages for the others are still coming. The result is applyReadings': a run whose
+ * evaluation asks about its key's usage elsewhere waits until `finish`, when that is known.
+ */
+export function startApplying(
+  input: Omit<ApplyInput, "readings" | "failures" | "keyTotals">,
+): Applier {
   const { discovery, settings, now, prices } = input;
   const { states, problems } = input.runStates ?? buildRunStates(discovery, settings, now);
-  const runs: RunReport[] = [];
-  const changes: FileChange[] = [];
-  const changedPaths: string[] = [];
-  const emit = async (change: FileChange): Promise<void> => {
-    changedPaths.push(change.path);
+  const order = new Map(states.map((s, i) => [s.id, i]));
+  const errorRows: RunReport[] = [];
+  const rows: Array<[number, RunReport]> = [];
+  const changes: Array<[number, FileChange]> = [];
+  const changedPaths: Array<[number, string]> = [];
+  const emit = async (at: number, change: FileChange): Promise<void> => {
+    changedPaths.push([at, change.path]);
     if (input.sink) await input.sink.put(change);
-    else changes.push(change);
+    else changes.push([at, change]);
   };
-  const manifestUpdates: RunManifestUpdate[] = [];
+  const manifestUpdates: Array<[number, RunManifestUpdate]> = [];
   const readings = new Map<string, Attempt[]>();
   // the rows' texts are kept to the end of the pass: flat, and equal ones shared
   const kept = textKeeper();
@@ -196,16 +235,16 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
   // by model and reason: runs of one model can each miss a different class's price
   const unpriced = new Map<
     string,
-    { model: string; reason: string; runs: number; names: string[] }
+    { model: string; reason: string; first: number; runs: Array<[number, string]> }
   >();
-  const countUnpriced = (model: string, reason: string, run: string) => {
+  const countUnpriced = (at: number, model: string, reason: string, run: string) => {
     const key = `${model}\u0000${reason}`;
-    const u = unpriced.get(key) ?? { model, reason, runs: 0, names: [] };
-    u.runs++;
-    u.names.push(run);
+    const u = unpriced.get(key) ?? { model, reason, first: at, runs: [] };
+    u.first = Math.min(u.first, at);
+    u.runs.push([at, run]);
     unpriced.set(key, u);
   };
-  const priceWarnings = new Set<string>();
+  const priceWarnings = new Map<string, number>();
   const reconcile = settings.mode === "reconcile";
   const inScope = (framework?: string, runId?: string) =>
     (settings.runIds.length === 0 || (runId !== undefined && settings.runIds.includes(runId))) &&
@@ -215,43 +254,39 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
   const otherProblems: FileProblem[] = [];
   for (const p of [...discovery.problems, ...problems]) {
     if (p.runId === undefined) otherProblems.push(p);
-    else if (inScope(p.framework, p.runId)) runs.push(errorRow(p));
+    else if (inScope(p.framework, p.runId)) errorRows.push(errorRow(p));
   }
 
-  // Every run's readings after this pass, first: whether other runs on a key have usage decides
-  // what a run without any is told (docs/design.md#trust-rules).
+  // Every run's readings after this pass: whether other runs on a key have usage decides what a
+  // run without any is told (docs/design.md#trust-rules), so such a run waits for `finish`.
   const merged = new Map<string, { attempts: Attempt[]; added: Attempt[]; fresh?: Attempt }>();
-  for (const state of states) {
-    if (!state.selected || state.windowError || input.failures.has(state.id)) continue;
-    const fresh = input.readings.get(state.id);
-    merged.set(state.id, {
-      ...withReadings(state.attempts, [
-        ...(input.held?.get(state.id) ?? []),
-        ...(fresh ? [fresh] : []),
-      ]),
-      fresh,
-    });
-  }
-  const keyUsageOf = keyUsage(states, merged, input.keyTotals);
+  const waiting: RunState[] = [];
+  type KeyUsageOf = ReturnType<typeof keyUsage>;
 
-  for (const state of states) {
-    if (!state.selected || state.windowError) continue;
-    const failure = input.failures.get(state.id);
+  /** One run; false when its evaluation needs every run's readings and it must wait. */
+  const applyRun = async (
+    state: RunState,
+    failure: string | undefined,
+    keyUsageOf: KeyUsageOf | undefined,
+  ): Promise<boolean> => {
+    const at = order.get(state.id)!;
     if (failure) {
-      runs.push({
-        ...errorRow({
-          path: state.run.path,
-          framework: state.run.framework,
-          runId: state.run.runId,
-          reason: failure,
-        }),
-        window: windowOf(state),
-      });
-      continue;
+      rows.push([
+        at,
+        {
+          ...errorRow({
+            path: state.run.path,
+            framework: state.run.framework,
+            runId: state.run.runId,
+            reason: failure,
+          }),
+          window: windowOf(state),
+        },
+      ]);
+      return true;
     }
     const { attempts, added, fresh } = merged.get(state.id)!;
-    readings.set(state.id, attempts);
-    held.delete(state.id);
+    let askedAboutKey = false;
     const evaluation = evaluateRun(
       {
         now,
@@ -261,10 +296,16 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
         sharesWith: state.sharesWith,
         untrusted: state.untrusted,
         wasVerified: state.run.file.usage_api_reconciliation?.verification_status === "verified",
-        keyUsage: keyUsageOf(state, attempts),
+        get keyUsage() {
+          askedAboutKey = true;
+          return keyUsageOf?.(state, attempts);
+        },
       },
       settings,
     );
+    if (askedAboutKey && !keyUsageOf) return false;
+    readings.set(state.id, attempts);
+    held.delete(state.id);
     const ambiguous = evaluation.status === "ambiguous";
     const basis = ambiguous ? undefined : evaluation.basis;
     let cost: CostResult | undefined;
@@ -273,12 +314,14 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
       cost = usage ? costOf(usage, prices) : undefined;
       if (!usage)
         countUnpriced(
+          at,
           "(no model)",
           'readings without a per-model split and no "model" in the file; add "model": "gpt-4o-mini" (the model used) at the top of each metrics.json, or read the runs again with --force (a new reading has the split)',
           state.id,
         );
-      for (const u of cost?.unknown ?? []) countUnpriced(u.model, u.reason, state.id);
-      for (const w of cost?.warnings ?? []) priceWarnings.add(w);
+      for (const u of cost?.unknown ?? []) countUnpriced(at, u.model, u.reason, state.id);
+      for (const w of cost?.warnings ?? [])
+        priceWarnings.set(w, Math.min(priceWarnings.get(w) ?? at, at));
     }
 
     let changed = false;
@@ -302,7 +345,7 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
         const text = await readAgain(input.files, state.run);
         if (text === undefined) {
           // changed since discovery: the writer re-applies this pass on its new text
-          await emit({ path: state.run.path, before: state.run.digest, after: null });
+          await emit(at, { path: state.run.path, before: state.run.digest, after: null });
           changed = true;
         } else {
           let after = text;
@@ -322,87 +365,140 @@ export async function applyReadings(input: ApplyInput): Promise<Applied> {
             }
           }
           if (!refused && after !== text) {
-            await emit({ path: state.run.path, before: state.run.digest, after });
+            await emit(at, { path: state.run.path, before: state.run.digest, after });
             changed = true;
           }
         }
       }
       if (refused) {
-        runs.push({
-          ...errorRow({ path: state.run.path, ...idOf(state), reason: refused }),
-          window: windowOf(state),
-        });
-        continue;
+        rows.push([
+          at,
+          {
+            ...errorRow({ path: state.run.path, ...idOf(state), reason: refused }),
+            window: windowOf(state),
+          },
+        ]);
+        return true;
       }
       const agg = state.run.file.aggregate_metrics;
-      manifestUpdates.push({
-        runPath: state.run.path,
-        framework: state.run.framework,
-        runId: state.run.runId,
-        status: evaluation.status,
-        tokensIn: basis ? basis.total_tokens_in : agg?.TOK_IN,
-        tokensOut: basis ? basis.total_tokens_out : agg?.TOK_OUT,
-      });
+      manifestUpdates.push([
+        at,
+        {
+          runPath: state.run.path,
+          framework: state.run.framework,
+          runId: state.run.runId,
+          status: evaluation.status,
+          tokensIn: basis ? basis.total_tokens_in : agg?.TOK_IN,
+          tokensOut: basis ? basis.total_tokens_out : agg?.TOK_OUT,
+        },
+      ]);
     }
 
     const shared = attempts.at(-1)?.shared;
-    runs.push({
-      framework: state.run.framework,
-      run_id: state.run.runId,
-      path: state.run.path,
-      status: evaluation.status,
-      tokens_in: basis?.total_tokens_in ?? null,
-      tokens_out: basis?.total_tokens_out ?? null,
-      cached_tokens: basis?.total_cached_tokens ?? null,
-      api_calls: basis?.total_api_calls ?? null,
-      cost_usd: cost?.total ?? null,
-      stable_checks: evaluation.stableChecks,
-      verified_at: verifiedAtOf(state, evaluation, added),
-      message: kept(
-        evaluation.status === "pending"
-          ? withLegacyNote(evaluation.message, attempts, state.run.file)
-          : evaluation.message,
-      ),
-      changed,
-      read: fresh !== undefined && added.includes(fresh),
-      window: windowOf(state),
-      next_reading:
-        evaluation.nextReadingAt === undefined
-          ? null
-          : kept(formatIsoSeconds(evaluation.nextReadingAt)),
-      shared: ambiguous && shared ? { ...shared } : null,
-    });
-  }
+    rows.push([
+      at,
+      {
+        framework: state.run.framework,
+        run_id: state.run.runId,
+        path: state.run.path,
+        status: evaluation.status,
+        tokens_in: basis?.total_tokens_in ?? null,
+        tokens_out: basis?.total_tokens_out ?? null,
+        cached_tokens: basis?.total_cached_tokens ?? null,
+        api_calls: basis?.total_api_calls ?? null,
+        cost_usd: cost?.total ?? null,
+        stable_checks: evaluation.stableChecks,
+        verified_at: verifiedAtOf(state, evaluation, added),
+        message: kept(
+          evaluation.status === "pending"
+            ? withLegacyNote(evaluation.message, attempts, state.run.file)
+            : evaluation.message,
+        ),
+        changed,
+        read: fresh !== undefined && added.includes(fresh),
+        window: windowOf(state),
+        next_reading:
+          evaluation.nextReadingAt === undefined
+            ? null
+            : kept(formatIsoSeconds(evaluation.nextReadingAt)),
+        shared: ambiguous && shared ? { ...shared } : null,
+      },
+    ]);
+    return true;
+  };
 
-  const manifest = discovery.manifest;
-  if (manifest && manifestUpdates.length > 0) {
-    try {
-      const after = applyManifestUpdates(manifest.text, manifest.entries, manifestUpdates);
-      if (after !== manifest.text)
-        await emit({ path: manifest.path, before: manifest.digest, after, manifestUpdates });
-    } catch (error) {
-      // a manifest that cannot be edited safely is reported and left as it is; runs go on
-      if (!(error instanceof JsonEditError)) throw error;
-      otherProblems.push({ path: manifest.path, reason: `not updated: ${error.message}` });
-    }
-  }
-  const warnings = [
-    ...[...unpriced.values()].map(
-      (u) =>
-        `no cost for ${u.runs} run(s) using ${u.model}: ${u.reason}; COST_USD is left null, not 0${u.model === "(no model)" ? "" : " (add the model, or the rate it lacks, to config.yaml pricing or a pricing file)"}; runs: ${u.names.slice(0, 5).map(shortRun).join(", ")}${u.runs > 5 ? ` and ${u.runs - 5} more` : ""}`,
-    ),
-    ...priceWarnings,
-    ...otherProblems.map((p) => `${p.path}: ${p.reason}`),
-  ];
+  const byOrder = <T>(list: Array<[number, T]>): T[] =>
+    list.sort((x, y) => x[0] - y[0]).map(([, v]) => v);
+
   return {
-    runs: sortRuns(runs),
-    changes,
-    changedPaths,
-    warnings,
-    otherProblems,
-    readings,
-    held,
     states,
+    async apply(some, freshReadings, failures) {
+      let sinceTurn = 0;
+      for (const state of some) {
+        // Reading files and editing them never waits for the event loop (reads are synchronous):
+        // it is given a turn now and then, so that pages still coming are taken in meanwhile.
+        if (++sinceTurn === RUNS_PER_TURN) {
+          sinceTurn = 0;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        if (!state.selected || state.windowError) continue;
+        const failure = failures.get(state.id);
+        if (!failure) {
+          const fresh = freshReadings.get(state.id);
+          merged.set(state.id, {
+            ...withReadings(state.attempts, [
+              ...(input.held?.get(state.id) ?? []),
+              ...(fresh ? [fresh] : []),
+            ]),
+            fresh,
+          });
+        }
+        if (!(await applyRun(state, failure, undefined))) waiting.push(state);
+      }
+    },
+    async finish(keyTotals) {
+      const keyUsageOf = keyUsage(states, merged, keyTotals);
+      for (const state of byOrder(waiting.map((s) => [order.get(s.id)!, s])))
+        await applyRun(state, undefined, keyUsageOf);
+      const manifest = discovery.manifest;
+      const updates = byOrder(manifestUpdates);
+      if (manifest && updates.length > 0) {
+        try {
+          const after = applyManifestUpdates(manifest.text, manifest.entries, updates);
+          if (after !== manifest.text)
+            await emit(states.length, {
+              path: manifest.path,
+              before: manifest.digest,
+              after,
+              manifestUpdates: updates,
+            });
+        } catch (error) {
+          // a manifest that cannot be edited safely is reported and left as it is; runs go on
+          if (!(error instanceof JsonEditError)) throw error;
+          otherProblems.push({ path: manifest.path, reason: `not updated: ${error.message}` });
+        }
+      }
+      const warnings = [
+        ...[...unpriced.values()]
+          .sort((x, y) => x.first - y.first)
+          .map((u) => {
+            const names = byOrder(u.runs);
+            return `no cost for ${names.length} run(s) using ${u.model}: ${u.reason}; COST_USD is left null, not 0${u.model === "(no model)" ? "" : " (add the model, or the rate it lacks, to config.yaml pricing or a pricing file)"}; runs: ${names.slice(0, 5).map(shortRun).join(", ")}${names.length > 5 ? ` and ${names.length - 5} more` : ""}`;
+          }),
+        ...[...priceWarnings].sort((x, y) => x[1] - y[1]).map(([w]) => w),
+        ...otherProblems.map((p) => `${p.path}: ${p.reason}`),
+      ];
+      return {
+        runs: sortRuns([...errorRows, ...byOrder(rows)]),
+        changes: byOrder(changes),
+        changedPaths: byOrder(changedPaths),
+        warnings,
+        otherProblems,
+        readings,
+        held,
+        states,
+      };
+    },
   };
 }
 

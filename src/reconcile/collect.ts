@@ -4,12 +4,13 @@ import { byProvider, PROVIDERS, providerFor } from "../providers/registry.ts";
 import type { Attempt } from "../runs/schema.ts";
 import type { PageSource } from "../transport/source.ts";
 import { makeAttempt } from "../usage/attempt.ts";
-import { attribute, type UnattributedUsage } from "../usage/attribute.ts";
+import { attributor, type UnattributedUsage } from "../usage/attribute.ts";
+import { pageSizedPieces } from "../usage/paginate.ts";
 import { planSpans, requestLowerBound } from "../usage/plan.ts";
 import type { UsageProvider } from "../usage/provider.ts";
 import { addRequests, sumGuard, type UsageRow } from "../usage/rows.ts";
 import { mapInOrder } from "../util/concurrency.ts";
-import { floorMinute } from "../util/time.ts";
+import { floorMinute, formatMinute, MINUTE } from "../util/time.ts";
 import type { PassSettings } from "./settings.ts";
 import type { RunState } from "./state.ts";
 
@@ -46,6 +47,14 @@ interface FailedSpan {
   kind: string;
 }
 
+/** Runs whose every minute has been read (or whose read failed), handed on as they come. */
+export interface ReadyRuns {
+  /** New readings, by run id. */
+  readings: Map<string, Attempt>;
+  /** Runs whose reading failed, with the reason. */
+  failures: Map<string, string>;
+}
+
 const messageOf = (error: unknown): string =>
   error instanceof UsageApiError
     ? error.message
@@ -53,51 +62,33 @@ const messageOf = (error: unknown): string =>
 const kindOf = (error: unknown): string =>
   error instanceof UsageApiError ? error.kind : "unexpected";
 
-/**
- * Fetches a span; when it fails after its retries and spans several pages, fetches each
- * page-long piece on its own, so one bad page costs only the runs in its own minutes. Rows of a
- * piece that failed are never kept: no run is read from a partial window.
- */
-async function fetchOrSplit(
-  provider: UsageProvider,
-  source: PageSource,
-  span: Span,
-  keyIds: readonly string[],
-  onPage: () => void,
-): Promise<{ rows: UsageRow[]; failed: FailedSpan[] }> {
-  const fetch = (piece: Span) => provider.fetchUsage(source, piece, keyIds, { onPage });
-  const failure = (piece: Span, error: unknown): FailedSpan => ({
-    provider,
-    span: piece,
-    message: messageOf(error),
-    kind: kindOf(error),
-  });
-  try {
-    return { rows: (await fetch(span)).rows, failed: [] };
-  } catch (error) {
-    const page = provider.pageMinutes * 60;
-    if (span.end - span.start <= page || !provider.splittable.has(kindOf(error)))
-      return { rows: [], failed: [failure(span, error)] };
-    const rows: UsageRow[] = [];
-    const failed: FailedSpan[] = [];
-    for (let start = span.start; start < span.end; start += page) {
-      const piece = { start, end: Math.min(start + page, span.end) };
-      try {
-        rows.push(...(await fetch(piece)).rows);
-      } catch (pieceError) {
-        failed.push(failure(piece, pieceError));
-      }
-    }
-    // each piece was checked alone; a run's window may cross pieces, so check their sum again
-    const guard = sumGuard(provider.countNames);
-    const unsafe = rows.map(guard).find(Boolean);
-    if (unsafe)
-      return {
-        rows: [],
-        failed: [{ provider, span, message: `${unsafe}; refused`, kind: "protocol" }],
-      };
-    return { rows, failed };
+/** One page's time of a planned span: what one request (and its cursor chain) reads. */
+interface Piece {
+  provider: UsageProvider;
+  source: PageSource;
+  keyIds: readonly string[];
+  /** Index of its span in the pass's spans. */
+  spanIndex: number;
+  span: Span;
+  rows?: UsageRow[];
+  failed?: FailedSpan;
+  /** Due runs whose window this piece's minutes touch. */
+  runs: RunState[];
+}
+
+/** The pieces, in time order, whose minutes touch a window (pieces sorted by start, disjoint). */
+function piecesTouching(pieces: readonly Piece[], window: Span): Piece[] {
+  let lo = 0;
+  let hi = pieces.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (pieces[mid]!.span.end <= window.start) lo = mid + 1;
+    else hi = mid;
   }
+  const touching: Piece[] = [];
+  for (let i = lo; i < pieces.length && pieces[i]!.span.start < window.end; i++)
+    touching.push(pieces[i]!);
+  return touching;
 }
 
 /**
@@ -105,6 +96,11 @@ async function fetchOrSplit(
  * fewest spans covering every due window in its pages, fetches each span once for all its keys, and
  * attributes minute buckets to runs locally. A span that fails turns every run of its provider
  * whose window touches it into a failure, never into a reading.
+ *
+ * Spans are read in page-long pieces, a few at a time (the same requests as following each
+ * span's cursor, in the time of a few). A run's reading is made as soon as every piece its window
+ * touches has come, and handed to `onReady`, so a pass edits the runs read while it waits for
+ * the rest; the result holds every reading too.
  */
 export async function collectReadings(args: {
   states: readonly RunState[];
@@ -116,8 +112,11 @@ export async function collectReadings(args: {
   providers?: readonly UsageProvider[];
   now: number;
   tool: string;
+  /** Pieces read at a time. */
   concurrency?: number;
   onProgress?: (p: Progress) => void;
+  /** Called with each set of runs as soon as their readings (or failures) are known. */
+  onReady?: (ready: ReadyRuns) => void;
 }): Promise<Collected> {
   const { due, states, settings, now, providers = PROVIDERS } = args;
   // minutes after `now - min-age` may belong to runs not committed yet: not worth reporting
@@ -125,6 +124,7 @@ export async function collectReadings(args: {
   const groups = byProvider(due, (s) => s.keyId!, providers).map(([provider, runs]) => ({
     provider,
     source: args.sourceOf(provider),
+    runs,
     spans: planSpans(
       runs.map((s) => s.window!),
       provider.pageMinutes,
@@ -132,58 +132,157 @@ export async function collectReadings(args: {
     ),
     keyIds: [...new Set(runs.map((s) => s.keyId!))].sort(),
   }));
-  const work = groups.flatMap((g) => g.spans.map((span) => ({ ...g, span })));
-  const spans = work.map((w) => w.span);
+  const spans = groups.flatMap((g) => g.spans);
   const keyIds = [...new Set(due.map((s) => s.keyId!))].sort();
-  const rows: UsageRow[] = [];
-  const failedSpans: FailedSpan[] = [];
   const progress: Progress = { spansDone: 0, spans: spans.length, pages: 0 };
   const onPage = () => {
     progress.pages++;
   };
-  await mapInOrder(work, args.concurrency ?? 4, async (w) => {
-    const outcome = await fetchOrSplit(w.provider, w.source, w.span, w.keyIds, onPage);
-    for (const r of outcome.rows) rows.push(r);
-    failedSpans.push(...outcome.failed);
-    progress.spansDone++;
-    args.onProgress?.({ ...progress });
+
+  // Every piece, and for each due run the pieces its window touches: a run is ready once they
+  // have all come (a window lies in one span, and most in one piece).
+  const pieces: Piece[] = [];
+  const waiting = new Map<string, number>();
+  const ready: RunState[] = [];
+  const touchedBy = new Map<string, Piece[]>();
+  let spanIndex = 0;
+  for (const g of groups) {
+    const own: Piece[] = [];
+    for (const span of g.spans) {
+      for (const piece of pageSizedPieces(span, g.provider.pageMinutes * MINUTE))
+        own.push({ ...g, spanIndex, span: piece, runs: [] });
+      spanIndex++;
+    }
+    for (const s of g.runs) {
+      const touching = piecesTouching(own, s.window!);
+      touchedBy.set(s.id, touching);
+      for (const p of touching) p.runs.push(s);
+      waiting.set(s.id, touching.length);
+      if (touching.length === 0) ready.push(s);
+    }
+    pieces.push(...own);
+  }
+  const piecesLeft = new Map<number, number>();
+  for (const p of pieces) piecesLeft.set(p.spanIndex, (piecesLeft.get(p.spanIndex) ?? 0) + 1);
+
+  const onKeys: RunOnKey[] = states.flatMap((s) =>
+    s.keyId && s.window ? [{ id: s.id, keyId: s.keyId, window: s.window }] : [],
+  );
+  const attributing = attributor(onKeys);
+  const counted = (keyId: string) => providerFor(keyId, providers).countsRequests;
+  const readings = new Map<string, Attempt>();
+  const failures = new Map<string, string>();
+  /** Makes the readings of runs whose pieces have all come, and hands them on. */
+  const release = (runs: readonly RunState[]) => {
+    if (runs.length === 0) return;
+    const now_: ReadyRuns = { readings: new Map(), failures: new Map() };
+    const targets: RunOnKey[] = [];
+    const rowPieces = new Set<Piece>();
+    for (const s of runs) {
+      const touching = touchedBy.get(s.id)!;
+      // no run is read from a partial window: a failed piece it touches is its failure
+      const failed = touching.find((p) => p.failed)?.failed;
+      if (failed) {
+        now_.failures.set(s.id, `${failed.provider.usageApi}: ${failed.message}`);
+        continue;
+      }
+      targets.push({ id: s.id, keyId: s.keyId!, window: s.window! });
+      for (const p of touching) rowPieces.add(p);
+    }
+    const rows: UsageRow[] = [];
+    for (const p of [...rowPieces].sort((a, b) => a.span.start - b.span.start))
+      for (const r of p.rows!) rows.push(r);
+    const perRun = attributing.usageOf(targets, rows);
+    for (const s of runs) {
+      const usage = perRun.get(s.id);
+      if (!usage) continue;
+      // a reading without usage has no rows to say so: its provider's word is that it counts none
+      if (!counted(s.keyId!)) {
+        usage.totals.requests = null;
+        if (usage.shared) usage.shared.totals.requests = null;
+      }
+      now_.readings.set(
+        s.id,
+        makeAttempt({ now, usage, window: s.window!, settings, keyId: s.keyId!, tool: args.tool }),
+      );
+    }
+    for (const [id, a] of now_.readings) readings.set(id, a);
+    for (const [id, f] of now_.failures) failures.set(id, f);
+    args.onReady?.(now_);
+  };
+  release(ready.splice(0));
+
+  // A span's rows summed in any order must stay exact: a piece whose rows take a key's sum past
+  // 2^53 is refused, whichever piece came first (the pass's sums per key, never just a page's).
+  const guards = new Map(groups.map((g) => [g.provider, sumGuard(g.provider.countNames)]));
+  /** Failures that end the rest of a span (the key is refused, the pass's time ran out). */
+  const spanEnded = new Map<number, FailedSpan>();
+  const allRows: UsageRow[] = [];
+  await mapInOrder(pieces, args.concurrency ?? 4, async (p) => {
+    const ended = spanEnded.get(p.spanIndex);
+    if (ended) p.failed = { ...ended, span: p.span };
+    else {
+      try {
+        p.rows = (await p.provider.fetchUsage(p.source, p.span, p.keyIds, { onPage })).rows;
+      } catch (error) {
+        p.failed = {
+          provider: p.provider,
+          span: p.span,
+          message: messageOf(error),
+          kind: kindOf(error),
+        };
+        // another request might not meet a bad page, a timeout or a busy server: the other
+        // pieces are still read; anything else would meet every page of the span the same way
+        if (!p.provider.splittable.has(p.failed.kind)) spanEnded.set(p.spanIndex, p.failed);
+      }
+    }
+    if (p.rows) {
+      const guard = guards.get(p.provider)!;
+      for (const row of p.rows) {
+        const unsafe = guard(row);
+        if (!unsafe) continue;
+        const message = `bucket ${row.minute} (${formatMinute(row.minute)}): ${unsafe}; the page is refused`;
+        p.failed = { provider: p.provider, span: p.span, message, kind: "protocol" };
+        p.rows = undefined;
+        break;
+      }
+      for (const r of p.rows ?? []) allRows.push(r);
+    }
+    const left = piecesLeft.get(p.spanIndex)! - 1;
+    piecesLeft.set(p.spanIndex, left);
+    if (left === 0) {
+      progress.spansDone++;
+      args.onProgress?.({ ...progress });
+    }
+    const nowReady: RunState[] = [];
+    for (const s of p.runs) {
+      const n = waiting.get(s.id)! - 1;
+      waiting.set(s.id, n);
+      if (n === 0) nowReady.push(s);
+    }
+    release(nowReady);
   });
 
-  // a run fails with a span of its own provider that touches its window
-  const touching = (s: RunState, f: FailedSpan) =>
-    f.provider === providerFor(s.keyId!, providers) &&
-    f.span.start < s.window!.end &&
-    s.window!.start < f.span.end;
-  const failures = new Map<string, string>();
-  for (const s of due) {
-    const failed = failedSpans.find((f) => touching(s, f));
-    if (failed) failures.set(s.id, `${failed.provider.usageApi}: ${failed.message}`);
-  }
+  const failedSpans = pieces.flatMap((p) => (p.failed ? [p.failed] : []));
   const warnings: string[] = [];
   for (const { provider } of groups) {
     const late = due.filter((s) =>
-      failedSpans.some((f) => f.kind === "deadline" && f.provider === provider && touching(s, f)),
+      touchedBy.get(s.id)?.some((p) => p.failed?.kind === "deadline" && p.provider === provider),
     );
     if (late.length > 0)
       warnings.push(
         `${provider.usageApi}: the pass's time for the API ran out (pass-deadline-minutes); ${late.length} run(s) not read are error for this pass and the next pass reads them again`,
       );
   }
-  // Only rows of spans that succeeded exist; a failed span's runs are failures, so no run is read
-  // from a partial window.
-  const onKeys: RunOnKey[] = states.flatMap((s) =>
-    s.keyId && s.window ? [{ id: s.id, keyId: s.keyId, window: s.window }] : [],
-  );
-  const targets = new Set(due.filter((s) => !failures.has(s.id)).map((s) => s.id));
-  const { perRun, unattributed } = attribute(onKeys, targets, rows);
-  const counted = (keyId: string) => providerFor(keyId, providers).countsRequests;
+  // Only rows of pieces that came whole exist; a failed piece's runs are failures, so no run is
+  // read from a partial window.
   const keyTotals = new Map<string, Totals>(
     keyIds.map((k) => [
       k,
       { tokensIn: 0, tokensOut: 0, cachedTokens: 0, requests: counted(k) ? 0 : null },
     ]),
   );
-  for (const r of rows) {
+  for (const r of allRows) {
     const t = keyTotals.get(r.apiKeyId);
     if (!t) continue;
     t.tokensIn += r.inputTokens;
@@ -191,24 +290,13 @@ export async function collectReadings(args: {
     t.cachedTokens += r.cachedTokens;
     t.requests = addRequests(t.requests, r.requests);
   }
-  const readings = new Map<string, Attempt>();
-  for (const s of due) {
-    const usage = perRun.get(s.id);
-    if (!usage) continue;
-    // a reading without usage has no rows to say so: its provider's word is that it counts none
-    if (!counted(s.keyId!)) {
-      usage.totals.requests = null;
-      if (usage.shared) usage.shared.totals.requests = null;
-    }
-    readings.set(
-      s.id,
-      makeAttempt({ now, usage, window: s.window!, settings, keyId: s.keyId!, tool: args.tool }),
-    );
-  }
+  // in the due runs' order, whatever order the pieces came in
+  const inOrder = <T>(m: Map<string, T>) =>
+    new Map(due.flatMap((s): Array<[string, T]> => (m.has(s.id) ? [[s.id, m.get(s.id)!]] : [])));
   return {
-    readings,
-    failures,
-    unattributed,
+    readings: inOrder(readings),
+    failures: inOrder(failures),
+    unattributed: attributing.unattributed(allRows),
     keyTotals,
     spans,
     failedSpans: failedSpans.map((f) => f.span),

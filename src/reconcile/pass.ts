@@ -12,7 +12,14 @@ import { formatIsoSeconds } from "../util/time.ts";
 import { evaluateRun } from "../verify/evaluate.ts";
 import { chronological } from "../verify/reading.ts";
 import { STATUSES } from "../verify/status.ts";
-import { type Applied, applyReadings, type ChangeSink, type FileChange } from "./apply.ts";
+import {
+  type Applied,
+  type Applier,
+  applyReadings,
+  type ChangeSink,
+  type FileChange,
+  startApplying,
+} from "./apply.ts";
 import { type Collected, collectReadings, type Progress } from "./collect.ts";
 import { crossCheckCosts } from "./costcheck.ts";
 import type { HeldReadings } from "./held.ts";
@@ -100,10 +107,10 @@ export async function runPass(given: PassSettings, deps: PassDeps): Promise<Pass
 
   let collected: Collected | undefined;
   let runStates: ReturnType<typeof buildRunStates> | undefined;
+  let due: RunState[] = [];
   if (settings.mode === "reconcile") {
     runStates = buildRunStates(discovery, settings, now);
-    const { states } = runStates;
-    const due = states.filter(
+    due = runStates.states.filter(
       (s) =>
         s.selected &&
         s.window &&
@@ -121,11 +128,36 @@ export async function runPass(given: PassSettings, deps: PassDeps): Promise<Pass
     );
     const keyless = [...new Set(due.filter((s) => !s.keyId).map((s) => s.run.framework))];
     if (keyless.length > 0) throw new ConfigError(providersOf(deps)[0]!.hints.noKeyId(keyless));
-    if (due.length > 0) {
-      for (const [provider] of byProvider(due, (s) => s.keyId!, providersOf(deps)))
-        if (!sourceOf(deps, provider)) throw new ConfigError(provider.hints.noAdminKey);
+    for (const [provider] of byProvider(due, (s) => s.keyId!, providersOf(deps)))
+      if (!sourceOf(deps, provider)) throw new ConfigError(provider.hints.noAdminKey);
+  }
+
+  const applier = startApplying({
+    discovery,
+    files,
+    sink: deps.sink,
+    settings,
+    now,
+    prices: deps.prices,
+    held: deps.held,
+    holdIdentical: deps.holdIdentical,
+    runStates,
+  });
+  // Runs are applied (edited, written) while the provider's pages for others are still coming:
+  // first those not due, then each due run once every page of its window has come. One call at a
+  // time; a failure stops the rest and is thrown once the reading is over.
+  const applying = appliedInTurn(applier);
+  const dueIds = new Set(due.map((s) => s.id));
+  applying.add(
+    applier.states.filter((s) => !dueIds.has(s.id)),
+    new Map(),
+    new Map(),
+  );
+  if (due.length > 0) {
+    const byId = new Map(due.map((s) => [s.id, s]));
+    try {
       collected = await collectReadings({
-        states,
+        states: applier.states,
         due,
         settings,
         sourceOf: (provider) => sourceOf(deps, provider)!,
@@ -134,24 +166,20 @@ export async function runPass(given: PassSettings, deps: PassDeps): Promise<Pass
         tool: deps.tool,
         concurrency: deps.concurrency,
         onProgress: deps.onProgress,
+        onReady: ({ readings, failures }) =>
+          applying.add(
+            [...readings.keys(), ...failures.keys()].map((id) => byId.get(id)!),
+            readings,
+            failures,
+          ),
       });
+    } finally {
+      // nothing of this pass is still being applied when it ends, whichever way it ends
+      await applying.done().catch(() => undefined);
     }
   }
-
-  const applied = await applyReadings({
-    discovery,
-    files,
-    sink: deps.sink,
-    settings,
-    now,
-    prices: deps.prices,
-    readings: collected?.readings ?? new Map(),
-    failures: collected?.failures ?? new Map(),
-    held: deps.held,
-    holdIdentical: deps.holdIdentical,
-    keyTotals: collected?.keyTotals,
-    runStates,
-  });
+  await applying.done();
+  const applied = await applier.finish(collected?.keyTotals);
   applied.warnings.push(...keyWarnings(settings, discovery, collected), ...(empty ? [empty] : []));
   const report = buildReport(settings, deps, applied, collected);
   if (settings.mode === "reconcile" && settings.crossCheckCosts) {
@@ -358,4 +386,34 @@ export async function reapplyPass(
     holdIdentical: deps.holdIdentical,
     keyTotals: collected?.keyTotals,
   });
+}
+
+/** Runs handed to an applier one call after another, in the order they come (see runPass). */
+function appliedInTurn(applier: Applier): {
+  add(
+    states: readonly RunState[],
+    readings: ReadonlyMap<string, Attempt>,
+    failures: ReadonlyMap<string, string>,
+  ): void;
+  /** Resolves once every call has run; rejects with the first failure (no call runs after it). */
+  done(): Promise<void>;
+} {
+  let turn: Promise<void> = Promise.resolve();
+  let failed: { error: unknown } | undefined;
+  return {
+    add(states, readings, failures) {
+      turn = turn.then(async () => {
+        if (failed || states.length === 0) return;
+        try {
+          await applier.apply(states, readings, failures);
+        } catch (error) {
+          failed = { error };
+        }
+      });
+    },
+    async done() {
+      await turn;
+      if (failed) throw failed.error;
+    },
+  };
 }

@@ -109,93 +109,121 @@ export function addToModel(m: ModelUsage, r: UsageRow): void {
 const modelKey = (r: UsageRow): string =>
   `${r.model}\u0000${r.batch}\u0000${r.serviceTier}\u0000${r.unpriced ?? ""}`;
 
+/** How a pass's runs own minutes: made once, then asked for the usage of runs as their rows come. */
+export interface Attributor {
+  /**
+   * The usage of `targets`, from rows that hold every row of each target's minutes on its key
+   * (other rows are ignored): what `attribute` gives them from all of the pass's rows.
+   */
+  usageOf(targets: readonly RunOnKey[], rows: readonly UsageRow[]): Map<string, RunUsage>;
+  /** The usage in minutes no run owns, per key, from all of the pass's rows. */
+  unattributed(rows: readonly UsageRow[]): UnattributedUsage[];
+}
+
 /**
  * Attributes minute buckets to runs (docs/design.md#reading-usage). A minute owned by one run counts for it; a minute
  * owned by several runs on the same key counts for none of them and is reported as shared; a
- * minute owned by no run is unattributed usage on that key.
+ * minute owned by no run is unattributed usage on that key. The owners of every minute are worked
+ * out once; a pass asks for the usage of runs a few at a time, as the pages of their minutes come.
  */
+export function attributor(runs: readonly RunOnKey[]): Attributor {
+  const owners = minuteOwners(runs);
+  return {
+    usageOf(targets, rows) {
+      const perRun = new Map<string, RunUsage>();
+      const models = new Map<string, Map<string, ModelUsage>>();
+      for (const r of targets) {
+        const usage: RunUsage = { totals: emptyTotals(), models: [] };
+        perRun.set(r.id, usage);
+        models.set(r.id, new Map());
+        const byMinute = owners.get(r.keyId);
+        const others = new Set<string>();
+        let minutes = 0;
+        for (let m = r.window.start; m < r.window.end; m += MINUTE) {
+          const list = byMinute?.get(m) ?? [];
+          if (list.length > 1) {
+            minutes++;
+            for (const o of list) if (o !== r.id) others.add(o);
+          }
+        }
+        if (minutes > 0)
+          usage.shared = { withRuns: [...others].sort(), minutes, totals: emptyTotals() };
+      }
+      for (const row of rows) {
+        const list = owners.get(row.apiKeyId)?.get(row.minute);
+        if (!list) continue;
+        if (list.length > 1) {
+          for (const id of list) {
+            const shared = perRun.get(id)?.shared;
+            if (shared) addRow(shared.totals, row);
+          }
+          continue;
+        }
+        const id = list[0]!;
+        const usage = perRun.get(id);
+        if (!usage) continue;
+        addRow(usage.totals, row);
+        const byModel = models.get(id)!;
+        const key = modelKey(row);
+        let m = byModel.get(key);
+        if (!m) {
+          m = emptyModelUsage(row);
+          byModel.set(key, m);
+        }
+        addToModel(m, row);
+      }
+      for (const [id, usage] of perRun) {
+        usage.models = [...models.get(id)!.values()].sort((a, b) =>
+          a.model < b.model
+            ? -1
+            : a.model > b.model
+              ? 1
+              : String(a.batch).localeCompare(String(b.batch)) ||
+                String(a.service_tier).localeCompare(String(b.service_tier)),
+        );
+      }
+      return perRun;
+    },
+    unattributed(rows) {
+      const unattributed = new Map<string, Map<number, Totals>>();
+      for (const row of rows) {
+        if (owners.get(row.apiKeyId)?.get(row.minute)) continue;
+        let byMinute = unattributed.get(row.apiKeyId);
+        if (!byMinute) {
+          byMinute = new Map();
+          unattributed.set(row.apiKeyId, byMinute);
+        }
+        let t = byMinute.get(row.minute);
+        if (!t) {
+          t = emptyTotals();
+          byMinute.set(row.minute, t);
+        }
+        addRow(t, row);
+      }
+      const runsByKey = new Map<string, RunOnKey[]>();
+      for (const r of runs) pushTo(runsByKey, r.keyId, r);
+      return [...unattributed]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([keyId, byMinute]) =>
+          summarizeUnattributed(keyId, byMinute, runsByKey.get(keyId) ?? []),
+        );
+    },
+  };
+}
+
+/** The usage of the `targets` among `runs`, and what no run owns, from all of a pass's rows. */
 export function attribute(
   runs: readonly RunOnKey[],
   targets: ReadonlySet<string>,
   rows: readonly UsageRow[],
 ): { perRun: Map<string, RunUsage>; unattributed: UnattributedUsage[] } {
-  const owners = minuteOwners(runs);
-  const perRun = new Map<string, RunUsage>();
-  const models = new Map<string, Map<string, ModelUsage>>();
-  for (const id of targets) {
-    perRun.set(id, { totals: emptyTotals(), models: [] });
-    models.set(id, new Map());
-  }
-  for (const r of runs) {
-    if (!targets.has(r.id)) continue;
-    const byMinute = owners.get(r.keyId)!;
-    const others = new Set<string>();
-    let minutes = 0;
-    for (let m = r.window.start; m < r.window.end; m += MINUTE) {
-      const list = byMinute.get(m)!;
-      if (list.length > 1) {
-        minutes++;
-        for (const o of list) if (o !== r.id) others.add(o);
-      }
-    }
-    if (minutes > 0)
-      perRun.get(r.id)!.shared = { withRuns: [...others].sort(), minutes, totals: emptyTotals() };
-  }
-  const unattributed = new Map<string, Map<number, Totals>>();
-  for (const row of rows) {
-    const list = owners.get(row.apiKeyId)?.get(row.minute);
-    if (!list) {
-      let byMinute = unattributed.get(row.apiKeyId);
-      if (!byMinute) {
-        byMinute = new Map();
-        unattributed.set(row.apiKeyId, byMinute);
-      }
-      let t = byMinute.get(row.minute);
-      if (!t) {
-        t = emptyTotals();
-        byMinute.set(row.minute, t);
-      }
-      addRow(t, row);
-      continue;
-    }
-    if (list.length > 1) {
-      for (const id of list) {
-        const shared = perRun.get(id)?.shared;
-        if (shared) addRow(shared.totals, row);
-      }
-      continue;
-    }
-    const id = list[0]!;
-    const usage = perRun.get(id);
-    if (!usage) continue;
-    addRow(usage.totals, row);
-    const byModel = models.get(id)!;
-    const key = modelKey(row);
-    let m = byModel.get(key);
-    if (!m) {
-      m = emptyModelUsage(row);
-      byModel.set(key, m);
-    }
-    addToModel(m, row);
-  }
-  for (const [id, usage] of perRun) {
-    usage.models = [...models.get(id)!.values()].sort((a, b) =>
-      a.model < b.model
-        ? -1
-        : a.model > b.model
-          ? 1
-          : String(a.batch).localeCompare(String(b.batch)) ||
-            String(a.service_tier).localeCompare(String(b.service_tier)),
-    );
-  }
-  const runsByKey = new Map<string, RunOnKey[]>();
-  for (const r of runs) pushTo(runsByKey, r.keyId, r);
-  return {
-    perRun,
-    unattributed: [...unattributed]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([keyId, byMinute]) =>
-        summarizeUnattributed(keyId, byMinute, runsByKey.get(keyId) ?? []),
-      ),
-  };
+  const a = attributor(runs);
+  const perRun = a.usageOf(
+    runs.filter((r) => targets.has(r.id)),
+    rows,
+  );
+  // a target that is no run on a key has nothing to own
+  for (const id of targets)
+    if (!perRun.has(id)) perRun.set(id, { totals: emptyTotals(), models: [] });
+  return { perRun, unattributed: a.unattributed(rows) };
 }
