@@ -70,10 +70,13 @@ interface Piece {
   /** Index of its span in the pass's spans. */
   spanIndex: number;
   span: Span;
+  /** Its rows, until every run whose window it touches has its reading. */
   rows?: UsageRow[];
   failed?: FailedSpan;
   /** Due runs whose window this piece's minutes touch. */
   runs: RunState[];
+  /** How many of them have not had their reading yet. */
+  unread: number;
 }
 
 /** The pieces, in time order, whose minutes touch a window (pieces sorted by start, disjoint). */
@@ -150,13 +153,16 @@ export async function collectReadings(args: {
     const own: Piece[] = [];
     for (const span of g.spans) {
       for (const piece of pageSizedPieces(span, g.provider.pageMinutes * MINUTE))
-        own.push({ ...g, spanIndex, span: piece, runs: [] });
+        own.push({ ...g, spanIndex, span: piece, runs: [], unread: 0 });
       spanIndex++;
     }
     for (const s of g.runs) {
       const touching = piecesTouching(own, s.window!);
       touchedBy.set(s.id, touching);
-      for (const p of touching) p.runs.push(s);
+      for (const p of touching) {
+        p.runs.push(s);
+        p.unread++;
+      }
       waiting.set(s.id, touching.length);
       if (touching.length === 0) ready.push(s);
     }
@@ -193,6 +199,9 @@ export async function collectReadings(args: {
     for (const p of [...rowPieces].sort((a, b) => a.span.start - b.span.start))
       for (const r of p.rows!) rows.push(r);
     const perRun = attributing.usageOf(targets, rows);
+    // a piece's rows are let go once every run in its minutes has its reading
+    for (const s of runs)
+      for (const p of touchedBy.get(s.id)!) if (--p.unread === 0) p.rows = undefined;
     for (const s of runs) {
       const usage = perRun.get(s.id);
       if (!usage) continue;
@@ -217,7 +226,14 @@ export async function collectReadings(args: {
   const guards = new Map(groups.map((g) => [g.provider, sumGuard(g.provider.countNames)]));
   /** Failures that end the rest of a span (the key is refused, the pass's time ran out). */
   const spanEnded = new Map<number, FailedSpan>();
-  const allRows: UsageRow[] = [];
+  // What the report needs of all the rows: each key's totals, and the rows no run owns.
+  const keyTotals = new Map<string, Totals>(
+    keyIds.map((k) => [
+      k,
+      { tokensIn: 0, tokensOut: 0, cachedTokens: 0, requests: counted(k) ? 0 : null },
+    ]),
+  );
+  const unowned: UsageRow[] = [];
   await mapInOrder(pieces, args.concurrency ?? 4, async (p) => {
     const ended = spanEnded.get(p.spanIndex);
     if (ended) p.failed = { ...ended, span: p.span };
@@ -246,7 +262,16 @@ export async function collectReadings(args: {
         p.rows = undefined;
         break;
       }
-      for (const r of p.rows ?? []) allRows.push(r);
+      for (const r of p.rows ?? []) {
+        if (!attributing.owns(r)) unowned.push(r);
+        const t = keyTotals.get(r.apiKeyId);
+        if (!t) continue;
+        t.tokensIn += r.inputTokens;
+        t.tokensOut += r.outputTokens;
+        t.cachedTokens += r.cachedTokens;
+        t.requests = addRequests(t.requests, r.requests);
+      }
+      if (p.unread === 0) p.rows = undefined;
     }
     const left = piecesLeft.get(p.spanIndex)! - 1;
     piecesLeft.set(p.spanIndex, left);
@@ -274,29 +299,13 @@ export async function collectReadings(args: {
         `${provider.usageApi}: the pass's time for the API ran out (pass-deadline-minutes); ${late.length} run(s) not read are error for this pass and the next pass reads them again`,
       );
   }
-  // Only rows of pieces that came whole exist; a failed piece's runs are failures, so no run is
-  // read from a partial window.
-  const keyTotals = new Map<string, Totals>(
-    keyIds.map((k) => [
-      k,
-      { tokensIn: 0, tokensOut: 0, cachedTokens: 0, requests: counted(k) ? 0 : null },
-    ]),
-  );
-  for (const r of allRows) {
-    const t = keyTotals.get(r.apiKeyId);
-    if (!t) continue;
-    t.tokensIn += r.inputTokens;
-    t.tokensOut += r.outputTokens;
-    t.cachedTokens += r.cachedTokens;
-    t.requests = addRequests(t.requests, r.requests);
-  }
   // in the due runs' order, whatever order the pieces came in
   const inOrder = <T>(m: Map<string, T>) =>
     new Map(due.flatMap((s): Array<[string, T]> => (m.has(s.id) ? [[s.id, m.get(s.id)!]] : [])));
   return {
     readings: inOrder(readings),
     failures: inOrder(failures),
-    unattributed: attributing.unattributed(allRows),
+    unattributed: attributing.unattributed(unowned),
     keyTotals,
     spans,
     failedSpans: failedSpans.map((f) => f.span),

@@ -116,7 +116,9 @@ export interface Attributor {
    * (other rows are ignored): what `attribute` gives them from all of the pass's rows.
    */
   usageOf(targets: readonly RunOnKey[], rows: readonly UsageRow[]): Map<string, RunUsage>;
-  /** The usage in minutes no run owns, per key, from all of the pass's rows. */
+  /** Whether a row's minute belongs to a run on its key. */
+  owns(row: UsageRow): boolean;
+  /** The usage in minutes no run owns, per key, from all of the pass's rows (or those not owned). */
   unattributed(rows: readonly UsageRow[]): UnattributedUsage[];
 }
 
@@ -184,6 +186,7 @@ export function attributor(runs: readonly RunOnKey[]): Attributor {
       }
       return perRun;
     },
+    owns: (row) => owners.get(row.apiKeyId)?.get(row.minute) !== undefined,
     unattributed(rows) {
       const unattributed = new Map<string, Map<number, Totals>>();
       for (const row of rows) {
