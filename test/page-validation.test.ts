@@ -5,17 +5,12 @@ import { UsageApiError } from "../src/errors.ts";
 import { nodeFiles } from "../src/fs/node.ts";
 import type { Span } from "../src/model.ts";
 import { builtinSource } from "../src/pricing/prices.ts";
-import { createHttpPageSource } from "../src/providers/openai/http.ts";
 import { fetchSpan } from "../src/providers/openai/pages.ts";
 import { runPass } from "../src/reconcile/pass.ts";
 import { TOOL, VERSION } from "../src/version.ts";
 import { allEvents, generateExperiment, tempDir, writeExperiment } from "./support/experiment.ts";
-import {
-  type FakeUsageApi,
-  type Fault,
-  startFakeUsageApi,
-  type UsageEvent,
-} from "./support/fake-usage-api.ts";
+import type { Fault, UsageEvent } from "./support/fake-usage-api.ts";
+import { fakeApiWithSource } from "./support/page-source.ts";
 import { testSettings } from "./support/settings.ts";
 
 /**
@@ -43,20 +38,10 @@ afterEach(async () => {
 });
 
 async function fetchWith(events: UsageEvent[], fault?: Fault) {
-  const api: FakeUsageApi = await startFakeUsageApi({
-    adminKey: ADMIN_KEY,
-    events,
-    faults: fault ? () => fault : undefined,
-  });
-  const source = createHttpPageSource({
-    baseUrl: api.baseUrl,
-    adminKey: ADMIN_KEY,
-    sleep: async () => {},
-  });
-  cleanups.push(async () => {
-    await source.close();
-    await api.close();
-  });
+  const { api, source } = await fakeApiWithSource(
+    { adminKey: ADMIN_KEY, events, faults: fault ? () => fault : undefined },
+    cleanups,
+  );
   try {
     return { rows: (await fetchSpan(source, SPAN, [KEY_A])).rows, api };
   } catch (error) {
@@ -155,20 +140,10 @@ describe("a refused page fails its span's runs, at the pass level", () => {
     const root = await tempDir();
     cleanups.push(() => rm(root, { recursive: true, force: true }));
     const runsDir = await writeExperiment(root, runs);
-    const api = await startFakeUsageApi({
-      adminKey: ADMIN_KEY,
-      events: allEvents(runs),
-      faults: () => ({ kind: "duplicate-row" }),
-    });
-    const source = createHttpPageSource({
-      baseUrl: api.baseUrl,
-      adminKey: ADMIN_KEY,
-      sleep: async () => {},
-    });
-    cleanups.push(async () => {
-      await source.close();
-      await api.close();
-    });
+    const { source } = await fakeApiWithSource(
+      { adminKey: ADMIN_KEY, events: allEvents(runs), faults: () => ({ kind: "duplicate-row" }) },
+      cleanups,
+    );
     const lastEnd = Math.max(...runs.map((r) => r.end));
     for (let pass = 0; pass < 4; pass++) {
       const outcome = await runPass(testSettings(runsDir, ["baes"]), {
@@ -208,19 +183,10 @@ describe("a refused page fails its span's runs, at the pass level", () => {
     const root = await tempDir();
     cleanups.push(() => rm(root, { recursive: true, force: true }));
     const runsDir = await writeExperiment(root, runs);
-    const api = await startFakeUsageApi({
-      adminKey: ADMIN_KEY,
-      events: [...allEvents(runs), ...extra],
-    });
-    const source = createHttpPageSource({
-      baseUrl: api.baseUrl,
-      adminKey: ADMIN_KEY,
-      sleep: async () => {},
-    });
-    cleanups.push(async () => {
-      await source.close();
-      await api.close();
-    });
+    const { source } = await fakeApiWithSource(
+      { adminKey: ADMIN_KEY, events: [...allEvents(runs), ...extra] },
+      cleanups,
+    );
     const outcome = await runPass(testSettings(runsDir, ["baes"]), {
       files: nodeFiles,
       now: run.end + 3 * 3600,

@@ -2,11 +2,11 @@ import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { nodeFiles } from "../src/fs/node.ts";
 import { builtinSource } from "../src/pricing/prices.ts";
-import { createHttpPageSource } from "../src/providers/openai/http.ts";
 import { type PassOutcome, runPass } from "../src/reconcile/pass.ts";
 import { TOOL, VERSION } from "../src/version.ts";
 import { generateExperiment, tempDir, writeExperiment } from "./support/experiment.ts";
-import { type FakeUsageApiOptions, startFakeUsageApi } from "./support/fake-usage-api.ts";
+import type { FakeUsageApiOptions } from "./support/fake-usage-api.ts";
+import { fakeApiWithSource } from "./support/page-source.ts";
 import { testSettings } from "./support/settings.ts";
 
 /**
@@ -47,16 +47,10 @@ async function passOn(
   runsDir: string,
   faults?: FakeUsageApiOptions["faults"],
 ): Promise<{ outcome: PassOutcome; requests: number[] }> {
-  const api = await startFakeUsageApi({ adminKey: ADMIN_KEY, events, faults });
-  const source = createHttpPageSource({
-    baseUrl: api.baseUrl,
-    adminKey: ADMIN_KEY,
-    sleep: async () => {},
-  });
-  cleanups.push(async () => {
-    await source.close();
-    await api.close();
-  });
+  const { api, source } = await fakeApiWithSource(
+    { adminKey: ADMIN_KEY, events, faults },
+    cleanups,
+  );
   const outcome = await runPass(testSettings(runsDir, FRAMEWORKS), {
     files: nodeFiles,
     now,

@@ -26,6 +26,7 @@ import {
   startFakeUsageApi,
   type UsageEvent,
 } from "./support/fake-usage-api.ts";
+import { fakeApiWithSource } from "./support/page-source.ts";
 
 /**
  * Token classes (SPEC §12) end to end: the fake Usage API answers in the 2024-12 generation of the
@@ -346,28 +347,22 @@ describe("token classes from the Usage API to COST_USD", () => {
 describe("pages whose token classes contradict their totals are refused", () => {
   const SPAN = { start: T0, end: T0 + 10 * MIN };
   async function fetchRewritten(change: Record<string, number>) {
-    const api = await startFakeUsageApi({
-      adminKey: ADMIN_KEY,
-      events: EVENTS,
-      faults: () => ({
-        kind: "rewrite",
-        rewrite: (page) => ({
-          ...page,
-          data: page.data.map((b, i) =>
-            i === 1 ? { ...b, results: b.results.map((r) => ({ ...r, ...change })) } : b,
-          ),
+    const { source } = await fakeApiWithSource(
+      {
+        adminKey: ADMIN_KEY,
+        events: EVENTS,
+        faults: () => ({
+          kind: "rewrite",
+          rewrite: (page) => ({
+            ...page,
+            data: page.data.map((b, i) =>
+              i === 1 ? { ...b, results: b.results.map((r) => ({ ...r, ...change })) } : b,
+            ),
+          }),
         }),
-      }),
-    });
-    const source = createHttpPageSource({
-      baseUrl: api.baseUrl,
-      adminKey: ADMIN_KEY,
-      sleep: async () => {},
-    });
-    cleanups.push(async () => {
-      await source.close();
-      await api.close();
-    });
+      },
+      cleanups,
+    );
     return fetchSpan(source, SPAN, [KEY]).then(
       () => undefined,
       (e: unknown) => e,
