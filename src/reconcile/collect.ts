@@ -153,7 +153,15 @@ export async function collectReadings(args: {
     const own: Piece[] = [];
     for (const span of g.spans) {
       for (const piece of pageSizedPieces(span, g.provider.pageMinutes * MINUTE))
-        own.push({ ...g, spanIndex, span: piece, runs: [], unread: 0 });
+        own.push({
+          provider: g.provider,
+          source: g.source,
+          keyIds: g.keyIds,
+          spanIndex,
+          span: piece,
+          runs: [],
+          unread: 0,
+        });
       spanIndex++;
     }
     for (const s of g.runs) {
@@ -181,7 +189,7 @@ export async function collectReadings(args: {
   /** Makes the readings of runs whose pieces have all come, and hands them on. */
   const release = (runs: readonly RunState[]) => {
     if (runs.length === 0) return;
-    const now_: ReadyRuns = { readings: new Map(), failures: new Map() };
+    const batch: ReadyRuns = { readings: new Map(), failures: new Map() };
     const targets: RunOnKey[] = [];
     const rowPieces = new Set<Piece>();
     for (const s of runs) {
@@ -189,7 +197,7 @@ export async function collectReadings(args: {
       // no run is read from a partial window: a failed piece it touches is its failure
       const failed = touching.find((p) => p.failed)?.failed;
       if (failed) {
-        now_.failures.set(s.id, `${failed.provider.usageApi}: ${failed.message}`);
+        batch.failures.set(s.id, `${failed.provider.usageApi}: ${failed.message}`);
         continue;
       }
       targets.push({ id: s.id, keyId: s.keyId!, window: s.window! });
@@ -210,14 +218,14 @@ export async function collectReadings(args: {
         usage.totals.requests = null;
         if (usage.shared) usage.shared.totals.requests = null;
       }
-      now_.readings.set(
+      batch.readings.set(
         s.id,
         makeAttempt({ now, usage, window: s.window!, settings, keyId: s.keyId!, tool: args.tool }),
       );
     }
-    for (const [id, a] of now_.readings) readings.set(id, a);
-    for (const [id, f] of now_.failures) failures.set(id, f);
-    args.onReady?.(now_);
+    for (const [id, a] of batch.readings) readings.set(id, a);
+    for (const [id, f] of batch.failures) failures.set(id, f);
+    args.onReady?.(batch);
   };
   release(ready.splice(0));
 
