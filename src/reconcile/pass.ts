@@ -173,9 +173,10 @@ export async function runPass(given: PassSettings, deps: PassDeps): Promise<Pass
             failures,
           ),
       });
-    } finally {
-      // nothing of this pass is still being applied when it ends, whichever way it ends
+    } catch (error) {
+      // nothing of this pass is still being applied when it ends, however it ends
       await applying.done().catch(() => undefined);
+      throw error;
     }
   }
   await applying.done();
