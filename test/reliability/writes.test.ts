@@ -236,6 +236,30 @@ describe("data already in a file stays", () => {
     expect(state.manifestMismatches).toEqual([]);
     expect(state.temps).toEqual([]);
   });
+
+  it("an edit another process makes to the manifest during the pass is kept, with this pass's entries updated on top", async () => {
+    const exp = await makeExperiment(2);
+    const api = await fakeApi(exp.runs, { faults: () => ({ kind: "slow", delayMs: 1500 }) });
+    const pass = spawnPass(exp, api);
+    await until("the pass to send its first request", () => api.requests.length > 0);
+
+    // the pass has read the manifest; now someone annotates it (no run file changes)
+    const annotated = exp.texts
+      .get("manifest.json")!
+      .replace("{\n", '{\n  "notes": "annotated by hand while the pass ran",\n');
+    await writeFile(join(exp.runsDir, "manifest.json"), annotated);
+
+    const exit = await pass.done;
+    expect(exit.code).toBe(0);
+    expect(reportOf(exit).changed_files).toContain("runs/manifest.json");
+    const manifest = JSON.parse(await readFile(join(exp.runsDir, "manifest.json"), "utf8"));
+    expect(manifest.notes).toBe("annotated by hand while the pass ran");
+    const state = await inspectRunsDir(exp.runsDir);
+    expect(state.manifestMismatches).toEqual([]);
+    expect(manifest.runs.map((e: { total_tokens_in?: number }) => e.total_tokens_in)).toEqual(
+      exp.runs.map((r) => r.totals.tokensIn),
+    );
+  });
 });
 
 describe("a write either happens whole or leaves no trace", () => {
