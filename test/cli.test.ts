@@ -887,6 +887,30 @@ describe("the admin key stays secret", () => {
       }
     }
   });
+
+  it("a key pasted into a run directory's name is masked in every output, the JSON report's pieces included", async () => {
+    // the last line of defence: nothing before the printer removes it (the name is the user's)
+    const secret = "sk-admin-PASTED9876543210";
+    const exp = await experiment({ runsPerFramework: 300 }, { adminKey: secret });
+    const dir = join(exp.runsDir, "baes", `notes-${secret}`);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "metrics.json"), "{ not json");
+    for (const extra of [["--json"], [], ["--verbose"]]) {
+      const result = await runCli(
+        ["--api-base-url", exp.api.baseUrl, ...keyArgs(), "--now", iso(exp.lastEnd), ...extra],
+        { cwd: exp.root, env: { OPENAI_ADMIN_KEY: secret } },
+      );
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/notes-/);
+      for (const text of [result.stdout, result.stderr]) {
+        expect(text).not.toContain("PASTED9876543210");
+        expect(text).not.toContain("sk-admin-PASTED");
+      }
+      // the JSON report is printed in pieces of 256 runs: it still parses, with the name masked
+      if (extra[0] === "--json")
+        expect(JSON.stringify(JSON.parse(result.stdout).runs)).toContain("notes-***");
+    }
+  });
 });
 
 describe("pricing names do not depend on the checkout directory", () => {

@@ -26,7 +26,9 @@ export type { CliIo } from "./output.ts";
 export async function main(argv: readonly string[], rawIo: CliIo): Promise<number> {
   // everything printed goes through one guard: no secret, no line the runner reads as a command
   const secrets = cliSecrets(rawIo.env, rawIo.cwd);
-  const io = guardedIo(rawIo, secrets);
+  // the secrets the guard removes: these, and those the settings give once read
+  const guarded = [...secrets];
+  const io = guardedIo(rawIo, guarded);
   const invocation = parseArgs(argv, io);
   if (typeof invocation === "number") return invocation;
   const env = withDotEnv(io.cwd, io.env);
@@ -36,6 +38,7 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
   try {
     const resolved = resolveSettings(invocation.raw, env, cliName);
     given = resolved.secrets;
+    guarded.push(...given);
     const v = resolved.values;
     const settings = { ...resolved.pass, runsDir: resolve(io.cwd, resolved.pass.runsDir) };
     if (invocation.command === "export") return await exportTables(resolved, settings, io);
@@ -68,7 +71,7 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
     const report = finishReport(result.report, io.cwd, given);
     // the finished report replaces the pass's own (its rows copied): one set of rows is kept
     result.report = report;
-    printPass(io, report, result, { ...v, secrets: [...given, ...secrets] });
+    printPass(io, report, result, v);
     return report.errors > 0 ? 1 : 0;
   } catch (error) {
     const debug = debugRequested(env, invocation.raw.debug === "true");

@@ -78,22 +78,29 @@ export function guardedWriter(
   return (text) => write(guard(redactSecrets(text, secrets())));
 }
 
-/** The streams of `io`, both guarded. */
+/**
+ * The streams of `io`, both guarded. `secrets` is read at every write: secrets the caller learns
+ * later (a key given as an option) are added to it.
+ */
 export const guardedIo = (io: CliIo, secrets: readonly string[]): CliIo => ({
   ...io,
   stdout: guardedWriter(io.stdout, () => secrets),
   stderr: guardedWriter(io.stderr, () => secrets),
 });
 
-/** A pass's result on standard output: its JSON report, or the tables (and every reading). */
+/**
+ * A pass's result on standard output: its JSON report, or the tables (and every reading). `io` is
+ * guardedIo's, knowing every secret of the pass: it removes them and neutralises commands in
+ * whatever is printed, the report's pieces included.
+ */
 export function printPass(
   io: CliIo,
   report: PassReport,
   outcome: PassOutcome,
-  o: { json: boolean; verbose: boolean; secrets: readonly (string | undefined)[] },
+  o: { json: boolean; verbose: boolean },
 ): void {
   if (o.json) {
-    for (const piece of reportJsonPieces(report, o.secrets)) io.stdout(piece);
+    for (const piece of reportJsonPieces(report)) io.stdout(piece);
     return;
   }
   const width = outputWidth(io);

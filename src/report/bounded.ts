@@ -1,4 +1,4 @@
-import { commandGuard, cutMessage, neutraliseCommands } from "../util/printable.ts";
+import { cutMessage, neutraliseCommands } from "../util/printable.ts";
 import { redactSecrets } from "../util/redact.ts";
 import type { PassReport } from "./schema.ts";
 
@@ -72,17 +72,13 @@ export function* stringifyInPieces(
 }
 
 /**
- * reportJson's text in pieces (`--json` on a terminal or a pipe): the same bytes, never held whole
- * with its copies (redacted, guarded, encoded), which at 10,000 runs were the pass's peak of
- * memory.
+ * reportJson's text in pieces (`--json` on a terminal or a pipe), never held whole with its copies
+ * (redacted, guarded, encoded), which at 10,000 runs were the pass's peak of memory. The pieces are
+ * bounded but neither redacted nor guarded: they are for a writer that does both to everything it
+ * prints (the CLI's guardedWriter, one guard over all the pieces), which makes of them the bytes of
+ * reportJson. Pieces break between rows, so no value is split between two.
  */
-export function* reportJsonPieces(
-  report: PassReport,
-  secrets: readonly (string | undefined)[],
-): Generator<string> {
-  // one guard over all the pieces: a command split between two is still caught
-  const guard = commandGuard();
-  for (const piece of stringifyInPieces(boundReport(report), "runs", ROWS_PER_PIECE))
-    yield guard(redactSecrets(piece, secrets));
+export function* reportJsonPieces(report: PassReport): Generator<string> {
+  yield* stringifyInPieces(boundReport(report), "runs", ROWS_PER_PIECE);
   yield "\n";
 }
