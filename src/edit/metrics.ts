@@ -3,9 +3,9 @@ import type { CostResult, ModelCost, ModelCostProvenance } from "../pricing/cost
 import {
   type Attempt,
   describeIssues,
+  KeptMetricsSchema,
   LEGACY_STEP_TOKEN_FIELDS,
   type MetricsFile,
-  MetricsFileSchema,
 } from "../runs/schema.ts";
 import {
   editJsonText,
@@ -277,7 +277,9 @@ export function unreadableEdit(text: string): string | undefined {
   } catch (error) {
     return `the edited file would not be valid JSON (${error instanceof Error ? error.message : String(error)})`;
   }
-  const parsed = MetricsFileSchema.safeParse(value);
+  // the schema discovery reads a file with: the checks of MetricsFileSchema, without copying
+  // the keys no pass reads
+  const parsed = KeptMetricsSchema.safeParse(value);
   return parsed.success
     ? undefined
     : `the edited file would not validate (${describeIssues(parsed.error)})`;

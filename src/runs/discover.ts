@@ -9,7 +9,7 @@ import { escapeControl, hasControlCharacter } from "../util/control-chars.ts";
 import { findDuplicateKey, formatJsonPath, scanJsonShape } from "../util/json-text.ts";
 import {
   describeIssues,
-  LEGACY_STEP_TOKEN_FIELDS,
+  KeptMetricsSchema,
   type ManifestEntry,
   ManifestSchema,
   type MetricsFile,
@@ -27,8 +27,8 @@ export interface DiscoveredRun {
    */
   digest: string;
   /**
-   * What the pass needs of the file's content (`keptOf`): its steps only with their numbers,
-   * times and legacy token fields, other keys only those the pass and the editor read.
+   * What the pass needs of the file's content (KeptMetricsSchema): its steps only with their
+   * numbers, times and legacy token fields, other keys only those the pass and the editor read.
    */
   file: MetricsFile;
 }
@@ -251,7 +251,8 @@ function runOf(
       ...(parsed.value !== undefined && evidence.success ? { evidence: evidence.data } : {}),
     };
   }
-  const file = MetricsFileSchema.safeParse(parsed.value);
+  // the keys kept for the rest of the pass (see KeptMetricsSchema), checked as MetricsFileSchema
+  const file = KeptMetricsSchema.safeParse(parsed.value);
   if (!file.success) return { path, framework, runId, reason: describeIssues(file.error) };
   if (file.data.run_id !== runId) {
     // the value is shown only when it reads as an id: a file's content is not echoed otherwise
@@ -264,47 +265,7 @@ function runOf(
       evidence: file.data,
     };
   }
-  return { framework, runId, path, digest: parsed.digest, file: keptOf(file.data) };
-}
-
-/** The top-level keys a pass reads after discovery; everything else is left to the edit. */
-const KEPT_KEYS = [
-  "run_id",
-  "model",
-  "start_timestamp",
-  "end_timestamp",
-  "aggregate_metrics",
-  "cost_breakdown",
-  "verification_status",
-  "usage_api_reconciliation",
-  "usage_api_verification",
-] as const;
-
-/** What a step keeps: what windows are made of (src/runs/window.ts) and what the editor drops. */
-const KEPT_STEP_KEYS = [
-  "step",
-  "step_number",
-  "start_timestamp",
-  "end_timestamp",
-  ...LEGACY_STEP_TOKEN_FIELDS,
-] as const;
-
-/**
- * The part of a run's content a pass keeps from discovery to its end: a pass over 100,000 runs
- * holds every run's, so its steps keep only KEPT_STEP_KEYS and keys no step of the pass reads are
- * dropped. The editor is given this with the text read again (src/edit/metrics.ts reads no other
- * key), so the text is not parsed twice.
- */
-function keptOf(file: MetricsFile): MetricsFile {
-  const kept: Record<string, unknown> = {};
-  for (const key of KEPT_KEYS) if (Object.hasOwn(file, key)) kept[key] = file[key];
-  if (file.steps)
-    kept.steps = file.steps.map((s) => {
-      const step: Record<string, unknown> = {};
-      for (const key of KEPT_STEP_KEYS) if (Object.hasOwn(s, key)) step[key] = s[key];
-      return step;
-    });
-  return kept as MetricsFile;
+  return { framework, runId, path, digest: parsed.digest, file: file.data };
 }
 
 /** Run directories loaded at a time. */

@@ -135,8 +135,20 @@ export const MetricsFileSchema = z.looseObject({
   cost_breakdown: z.looseObject({}).optional(),
   verification_status: z.string().optional(),
   usage_api_reconciliation: ReconciliationSchema.optional(),
+  /** The first reconcile script's block, only ever quoted (src/runs/legacy.ts). */
+  usage_api_verification: z.unknown().optional(),
 });
 export type MetricsFile = z.infer<typeof MetricsFileSchema>;
+
+/**
+ * MetricsFileSchema as a pass reads a file: the same checks, but only the keys above are kept at
+ * the top and in each step, the rest dropped as the file is read. A pass over 100,000 runs holds
+ * every run's content to its end, and the editor needs no other key (it edits the text itself).
+ */
+export const KeptMetricsSchema = z.object({
+  ...MetricsFileSchema.shape,
+  steps: z.array(z.object(StepSchema.shape)).optional(),
+});
 
 export const ManifestEntrySchema = z.looseObject({
   run_id: z.string(),
