@@ -1,8 +1,37 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { RunOnKey, Totals } from "../src/model.ts";
-import { attribute, findSharing } from "../src/usage/attribute.ts";
+import {
+  attributor,
+  findSharing,
+  type RunUsage,
+  type UnattributedUsage,
+} from "../src/usage/attribute.ts";
 import type { UsageRow } from "../src/usage/rows.ts";
+
+/**
+ * What a pass makes of all its rows (src/reconcile/collect.ts asks the same attributor for its
+ * runs a few at a time): the usage of each target, none for a target that is no run on a key,
+ * and what no run owns.
+ */
+function attribute(
+  runs: readonly RunOnKey[],
+  targets: ReadonlySet<string>,
+  rows: readonly UsageRow[],
+): { perRun: Map<string, RunUsage>; unattributed: UnattributedUsage[] } {
+  const a = attributor(runs);
+  const perRun = a.usageOf(
+    runs.filter((r) => targets.has(r.id)),
+    rows,
+  );
+  for (const id of targets)
+    if (!perRun.has(id))
+      perRun.set(id, {
+        totals: { tokensIn: 0, tokensOut: 0, cachedTokens: 0, requests: 0 },
+        models: [],
+      });
+  return { perRun, unattributed: a.unattributed(rows) };
+}
 
 /** 2025-10-30T10:00:00Z */
 const T0 = 1_761_818_400;

@@ -113,7 +113,7 @@ const modelKey = (r: UsageRow): string =>
 export interface Attributor {
   /**
    * The usage of `targets`, from rows that hold every row of each target's minutes on its key
-   * (other rows are ignored): what `attribute` gives them from all of the pass's rows.
+   * (other rows are ignored): the same as from all of the pass's rows.
    */
   usageOf(targets: readonly RunOnKey[], rows: readonly UsageRow[]): Map<string, RunUsage>;
   /** Whether a row's minute belongs to a run on its key. */
@@ -212,21 +212,4 @@ export function attributor(runs: readonly RunOnKey[]): Attributor {
         );
     },
   };
-}
-
-/** The usage of the `targets` among `runs`, and what no run owns, from all of a pass's rows. */
-export function attribute(
-  runs: readonly RunOnKey[],
-  targets: ReadonlySet<string>,
-  rows: readonly UsageRow[],
-): { perRun: Map<string, RunUsage>; unattributed: UnattributedUsage[] } {
-  const a = attributor(runs);
-  const perRun = a.usageOf(
-    runs.filter((r) => targets.has(r.id)),
-    rows,
-  );
-  // a target that is no run on a key has nothing to own
-  for (const id of targets)
-    if (!perRun.has(id)) perRun.set(id, { totals: emptyTotals(), models: [] });
-  return { perRun, unattributed: a.unattributed(rows) };
 }
