@@ -42,8 +42,19 @@ const flag = (name: string) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const big = argv.includes("--big") || process.env.BENCH_BIG === "1";
-const repeat = Number(flag("--repeat") ?? process.env.BENCH_REPEAT ?? 1);
-const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 0);
+/** A whole number of at least `min` from an option or variable, or a clear stop naming it. */
+function whole(name: string, text: string, min: number): number {
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isInteger(n) || n < min)
+    throw new Error(`${name} must be a whole number of at least ${min}, not "${text}"`);
+  return n;
+}
+const repeat = whole(
+  "--repeat / BENCH_REPEAT",
+  flag("--repeat") ?? process.env.BENCH_REPEAT ?? "1",
+  1,
+);
+const latencyMs = whole("BENCH_LATENCY_MS", process.env.BENCH_LATENCY_MS ?? "0", 0);
 /**
  * The CLI bundle built from today's src/ into a directory of the bench's own (a test run rebuilds
  * its bundle while it starts, which must not pull the bench's from under it), reused while newer
@@ -278,7 +289,7 @@ async function pass(
 }
 
 const sizes = process.env.BENCH_SIZES
-  ? process.env.BENCH_SIZES.split(",").map(Number)
+  ? process.env.BENCH_SIZES.split(",").map((n) => whole("each of BENCH_SIZES", n, 1))
   : [10_000, ...(big ? [30_000, 100_000] : [])];
 const fixtures: Fixture[] = [];
 const real = sharedDataPresent("baes-berk");
