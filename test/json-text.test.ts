@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { findNodeAtLocation, parseTree } from "jsonc-parser";
 import { describe, expect, it } from "vitest";
+import { parseJsonShape } from "../src/util/json-read.ts";
 import {
   detectStyle,
   editJsonText,
@@ -13,6 +14,7 @@ import {
   render,
   scanJsonShape,
 } from "../src/util/json-text.ts";
+import { valueOfTree } from "./support/json-oracle.ts";
 
 /** A file the way Python's json.dump(indent=2) writes the real metrics.json files. */
 const METRICS = `{
@@ -621,18 +623,40 @@ describe("editJsonText refuses text that means two things (SPEC §11)", () => {
   });
 });
 
-describe("scanJsonShape", () => {
-  const keyArb = fc.constantFrom("a", "b", 'q"uote', "back\\slash", "\\", "é", "tab\t", "x");
+describe("scanJsonShape and parseJsonShape", () => {
+  const keyArb = fc.constantFrom(
+    "a",
+    "b",
+    'q"uote',
+    "back\\slash",
+    "\\",
+    "é",
+    "tab\t",
+    "x",
+    "colon:",
+    '":',
+    "__proto__",
+  );
+  // the spacing JSON allows around a colon: a key is still a key however it is written
+  const colons = [": ", ":", " : ", "\n\t:\r\n "];
   /** An object's text from key/value pairs, keys written plain or with \u escapes. */
   const objectText = (pairs: Array<[string, unknown, boolean]>): string =>
     `{${pairs
-      .map(([k, v, escaped]) => {
+      .map(([k, v, escaped], i) => {
         const key = escaped
           ? `"${[...k].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")}"`
           : JSON.stringify(k);
-        return `${key}: ${JSON.stringify(v)}`;
+        return `${key}${colons[i % colons.length]}${JSON.stringify(v)}`;
       })
       .join(", ")}}`;
+  /** Both readings of the text's shape, which must agree. */
+  const shapes = (text: string, limit: number) => {
+    const scanned = scanJsonShape(text, limit);
+    const { value, ...shape } = parseJsonShape(text, limit);
+    expect(shape).toEqual(scanned);
+    if (!shape.tooDeep) expect(value).toEqual(valueOfTree(text));
+    return scanned;
+  };
 
   it("finds a key twice exactly when the decoded keys of some object repeat, at any depth", () => {
     fc.assert(
@@ -643,7 +667,7 @@ describe("scanJsonShape", () => {
           const inner = objectText(pairs);
           const text = nest ? `{"outer": [1, "\\"{", ${inner}], "z": {}}` : inner;
           const repeated = new Set(pairs.map(([k]) => k)).size < pairs.length;
-          const shape = scanJsonShape(text, 1000);
+          const shape = shapes(text, 1000);
           expect(shape).toEqual({ tooDeep: false, duplicateKey: repeated });
           expect(findDuplicateKey(parseTree(text)!) !== undefined).toBe(repeated);
         },
@@ -676,7 +700,7 @@ describe("scanJsonShape", () => {
         const repeated = (keys: string[]) => new Set(keys).size < keys.length;
         const expected =
           repeated(inner.map(([k]) => k)) || repeated([...outer.map(([k]) => k), "nested"]);
-        expect(scanJsonShape(text, 1000)).toEqual({ tooDeep: false, duplicateKey: expected });
+        expect(shapes(text, 1000)).toEqual({ tooDeep: false, duplicateKey: expected });
         expect(findDuplicateKey(parseTree(text)!) !== undefined).toBe(expected);
       }),
       { numRuns: 500 },
@@ -684,8 +708,19 @@ describe("scanJsonShape", () => {
   });
 
   it("tells nesting deeper than the limit, strings aside", () => {
-    expect(scanJsonShape(`${"[".repeat(5)}${"]".repeat(5)}`, 5).tooDeep).toBe(false);
-    expect(scanJsonShape(`${"[".repeat(6)}${"]".repeat(6)}`, 5).tooDeep).toBe(true);
-    expect(scanJsonShape(`["${"[".repeat(50)}"]`, 5).tooDeep).toBe(false);
+    expect(shapes(`${"[".repeat(5)}${"]".repeat(5)}`, 5).tooDeep).toBe(false);
+    expect(shapes(`${"[".repeat(6)}${"]".repeat(6)}`, 5).tooDeep).toBe(true);
+    expect(shapes(`["${"[".repeat(50)}"]`, 5).tooDeep).toBe(false);
+    expect(shapes(`[{"a": [{"b": {}}]}]`, 5).tooDeep).toBe(false);
+    expect(shapes(`[{"a": [{"b": {"c": []}}]}]`, 5).tooDeep).toBe(true);
+  });
+
+  it("reads text nested far deeper than the call stack goes", () => {
+    const text = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    expect(parseJsonShape(text, 1000).tooDeep).toBe(true);
+    expect(parseJsonShape(text, Number.POSITIVE_INFINITY)).toMatchObject({
+      tooDeep: false,
+      duplicateKey: false,
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { parseJson } from "../util/json-read.ts";
 
 /** The little of the triggering event the action needs. */
 export interface EventInfo {
@@ -13,7 +14,7 @@ export function readEvent(env: Record<string, string | undefined>): EventInfo {
   let payload: Record<string, unknown> = {};
   try {
     if (env.GITHUB_EVENT_PATH)
-      payload = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, "utf8")) as Record<string, unknown>;
+      payload = parseJson(readFileSync(env.GITHUB_EVENT_PATH, "utf8")) as Record<string, unknown>;
   } catch {
     payload = {};
   }

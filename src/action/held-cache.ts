@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type HeldStore, parseHeld, serializeHeld } from "../reconcile/held.ts";
+import { parseJson } from "../util/json-read.ts";
 
 export interface CacheStoreOptions {
   /** A directory of its own (under RUNNER_TEMP) that holds held.json. */
@@ -31,7 +32,7 @@ export function actionsCacheStore(options: CacheStoreOptions): HeldStore {
         await mkdir(options.dir, { recursive: true });
         const hit = await cache.restoreCache([options.dir], `${prefix}${Date.now()}`, [prefix]);
         if (!hit) return undefined;
-        const held = parseHeld(JSON.parse(await readFile(file, "utf8")));
+        const held = parseHeld(parseJson(await readFile(file, "utf8")));
         if (!held) options.log(`cache entry ${hit} is not in the expected shape; ignored`);
         return held;
       } catch (error) {

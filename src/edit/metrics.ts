@@ -7,6 +7,7 @@ import {
   LEGACY_STEP_TOKEN_FIELDS,
   type MetricsFile,
 } from "../runs/schema.ts";
+import { parseJson } from "../util/json-read.ts";
 import {
   editJsonText,
   editsChangeNothing,
@@ -273,7 +274,7 @@ export function unwritableValue(target: MetricsTarget): string | undefined {
 export function unreadableEdit(text: string): string | undefined {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJson(text);
   } catch (error) {
     return `the edited file would not be valid JSON (${error instanceof Error ? error.message : String(error)})`;
   }

@@ -6,7 +6,8 @@ import { repositoryRoot, resolvesInside } from "../fs/repository.ts";
 import { type DirEntry, describeReadError, type Files, FileTooLargeError } from "../fs/types.ts";
 import { mapInOrder } from "../util/concurrency.ts";
 import { escapeControl, hasControlCharacter } from "../util/control-chars.ts";
-import { findDuplicateKey, formatJsonPath, scanJsonShape } from "../util/json-text.ts";
+import { parseJsonShape } from "../util/json-read.ts";
+import { findDuplicateKey, formatJsonPath } from "../util/json-text.ts";
 import {
   describeIssues,
   KeptMetricsSchema,
@@ -109,15 +110,15 @@ export function parseJsonText(
   if (text === undefined) return { error: "not valid UTF-8" };
   if (text.charCodeAt(0) === 0xfeff)
     return { error: "starts with a byte-order mark; expected plain UTF-8 JSON" };
-  let value: unknown;
+  let shape: ReturnType<typeof parseJsonShape>;
   try {
-    value = JSON.parse(text);
+    shape = parseJsonShape(text, MAX_NESTING);
   } catch {
     return {
       error: text.length === 0 ? "not valid JSON: the file is empty" : whereJsonBreaks(text),
     };
   }
-  const shape = scanJsonShape(text, MAX_NESTING);
+  const { value } = shape;
   // The minimal-diff editor parses recursively: a file nested thousands of levels deep would
   // overflow the stack and stop the whole pass, so it is reported here like any broken file.
   if (shape.tooDeep)

@@ -1,5 +1,6 @@
 import { EnvHttpProxyAgent, errors, request } from "undici";
 import { ConfigError, isRetryable, UsageApiError } from "../errors.ts";
+import { parseJson } from "../util/json-read.ts";
 import { redact } from "../util/redact.ts";
 import { quoteApiText } from "./quote.ts";
 import type { PageRequest, PageSource } from "./source.ts";
@@ -288,7 +289,7 @@ export function createHttpSource(options: HttpSourceOptions): HttpPageSource {
       const text = await readBody(res.body, res.statusCode);
       if (res.statusCode === 200) {
         try {
-          return { value: JSON.parse(text) };
+          return { value: parseJson(text) };
         } catch {
           return {
             error: new UsageApiError(

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ReplayError, UsageApiError } from "../errors.ts";
+import { parseJson } from "../util/json-read.ts";
 import type { PageRequest, PageSource } from "./source.ts";
 
 /**
@@ -47,7 +48,7 @@ export async function replaySource(dir: string, recordingKey: RecordingKey): Pro
   }
   const pages = new Map<string, unknown>();
   for (const name of names) {
-    const saved = JSON.parse(await readFile(join(dir, name), "utf8")) as {
+    const saved = parseJson(await readFile(join(dir, name), "utf8")) as {
       query?: unknown;
       response?: unknown;
     };

@@ -1,5 +1,6 @@
 import { getNodePath, type Node, parseTree } from "jsonc-parser";
 import { escapeControl } from "./control-chars.ts";
+import { closingQuote, parseJsonShape } from "./json-read.ts";
 import { type JsonPath, type SpanNode, spanAtPath, spansAlong } from "./json-spans.ts";
 
 /**
@@ -91,14 +92,7 @@ export function scanJsonShape(
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
-      // the closing quote: the next one not escaped by an odd run of backslashes
-      let j = text.indexOf('"', i + 1);
-      for (;;) {
-        let slashes = 0;
-        while (text.charCodeAt(j - 1 - slashes) === 0x5c) slashes++;
-        if (slashes % 2 === 0 || j < 0) break;
-        j = text.indexOf('"', j + 1);
-      }
+      const j = closingQuote(text, i);
       if (j < 0) break;
       if (expectKey) {
         const top = starts.length - 1;
@@ -150,17 +144,18 @@ function parseForEdit(
   paths: Iterable<JsonPath>,
   known?: { value: unknown },
 ): { root: SpanNode; value: unknown } {
-  let value: unknown;
-  if (known) value = known.value;
+  let shape: { value: unknown; duplicateKey: boolean };
+  if (known)
+    // a value the caller knows may keep only some keys: the text is scanned on its own
+    shape = { value: known.value, ...scanJsonShape(text, Number.POSITIVE_INFINITY) };
   else
     try {
-      value = JSON.parse(text);
+      shape = parseJsonShape(text, Number.POSITIVE_INFINITY);
     } catch {
       throw new JsonEditError("cannot edit text that is not valid JSON");
     }
-  const duplicate = scanJsonShape(text, Number.POSITIVE_INFINITY).duplicateKey
-    ? findDuplicateKey(parseTree(text)!)
-    : undefined;
+  const { value } = shape;
+  const duplicate = shape.duplicateKey ? findDuplicateKey(parseTree(text)!) : undefined;
   if (duplicate)
     throw new JsonEditError(
       `${formatJsonPath(duplicate)} appears twice; a key must appear once (a merge conflict that kept both sides?)`,

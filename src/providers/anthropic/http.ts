@@ -2,6 +2,7 @@ import { UsageApiError } from "../../errors.ts";
 import type { HttpApi } from "../../transport/http.ts";
 import { quoteApiText } from "../../transport/quote.ts";
 import type { PageRequest } from "../../transport/source.ts";
+import { parseJson } from "../../util/json-read.ts";
 import { formatMinute } from "../../util/time.ts";
 import { FAST_MODE_BETA, pathOf, toSearchParams } from "./query.ts";
 import { ANTHROPIC_VERSION, ErrorBodySchema } from "./schema.ts";
@@ -9,7 +10,7 @@ import { ANTHROPIC_VERSION, ErrorBodySchema } from "./schema.ts";
 /** The API's own message and error type from an error body, quoted safely (cut, one line, no secrets). */
 function apiMessage(text: string, secrets: readonly string[]): { message: string; type?: string } {
   try {
-    const body = ErrorBodySchema.safeParse(JSON.parse(text));
+    const body = ErrorBodySchema.safeParse(parseJson(text));
     if (body.success)
       return {
         message: quoteApiText(body.data.error.message, secrets) || "(no message)",

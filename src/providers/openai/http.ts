@@ -7,6 +7,7 @@ import {
 } from "../../transport/http.ts";
 import { quoteApiText } from "../../transport/quote.ts";
 import type { PageRequest } from "../../transport/source.ts";
+import { parseJson } from "../../util/json-read.ts";
 import { formatMinute } from "../../util/time.ts";
 import { pathOf, toSearchParams } from "./query.ts";
 import { ApiErrorBodySchema } from "./schema.ts";
@@ -14,7 +15,7 @@ import { ApiErrorBodySchema } from "./schema.ts";
 /** The API's own message from an error body, quoted safely (cut, one line, no secrets). */
 function apiMessage(text: string, secrets: readonly string[]): { message: string; code?: string } {
   try {
-    const body = ApiErrorBodySchema.safeParse(JSON.parse(text));
+    const body = ApiErrorBodySchema.safeParse(parseJson(text));
     if (body.success) {
       const e = body.data.error;
       if (typeof e === "string") return { message: quoteApiText(e, secrets) || "(no message)" };

@@ -1,0 +1,158 @@
+/**
+ * Reading JSON text exactly, and telling in the same pass whether it writes a key twice.
+ *
+ * V8's JSON.parse (Node 24 and 26; nodejs/node#63785, open) can give a key written with an escape
+ * (`"x\u0079"`) the wrong name: once any text read earlier in the process had, at the same place
+ * in an object of the same keys so far, a key holding a backslash of the same length (`"x\\"`),
+ * the escaped key comes back as that earlier name. A pass reads thousands of files in one
+ * process, so one odd file could move another file's value under a different key. Text whose
+ * keys hold no backslash is what JSON.parse reads exactly; text with an escaped key is read
+ * again here, each key and each value decoded by JSON.parse alone (a string alone is no key).
+ */
+
+/** The quote that closes the string opened at `open`: the next not escaped by an odd run of backslashes. */
+export function closingQuote(text: string, open: number): number {
+  for (let at = text.indexOf('"', open + 1); ; at = text.indexOf('"', at + 1)) {
+    if (at < 0) return at;
+    let slashes = 0;
+    while (text.charCodeAt(at - 1 - slashes) === 0x5c) slashes++;
+    if (slashes % 2 === 0) return at;
+  }
+}
+
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/**
+ * The keys valid JSON text writes (strings followed by a colon): how many, and whether one holds
+ * an escape. Nothing is decoded or sliced.
+ */
+function keysWritten(text: string): { count: number; escaped: boolean } {
+  let count = 0;
+  let escaped = false;
+  // the next backslash at or after the string being looked at (-1: none left)
+  let slash = text.indexOf("\\");
+  // outside strings, valid JSON has no quote: the next one always opens a string
+  for (let open = text.indexOf('"'); open >= 0; ) {
+    const close = closingQuote(text, open);
+    if (close < 0) break;
+    let next = close + 1;
+    while (isSpace(text.charCodeAt(next))) next++;
+    if (text.charCodeAt(next) === 0x3a) {
+      count++;
+      if (slash >= 0 && slash < open) slash = text.indexOf("\\", open);
+      if (slash >= 0 && slash < close) escaped = true;
+    }
+    open = text.indexOf('"', next);
+  }
+  return { count, escaped };
+}
+
+/**
+ * Valid JSON text read token by token, without JSON.parse's object shapes: each key and each
+ * scalar is decoded by JSON.parse on its own. Iterative, for text nested deeper than a call stack.
+ */
+function parseKeysExactly(text: string): unknown {
+  let root: unknown;
+  const open: Array<Record<string, unknown> | unknown[]> = [];
+  // the key the innermost object's next value goes under, once read (a container takes its key
+  // as it opens, so none waits when it closes)
+  let key: string | undefined;
+  const put = (value: unknown): void => {
+    const parent = open.at(-1);
+    if (parent === undefined) root = value;
+    else if (Array.isArray(parent)) parent.push(value);
+    // defined, not assigned: a key named __proto__ is a property, as JSON.parse makes it
+    else
+      Object.defineProperty(parent, key!, {
+        value,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isSpace(c) || c === 0x2c || c === 0x3a) continue;
+    if (c === 0x7b || c === 0x5b) {
+      const container = c === 0x7b ? {} : [];
+      put(container);
+      open.push(container);
+      key = undefined;
+    } else if (c === 0x7d || c === 0x5d) {
+      open.pop();
+      key = undefined;
+    } else if (c === 0x22) {
+      const close = closingQuote(text, i);
+      const value = JSON.parse(text.slice(i, close + 1)) as string;
+      const parent = open.at(-1);
+      // in an object, a string is a key when no key is waiting for its value
+      if (parent !== undefined && !Array.isArray(parent) && key === undefined) key = value;
+      else {
+        put(value);
+        key = undefined;
+      }
+      i = close;
+    } else {
+      // a number, true, false or null: up to the next delimiter
+      let end = i + 1;
+      for (let d = text.charCodeAt(end); end < text.length; d = text.charCodeAt(++end))
+        if (isSpace(d) || d === 0x2c || d === 0x5d || d === 0x7d) break;
+      put(JSON.parse(text.slice(i, end)));
+      key = undefined;
+      i = end - 1;
+    }
+  }
+  return root;
+}
+
+/** Own keys of every object in a parsed JSON value; undefined past `limit` levels of nesting. */
+function keysParsed(value: unknown, limit: number): number | undefined {
+  // a stack, not recursion: JSON.parse reads text nested far deeper than a call stack goes
+  const stack: unknown[] = [value];
+  const depths: number[] = [0];
+  let keys = 0;
+  while (stack.length > 0) {
+    const v = stack.pop();
+    const depth = depths.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (depth >= limit) return undefined;
+    const children = Array.isArray(v) ? v : Object.values(v);
+    if (!Array.isArray(v)) keys += children.length;
+    for (const child of children)
+      if (typeof child === "object" && child !== null) {
+        stack.push(child);
+        depths.push(depth + 1);
+      }
+  }
+  return keys;
+}
+
+/** JSON.parse, exact for keys written with escapes (see above). Throws as JSON.parse does. */
+export function parseJson(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  if (!text.includes("\\") || !keysWritten(text).escaped) return value;
+  return parseKeysExactly(text);
+}
+
+/**
+ * Reads JSON text (exactly, as parseJson) and tells what scanJsonShape tells of it: whether it
+ * nests deeper than `limit`, and whether an object holds a key twice, with the keys compared as
+ * decoded. An exact reading keeps one property per distinct key of an object, so the text holds a
+ * key twice exactly when it writes more keys than the value's objects have together: counted
+ * without slicing a key, in a third of scanJsonShape's time. Text nested too deep is not read
+ * again (its value is only to be refused). Throws as JSON.parse does.
+ */
+export function parseJsonShape(
+  text: string,
+  limit: number,
+): { value: unknown; tooDeep: boolean; duplicateKey: boolean } {
+  let value: unknown = JSON.parse(text);
+  let parsed = keysParsed(value, limit);
+  if (parsed === undefined) return { value, tooDeep: true, duplicateKey: false };
+  const written = keysWritten(text);
+  if (written.escaped) {
+    value = parseKeysExactly(text);
+    parsed = keysParsed(value, limit);
+  }
+  return { value, tooDeep: false, duplicateKey: parsed !== written.count };
+}
