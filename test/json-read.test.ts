@@ -26,6 +26,7 @@ describe("parseJson", () => {
       expect(parseJson(text)).toEqual(expected);
       expect(parseJsonShape(text, 1000)).toEqual({
         value: expected,
+        keys: 2,
         tooDeep: false,
         duplicateKey: false,
       });

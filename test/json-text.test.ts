@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { findNodeAtLocation, parseTree } from "jsonc-parser";
 import { describe, expect, it } from "vitest";
-import { parseJsonShape } from "../src/util/json-read.ts";
+import { countKeysWritten, parseJson, parseJsonShape } from "../src/util/json-read.ts";
 import {
   detectStyle,
   editJsonText,
@@ -12,7 +12,6 @@ import {
   type JsonPath,
   PyFloat,
   render,
-  scanJsonShape,
 } from "../src/util/json-text.ts";
 import { valueOfTree } from "./support/json-oracle.ts";
 
@@ -564,7 +563,11 @@ describe("editsChangeNothing", () => {
           // given the text's value (bytes already parsed), the editor edits the same
           let known: string | undefined;
           try {
-            known = editJsonText(text, { set, append }, { value: JSON.parse(text) });
+            known = editJsonText(
+              text,
+              { set, append },
+              { value: parseJson(text), keys: countKeysWritten(text) },
+            );
           } catch {
             known = undefined;
           }
@@ -600,6 +603,23 @@ describe("editJsonText refuses text that means two things (SPEC §11)", () => {
     expect(edit).toThrow(/^aggregate_metrics\.TOK_IN appears twice/);
   });
 
+  it("given a reading of the text, edits it without parsing it, but not a text that writes other keys", () => {
+    const text = '{"a": 1, "b": {"c": 2}}';
+    const known = { value: { a: 1, b: { c: 2 } }, keys: 3 };
+    expect(editJsonText(text, { set: [{ path: ["a"], value: 5 }] }, known)).toBe(
+      '{"a": 5, "b": {"c": 2}}',
+    );
+    // not the text the reading was of: a key twice is named as always, other text is refused
+    const grown = '{"a": 1, "b": {"c": 2}, "a": 3}';
+    expect(() => editJsonText(grown, { set: [{ path: ["a"], value: 5 }] }, known)).toThrow(
+      /^a appears twice/,
+    );
+    const other = '{"a": 1, "b": {"c": 2, "d": 4}}';
+    expect(() => editJsonText(other, { set: [{ path: ["a"], value: 5 }] }, known)).toThrow(
+      /^the text writes 4 keys, not the 3 of the reading the edits were made from; not edited$/,
+    );
+  });
+
   it("refuses a first copy that is null, where it used to throw a plain error", () => {
     const text = '{"rec": null, "rec": {"status": "pending"}}';
     expect(() => editJsonText(text, { set: [{ path: ["rec", "status"], value: "x" }] })).toThrow(
@@ -623,7 +643,7 @@ describe("editJsonText refuses text that means two things (SPEC §11)", () => {
   });
 });
 
-describe("scanJsonShape and parseJsonShape", () => {
+describe("parseJsonShape", () => {
   const keyArb = fc.constantFrom(
     "a",
     "b",
@@ -649,13 +669,12 @@ describe("scanJsonShape and parseJsonShape", () => {
         return `${key}${colons[i % colons.length]}${JSON.stringify(v)}`;
       })
       .join(", ")}}`;
-  /** Both readings of the text's shape, which must agree. */
+  /** The text's shape; its value as read must be the oracle's. */
   const shapes = (text: string, limit: number) => {
-    const scanned = scanJsonShape(text, limit);
-    const { value, ...shape } = parseJsonShape(text, limit);
-    expect(shape).toEqual(scanned);
+    const { value, keys, ...shape } = parseJsonShape(text, limit);
     if (!shape.tooDeep) expect(value).toEqual(valueOfTree(text));
-    return scanned;
+    expect(keys).toBe(countKeysWritten(text));
+    return shape;
   };
 
   it("finds a key twice exactly when the decoded keys of some object repeat, at any depth", () => {

@@ -14,6 +14,7 @@ import {
   MetricsFileSchema,
   type ModelUsage,
 } from "../src/runs/schema.ts";
+import { countKeysWritten } from "../src/util/json-read.ts";
 import { editJsonText, type JsonPath } from "../src/util/json-text.ts";
 import { chronological, totalsOf } from "../src/verify/reading.ts";
 import {
@@ -605,7 +606,7 @@ describe("applyManifestUpdates", () => {
     runId: string,
   ) {
     const entries = ManifestSchema.parse(JSON.parse(text)).runs;
-    const after = applyManifestUpdates(text, entries, [
+    const after = applyManifestUpdates(text, entries, countKeysWritten(text), [
       { framework: framework ?? "", runId, ...update },
     ]);
     expectOnlyEdits(text, after, {
@@ -644,7 +645,7 @@ describe("applyManifestUpdates", () => {
     const { removed } = check(text, 1, { status: "data_not_available" }, r.framework, r.runId);
     expect(removed).toHaveLength(1);
     const entries = ManifestSchema.parse(JSON.parse(text)).runs;
-    const same = applyManifestUpdates(text, entries, [
+    const same = applyManifestUpdates(text, entries, countKeysWritten(text), [
       {
         framework: r.framework,
         runId: r.runId,

@@ -205,7 +205,7 @@ async function writeManifest(
     throw new Error(
       `changed during the pass and is no longer valid (${describeIssues(manifest.error)}); not updated`,
     );
-  const after = applyManifestUpdates(parsed.text, manifest.data.runs, updates);
+  const after = applyManifestUpdates(parsed.text, manifest.data.runs, parsed.keys, updates);
   if (after !== parsed.text) await files.writeAtomic(change.path, after);
 }
 

@@ -12,12 +12,14 @@ export interface ManifestUpdate {
 /**
  * Keeps `runs/manifest.json` entries in step with the files (docs/design.md#writing-files), with
  * the same minimal diffs. `entries` are the schema's reading of the text's `runs` (loose: every
- * value as read), made from these very bytes by the caller; the editor takes them as the text's
- * value instead of parsing the text again (36 MB at 100,000 runs).
+ * value as read), made from these very bytes by the caller, and `keys` the number of keys the
+ * bytes write (parseJsonShape); the editor takes the entries as the text's value instead of
+ * parsing the text again (36 MB at 100,000 runs).
  */
 export function applyManifestUpdates(
   text: string,
   entries: readonly ManifestEntry[],
+  keys: number,
   updates: readonly ManifestUpdate[],
 ): string {
   // indexed once: a manifest lists every run, and a pass may update all of them
@@ -38,5 +40,5 @@ export function applyManifestUpdates(
   }
   // a pass with nothing to change need not parse a manifest of every run for edits
   if (editsChangeNothing({ runs: entries }, { set })) return text;
-  return editJsonText(text, { set }, { value: { runs: entries } });
+  return editJsonText(text, { set }, { value: { runs: entries }, keys });
 }

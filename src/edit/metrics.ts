@@ -171,19 +171,19 @@ export function metricsEdits(file: MetricsFile, target: MetricsTarget): JsonEdit
 
 /**
  * Makes the edits in the text (`file` is its parsed content). Returns the same text when nothing
- * would change. `checked`: the text is the very bytes `file` was read from (discovery's reading,
- * the digest still matching), so the editor takes `file` as its value instead of parsing the text
- * again.
+ * would change. `keys`, when the text is the very bytes `file` was read from (discovery's reading,
+ * the digest still matching): how many keys those bytes write. The editor then takes `file` as
+ * its value instead of parsing the text again.
  */
 export function editMetricsText(
   text: string,
   file: MetricsFile,
   edits: JsonEdits,
-  checked = false,
+  keys?: number,
 ): string {
   // most files of a pass with nothing due already say all this: known without parsing the text
   if (editsChangeNothing(file, edits)) return text;
-  const known = checked ? { value: file } : undefined;
+  const known = keys === undefined ? undefined : { value: file, keys };
   const edited = editJsonText(text, edits, known);
   if (edited === text) return text;
   const remove = zeroStepPlaceholders(file);

@@ -351,7 +351,7 @@ export function startApplying(
           let after = text;
           try {
             // the bytes discovery parsed (readAgain compared their digest)
-            after = editMetricsText(text, state.run.file, edits, true);
+            after = editMetricsText(text, state.run.file, edits, state.run.keys);
             const unreadable = after === text ? undefined : unreadableEdit(after);
             if (unreadable) refused = `not written: ${unreadable}; the file is left as it was`;
           } catch (error) {
@@ -464,7 +464,12 @@ export function startApplying(
       const updates = byOrder(manifestUpdates);
       if (manifest && updates.length > 0) {
         try {
-          const after = applyManifestUpdates(manifest.text, manifest.entries, updates);
+          const after = applyManifestUpdates(
+            manifest.text,
+            manifest.entries,
+            manifest.keys,
+            updates,
+          );
           if (after !== manifest.text)
             await emit(states.length, {
               path: manifest.path,

@@ -32,6 +32,8 @@ export interface DiscoveredRun {
    * numbers, times and legacy token fields, other keys only those the pass and the editor read.
    */
   file: MetricsFile;
+  /** How many keys the bytes read write: the editor's check that it edits the text read. */
+  keys: number;
 }
 
 /** A file we could not use: reported with its path and reason, and left untouched. */
@@ -54,6 +56,8 @@ export interface LoadedManifest {
   /** Of the bytes read (fs/digest.ts). */
   digest: string;
   entries: ManifestEntry[];
+  /** How many keys the text writes (see DiscoveredRun). */
+  keys: number;
 }
 
 export interface Discovery {
@@ -105,7 +109,7 @@ function whereJsonBreaks(text: string): string {
 /** Decodes and parses a JSON file, naming what is wrong with it (never quoting its content). */
 export function parseJsonText(
   bytes: Uint8Array,
-): { text: string; value: unknown } | { error: string; value?: unknown } {
+): { text: string; value: unknown; keys: number } | { error: string; value?: unknown } {
   const text = decodeUtf8(bytes);
   if (text === undefined) return { error: "not valid UTF-8" };
   if (text.charCodeAt(0) === 0xfeff)
@@ -118,7 +122,7 @@ export function parseJsonText(
       error: text.length === 0 ? "not valid JSON: the file is empty" : whereJsonBreaks(text),
     };
   }
-  const { value } = shape;
+  const { value, keys } = shape;
   // The minimal-diff editor parses recursively: a file nested thousands of levels deep would
   // overflow the stack and stop the whole pass, so it is reported here like any broken file.
   if (shape.tooDeep)
@@ -131,7 +135,7 @@ export function parseJsonText(
       error: `${formatJsonPath(duplicate)} appears twice; a key must appear once in its object (a merge conflict that kept both sides?): keep one and delete the other`,
       value,
     };
-  return { text, value };
+  return { text, value, keys };
 }
 
 /** Reads and parses a JSON file; a file that cannot be read is a reason, never a thrown error. */
@@ -139,7 +143,10 @@ async function readJson(
   files: Files,
   path: string,
   maxBytes = MAX_FILE_BYTES,
-): Promise<{ text: string; value: unknown; digest: string } | { error: string; value?: unknown }> {
+): Promise<
+  | { text: string; value: unknown; keys: number; digest: string }
+  | { error: string; value?: unknown }
+> {
   let bytes: Uint8Array;
   try {
     bytes = await files.read(path, maxBytes);
@@ -153,7 +160,9 @@ async function readJson(
 function readBytes(
   bytes: Uint8Array,
   maxBytes = MAX_FILE_BYTES,
-): { text: string; value: unknown; digest: string } | { error: string; value?: unknown } {
+):
+  | { text: string; value: unknown; keys: number; digest: string }
+  | { error: string; value?: unknown } {
   if (bytes.length > maxBytes)
     return { error: new FileTooLargeError(bytes.length, maxBytes).message };
   const parsed = parseJsonText(bytes);
@@ -194,7 +203,13 @@ async function loadManifest(
       problems.push({ path, reason: describeIssues(manifest.error) });
       return undefined;
     }
-    return { path, text: parsed.text, digest: parsed.digest, entries: manifest.data.runs };
+    return {
+      path,
+      text: parsed.text,
+      digest: parsed.digest,
+      entries: manifest.data.runs,
+      keys: parsed.keys,
+    };
   }
   return undefined;
 }
@@ -266,7 +281,7 @@ function runOf(
       evidence: file.data,
     };
   }
-  return { framework, runId, path, digest: parsed.digest, file: file.data };
+  return { framework, runId, path, digest: parsed.digest, file: file.data, keys: parsed.keys };
 }
 
 /** Run directories loaded at a time. */

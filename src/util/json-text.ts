@@ -1,6 +1,6 @@
 import { getNodePath, type Node, parseTree } from "jsonc-parser";
 import { escapeControl } from "./control-chars.ts";
-import { closingQuote, parseJsonShape } from "./json-read.ts";
+import { countKeysWritten, parseJsonShape } from "./json-read.ts";
 import { type JsonPath, type SpanNode, spanAtPath, spansAlong } from "./json-spans.ts";
 
 /**
@@ -71,96 +71,47 @@ export function findDuplicateKey(root: Node): JsonPath | undefined {
 }
 
 /**
- * One pass over valid JSON text, without building a tree (files are read by the thousand): whether
- * arrays and objects nest deeper than `limit`, and whether some object holds a key twice (keys
- * compared as JSON.parse decodes them). The key's path is worked out only when there is one.
- */
-export function scanJsonShape(
-  text: string,
-  limit: number,
-): { tooDeep: boolean; duplicateKey: boolean } {
-  // The keys of the open objects, one object's after another's: a key is compared with its
-  // object's few keys, without a Set per object (files are read by the thousand, each with dozens
-  // of small objects). An object with more than SMALL_OBJECT keys gets a Set instead.
-  const keys: string[] = [];
-  // per open container: where its keys start in `keys`, or -1 for an array; and its Set, if any
-  const starts: number[] = [];
-  const sets: Array<Set<string> | undefined> = [];
-  let expectKey = false;
-  // a duplicate does not end the scan: the depth must still be known before anything recurses
-  let duplicateKey = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) {
-      const j = closingQuote(text, i);
-      if (j < 0) break;
-      if (expectKey) {
-        const top = starts.length - 1;
-        const raw = text.slice(i + 1, j);
-        const key = raw.includes("\\") ? (JSON.parse(`"${raw}"`) as string) : raw;
-        const set = sets[top];
-        if (set) {
-          if (set.has(key)) duplicateKey = true;
-          set.add(key);
-        } else {
-          const from = starts[top]!;
-          for (let k = from; k < keys.length; k++)
-            if (keys[k] === key) {
-              duplicateKey = true;
-              break;
-            }
-          keys.push(key);
-          if (keys.length - from > SMALL_OBJECT) sets[top] = new Set(keys.splice(from));
-        }
-        expectKey = false;
-      }
-      i = j;
-    } else if (c === 0x7b || c === 0x5b) {
-      if (starts.length >= limit) return { tooDeep: true, duplicateKey };
-      starts.push(c === 0x7b ? keys.length : -1);
-      sets.push(undefined);
-      expectKey = c === 0x7b;
-    } else if (c === 0x7d || c === 0x5d) {
-      const from = starts.pop();
-      sets.pop();
-      if (from !== undefined && from >= 0 && keys.length > from) keys.length = from;
-      expectKey = false;
-    } else if (c === 0x2c) expectKey = starts.length > 0 && starts[starts.length - 1]! >= 0;
-  }
-  return { tooDeep: false, duplicateKey };
-}
-
-/** Keys compared one by one up to this many in an object; a Set past it (scanJsonShape). */
-const SMALL_OBJECT = 16;
-
-/**
  * Reads JSON text for editing: its value, and the nodes along the edited paths. Refuses text that
  * is not JSON or that holds a key twice; the duplicate's path is worked out (from a full parse
- * tree) only when there is one. With `known`, the text's value (see editJsonText), the text is not
- * parsed again; it is still scanned for a key twice, whatever the caller knows.
+ * tree) only when there is one.
+ *
+ * With `known`, the value read from these very bytes (it may keep only some of their keys) and
+ * the number of keys they write, the text is not parsed again. Its keys are still counted: text
+ * that writes another number is not the text that was read, and is read here, refused for a key
+ * twice like any text, and otherwise refused as not the text the edits were made for.
  */
 function parseForEdit(
   text: string,
   paths: Iterable<JsonPath>,
-  known?: { value: unknown },
+  known?: KnownReading,
 ): { root: SpanNode; value: unknown } {
-  let shape: { value: unknown; duplicateKey: boolean };
-  if (known)
-    // a value the caller knows may keep only some keys: the text is scanned on its own
-    shape = { value: known.value, ...scanJsonShape(text, Number.POSITIVE_INFINITY) };
-  else
-    try {
-      shape = parseJsonShape(text, Number.POSITIVE_INFINITY);
-    } catch {
-      throw new JsonEditError("cannot edit text that is not valid JSON");
-    }
-  const { value } = shape;
+  if (known && countKeysWritten(text) === known.keys)
+    return { root: spansAlong(text, paths), value: known.value };
+  let shape: ReturnType<typeof parseJsonShape>;
+  try {
+    shape = parseJsonShape(text, Number.POSITIVE_INFINITY);
+  } catch {
+    throw new JsonEditError("cannot edit text that is not valid JSON");
+  }
   const duplicate = shape.duplicateKey ? findDuplicateKey(parseTree(text)!) : undefined;
   if (duplicate)
     throw new JsonEditError(
       `${formatJsonPath(duplicate)} appears twice; a key must appear once (a merge conflict that kept both sides?)`,
     );
-  return { root: spansAlong(text, paths), value };
+  if (known)
+    throw new JsonEditError(
+      `the text writes ${shape.keys} keys, not the ${known.keys} of the reading the edits were made from; not edited`,
+    );
+  return { root: spansAlong(text, paths), value: shape.value };
+}
+
+/**
+ * What a caller already read from a text's very bytes: `value` (or a reading that keeps every
+ * value at the edited paths) and `keys`, how many keys the bytes write (parseJsonShape).
+ */
+export interface KnownReading {
+  value: unknown;
+  keys: number;
 }
 
 /** A number written the way Python writes floats (`0.0`, not `0`), for fields readers expect as floats. */
@@ -329,11 +280,10 @@ export function editsChangeNothing(parsed: unknown, edits: JsonEdits): boolean {
 
 /**
  * Applies the edits; returns the text unchanged (the same string) when no value differs.
- * `known` is for text whose very bytes were already parsed as JSON (a run file whose digest still
- * matches discovery's reading): `value` is that reading (or one that keeps every value at the
- * edited paths), and the text is not parsed again.
+ * `known` is for text whose very bytes were already read (a run file whose digest still matches
+ * discovery's reading): the text is not parsed again (see parseForEdit).
  */
-export function editJsonText(text: string, edits: JsonEdits, known?: { value: unknown }): string {
+export function editJsonText(text: string, edits: JsonEdits, known?: KnownReading): string {
   const paths = [
     ...(edits.set ?? []).map((s) => s.path),
     ...(edits.remove ?? []),

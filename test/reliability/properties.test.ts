@@ -12,6 +12,7 @@ import { type Attempt, MetricsFileSchema } from "../../src/runs/schema.ts";
 import { defaultPassSettings } from "../../src/settings/resolve.ts";
 import type { PageRequest, PageSource } from "../../src/transport/source.ts";
 import { requestLowerBound } from "../../src/usage/plan.ts";
+import { countKeysWritten } from "../../src/util/json-read.ts";
 import { formatIsoSeconds } from "../../src/util/time.ts";
 import { evaluateRun, type VerifySettings } from "../../src/verify/evaluate.ts";
 import { fewestPages } from "../support/oracle.ts";
@@ -160,6 +161,7 @@ function discoveryOf(runs: readonly RunLayout[]): Discovery {
         path: `/runs/${r.framework}/${r.id}/metrics.json`,
         digest: contentDigest(Buffer.from(JSON.stringify(file))),
         file,
+        keys: countKeysWritten(JSON.stringify(file)),
       };
     }),
     problems: [],
