@@ -2,16 +2,16 @@
  * Reading JSON text exactly, and telling in the same pass whether it writes a key twice.
  *
  * V8's JSON.parse (Node 24 and 26; nodejs/node#63785, open) can give a key written with an escape
- * (`"x\u0079"`) the wrong name: once any text read earlier in the process had, at the same place
- * in an object of the same keys so far, a key holding a backslash of the same length (`"x\\"`),
- * the escaped key comes back as that earlier name. A pass reads thousands of files in one
- * process, so one odd file could move another file's value under a different key. Text whose
- * keys hold no backslash is what JSON.parse reads exactly; text with an escaped key is read
- * again here, each key and each value decoded by JSON.parse alone (a string alone is no key).
+ * (`"x\u0079"`) the wrong name: once some text read earlier in the process had, in an object of
+ * otherwise the same keys, a key of the same length with a backslash where the escape starts
+ * (`"x\\"`), the escaped key can come back under that earlier name. A pass reads thousands of
+ * files in one process, so one odd file could move another file's value under a different key.
+ * Text whose keys hold no backslash is what JSON.parse reads exactly; text with an escaped key is
+ * read again here, each key and each value decoded by JSON.parse alone (a string alone is no key).
  */
 
 /** The quote that closes the string opened at `open`: the next not escaped by an odd run of backslashes. */
-export function closingQuote(text: string, open: number): number {
+function closingQuote(text: string, open: number): number {
   for (let at = text.indexOf('"', open + 1); ; at = text.indexOf('"', at + 1)) {
     if (at < 0) return at;
     let slashes = 0;
