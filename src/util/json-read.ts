@@ -10,17 +10,7 @@
  * read again here, each key and each value decoded by JSON.parse alone (a string alone is no key).
  */
 
-/** The quote that closes the string opened at `open`: the next not escaped by an odd run of backslashes. */
-function closingQuote(text: string, open: number): number {
-  for (let at = text.indexOf('"', open + 1); ; at = text.indexOf('"', at + 1)) {
-    if (at < 0) return at;
-    let slashes = 0;
-    while (text.charCodeAt(at - 1 - slashes) === 0x5c) slashes++;
-    if (slashes % 2 === 0) return at;
-  }
-}
-
-const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+import { skipSpace, stringEnd, valueEnd } from "./json-spans.ts";
 
 /**
  * The keys valid JSON text writes (strings followed by a colon): how many, and whether one holds
@@ -33,14 +23,12 @@ function keysWritten(text: string): { count: number; escaped: boolean } {
   let slash = text.indexOf("\\");
   // outside strings, valid JSON has no quote: the next one always opens a string
   for (let open = text.indexOf('"'); open >= 0; ) {
-    const close = closingQuote(text, open);
-    if (close < 0) break;
-    let next = close + 1;
-    while (isSpace(text.charCodeAt(next))) next++;
+    const end = stringEnd(text, open);
+    const next = skipSpace(text, end);
     if (text.charCodeAt(next) === 0x3a) {
       count++;
       if (slash >= 0 && slash < open) slash = text.indexOf("\\", open);
-      if (slash >= 0 && slash < close) escaped = true;
+      if (slash >= 0 && slash < end) escaped = true;
     }
     open = text.indexOf('"', next);
   }
@@ -70,9 +58,9 @@ function parseKeysExactly(text: string): unknown {
         configurable: true,
       });
   };
-  for (let i = 0; i < text.length; i++) {
+  for (let i = skipSpace(text, 0); i < text.length; i = skipSpace(text, i + 1)) {
     const c = text.charCodeAt(i);
-    if (isSpace(c) || c === 0x2c || c === 0x3a) continue;
+    if (c === 0x2c || c === 0x3a) continue;
     if (c === 0x7b || c === 0x5b) {
       const container = c === 0x7b ? {} : [];
       put(container);
@@ -82,8 +70,8 @@ function parseKeysExactly(text: string): unknown {
       open.pop();
       key = undefined;
     } else if (c === 0x22) {
-      const close = closingQuote(text, i);
-      const value = JSON.parse(text.slice(i, close + 1)) as string;
+      const end = stringEnd(text, i);
+      const value = JSON.parse(text.slice(i, end)) as string;
       const parent = open.at(-1);
       // in an object, a string is a key when no key is waiting for its value
       if (parent !== undefined && !Array.isArray(parent) && key === undefined) key = value;
@@ -91,12 +79,10 @@ function parseKeysExactly(text: string): unknown {
         put(value);
         key = undefined;
       }
-      i = close;
+      i = end - 1;
     } else {
-      // a number, true, false or null: up to the next delimiter
-      let end = i + 1;
-      for (let d = text.charCodeAt(end); end < text.length; d = text.charCodeAt(++end))
-        if (isSpace(d) || d === 0x2c || d === 0x5d || d === 0x7d) break;
+      // a number, true, false or null
+      const end = valueEnd(text, i);
       put(JSON.parse(text.slice(i, end)));
       key = undefined;
       i = end - 1;

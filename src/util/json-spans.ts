@@ -46,15 +46,18 @@ function stepsOf(paths: Iterable<JsonPath>): Steps {
   return root;
 }
 
+// The scanning steps below trust the grammar (valid JSON text); json-read.ts uses them too.
+
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
-function skipSpace(text: string, i: number): number {
+/** The index of the first character at or after `i` that is not JSON whitespace. */
+export function skipSpace(text: string, i: number): number {
   while (isSpace(text.charCodeAt(i))) i++;
   return i;
 }
 
-/** The index after the closing quote of the string opening at `i`. */
-function stringEnd(text: string, i: number): number {
+/** The index after the closing quote of the string opening at `i` (the text's length if none). */
+export function stringEnd(text: string, i: number): number {
   let j = text.indexOf('"', i + 1);
   for (;;) {
     if (j < 0) return text.length;
@@ -67,7 +70,7 @@ function stringEnd(text: string, i: number): number {
 }
 
 /** The index after the value starting at `i`, stepping over nested containers without recursion. */
-function valueEnd(text: string, i: number): number {
+export function valueEnd(text: string, i: number): number {
   const c = text.charCodeAt(i);
   if (c === 0x22) return stringEnd(text, i);
   if (c === 0x7b || c === 0x5b) {
