@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { redact, redactSecrets } from "../src/util/redact.ts";
+import { redact, redactSecrets, SECRET_RUN, secretEncodings } from "../src/util/redact.ts";
 
 /**
  * The key never shows (SPEC §11): in any encoding (plain, URL, base64, base64url, hex) or in part
@@ -18,6 +18,30 @@ const shows = (text: string, encoded: string) => {
     if (text.includes(encoded.slice(i, i + 12))) return true;
   return false;
 };
+
+/**
+ * Masking by its definition, one position at a time: every run of SECRET_RUN characters found in
+ * some spelling of the secret is masked, and runs that overlap or touch make one mask.
+ */
+function maskedByDefinition(text: string, secret: string): string {
+  const runs = new Set<string>();
+  for (const v of secretEncodings(secret))
+    for (let i = 0; i + SECRET_RUN <= v.length; i++) runs.add(v.slice(i, i + SECRET_RUN));
+  const spans: Array<[number, number]> = [];
+  for (let s = 0; s + SECRET_RUN <= text.length; s++) {
+    if (!runs.has(text.slice(s, s + SECRET_RUN))) continue;
+    const last = spans.at(-1);
+    if (last && s <= last[1]) last[1] = s + SECRET_RUN;
+    else spans.push([s, s + SECRET_RUN]);
+  }
+  let out = "";
+  let from = 0;
+  for (const [a, b] of spans) {
+    out += `${text.slice(from, a)}***`;
+    from = b;
+  }
+  return out + text.slice(from);
+}
 
 describe("redaction", () => {
   const spellings: Array<[string, string, string]> = [
@@ -84,6 +108,28 @@ describe("redaction", () => {
         return !shows(out, core);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it("masks exactly what the definition masks, at every offset (property)", () => {
+    // texts made of other characters and of pieces of the secret's spellings, of any length and
+    // at any offset: pieces that meet, overlap, fall short of SECRET_RUN or run into the text's ends
+    const case_ = fc.stringMatching(/^[A-Za-z0-9_-]{12,50}$/).chain((secret) => {
+      const spellings = secretEncodings(secret);
+      const piece = fc.oneof(
+        fc.string({ maxLength: 12 }),
+        fc
+          .tuple(fc.constantFrom(...spellings), fc.nat(), fc.integer({ min: 1, max: 40 }))
+          .map(([v, at, length]) => v.slice(at % v.length, (at % v.length) + length)),
+      );
+      return fc.tuple(fc.constant(secret), fc.array(piece, { maxLength: 12 }));
+    });
+    fc.assert(
+      fc.property(case_, ([secret, pieces]) => {
+        const text = pieces.join("");
+        expect(redactSecrets(text, [secret])).toBe(maskedByDefinition(text, secret));
+      }),
+      { numRuns: 3000 },
     );
   });
 });

@@ -62,28 +62,40 @@ export function secretEncodings(secret: string): string[] {
   return [...new Set(variants.filter((v) => v.length > 0))];
 }
 
-// A rolling hash over SECRET_RUN characters (32-bit, wrapping): one pass over the text, whatever
-// its length; a hit is confirmed by comparing the characters.
+// A polynomial hash (32-bit, wrapping) of a gram's characters; a hit is confirmed by comparing
+// the characters.
 const B = 131;
-/** B^SECRET_RUN: the weight a character has when it leaves the window. */
-const B_OUT = (() => {
-  let x = 1;
-  for (let i = 0; i < SECRET_RUN; i++) x = Math.imul(x, B);
-  return x;
-})();
 /** Bits of a quick first filter on the hash, so most positions cost no map lookup. */
 const FILTER_BITS = 16;
 const FILTER_MASK = (1 << FILTER_BITS) - 1;
 
-function hashOf(s: string): number {
+// Sampling: a run of SECRET_RUN characters holds QUAD consecutive characters starting at a
+// multiple of STEP, whatever its offset. So a text is looked at only every STEP characters, where
+// QUAD characters that no secret's runs contain rule out every run through them; only around a
+// position whose QUAD characters pass are the runs hashed and compared.
+const QUAD = 4;
+const STEP = SECRET_RUN - QUAD + 1;
+const QUAD_BITS = 18;
+const QUAD_MASK = (1 << QUAD_BITS) - 1;
+
+/** The hash of `length` characters of `text` from `at`. */
+function hashAt(text: string, at: number, length: number): number {
   let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(h, B) + s.charCodeAt(i)) | 0;
+  for (let i = at; i < at + length; i++) h = (Math.imul(h, B) + text.charCodeAt(i)) | 0;
   return h;
 }
+
+const hasBit = (bits: Uint8Array, h: number, mask: number): boolean =>
+  (bits[(h & mask) >>> 3]! & (1 << (h & 7))) !== 0;
+const setBit = (bits: Uint8Array, h: number, mask: number): void => {
+  bits[(h & mask) >>> 3]! |= 1 << (h & 7);
+};
 
 interface Grams {
   byHash: Map<number, Set<string>>;
   filter: Uint8Array;
+  /** The hashes of every QUAD characters inside a gram, as bits. */
+  quads: Uint8Array;
 }
 
 export type Redactor = (text: string) => string;
@@ -101,7 +113,11 @@ export function makeRedactor(
   options: { patterns?: boolean } = {},
 ): Redactor {
   const patterns = options.patterns ?? true;
-  const grams: Grams = { byHash: new Map(), filter: new Uint8Array(1 << (FILTER_BITS - 3)) };
+  const grams: Grams = {
+    byHash: new Map(),
+    filter: new Uint8Array(1 << (FILTER_BITS - 3)),
+    quads: new Uint8Array(1 << (QUAD_BITS - 3)),
+  };
   const whole: string[] = [];
   for (const secret of new Set(secrets)) {
     if (!secret || secret.length < 4) continue;
@@ -120,12 +136,13 @@ export function makeRedactor(
     for (const v of secretEncodings(secret)) {
       for (let i = 0; i + SECRET_RUN <= v.length; i++) {
         const gram = v.slice(i, i + SECRET_RUN);
-        const h = hashOf(gram);
+        const h = hashAt(gram, 0, SECRET_RUN);
         const set = grams.byHash.get(h) ?? new Set<string>();
         grams.byHash.set(h, set);
         set.add(gram);
-        grams.filter[(h & FILTER_MASK) >> 3]! |= 1 << (h & 7);
+        setBit(grams.filter, h, FILTER_MASK);
       }
+      for (let i = 0; i + QUAD <= v.length; i++) setBit(grams.quads, hashAt(v, i, QUAD), QUAD_MASK);
     }
   }
   const shortOnes = [...new Set(whole)].sort((a, b) => b.length - a.length);
@@ -142,28 +159,26 @@ export function makeRedactor(
 
 /** Replaces every stretch of text covered by a known SECRET_RUN-gram with one mask. */
 function maskRuns(text: string, grams: Grams): string {
-  const { byHash, filter } = grams;
+  const { byHash, filter, quads } = grams;
   const n = text.length;
-  // intervals [start, end) to mask, merged as they are found (windows arrive in order)
+  // intervals [start, end) to mask, merged as they are found (runs are tried in order of start)
   const starts: number[] = [];
   const ends: number[] = [];
-  let h = 0;
-  for (let i = 0; i < n; i++) {
-    // the character coming in, then the one leaving (its term does not wait for h): a third
-    // faster than the other order on a long report
-    h = (Math.imul(h, B) + text.charCodeAt(i)) | 0;
-    if (i >= SECRET_RUN) h = (h - Math.imul(text.charCodeAt(i - SECRET_RUN), B_OUT)) | 0;
-    if (i < SECRET_RUN - 1) continue;
-    if ((filter[(h & FILTER_MASK) >> 3]! & (1 << (h & 7))) === 0) continue;
-    const set = byHash.get(h);
-    if (!set) continue;
-    const start = i - SECRET_RUN + 1;
-    if (!set.has(text.slice(start, i + 1))) continue;
-    const last = ends.length - 1;
-    if (last >= 0 && start <= ends[last]!) ends[last] = i + 1;
-    else {
-      starts.push(start);
-      ends.push(i + 1);
+  for (let at = 0; at + QUAD <= n; at += STEP) {
+    if (!hasBit(quads, hashAt(text, at, QUAD), QUAD_MASK)) continue;
+    // the runs holding the QUAD characters from `at`; no other sampled position's runs overlap these
+    const last = Math.min(at, n - SECRET_RUN);
+    for (let start = Math.max(0, at - (SECRET_RUN - QUAD)); start <= last; start++) {
+      const h = hashAt(text, start, SECRET_RUN);
+      if (!hasBit(filter, h, FILTER_MASK)) continue;
+      if (!byHash.get(h)?.has(text.slice(start, start + SECRET_RUN))) continue;
+      const end = start + SECRET_RUN;
+      const k = ends.length - 1;
+      if (k >= 0 && start <= ends[k]!) ends[k] = end;
+      else {
+        starts.push(start);
+        ends.push(end);
+      }
     }
   }
   if (starts.length === 0) return text;
