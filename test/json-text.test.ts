@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
 import { findNodeAtLocation, parseTree } from "jsonc-parser";
 import { describe, expect, it } from "vitest";
@@ -520,14 +521,42 @@ describe("editsChangeNothing", () => {
   ];
   const at = (value: Json, path: ReadonlyArray<string | number>): Json =>
     path.reduce<Json>((v, k) => (v as Record<string | number, Json>)[k]!, value);
+  /** The same value as the pass may hand it to the editor: numbers as PyFloat, unset keys. */
+  const asEdit = (value: Json): unknown =>
+    Array.isArray(value)
+      ? value.map(asEdit)
+      : value !== null && typeof value === "object"
+        ? {
+            unset: undefined,
+            ...Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asEdit(v)])),
+          }
+        : typeof value === "number"
+          ? new PyFloat(value)
+          : value;
+  /** Another value: a container with one element or key fewer or more, anything else changed. */
+  const reshaped = (value: Json, more: boolean): unknown => {
+    if (Array.isArray(value)) return more ? [...value, 0] : value.slice(1);
+    if (value !== null && typeof value === "object") {
+      const entries = Object.entries(value);
+      return Object.fromEntries(more ? [...entries, ["extra", 1]] : entries.slice(1));
+    }
+    return typeof value === "string" ? `${value}!` : [value];
+  };
 
   it("says an edit leaves the text as it is exactly when editJsonText returns it unchanged (random edits)", () => {
     fc.assert(
       fc.property(
         tree,
-        fc.array(fc.tuple(fc.nat(), fc.constantFrom("same", "float", "other", "missing"), scalar), {
-          maxLength: 5,
-        }),
+        fc.array(
+          fc.tuple(
+            fc.nat(),
+            fc.constantFrom("same", "float", "python", "fewer", "more", "other", "missing"),
+            scalar,
+          ),
+          {
+            maxLength: 5,
+          },
+        ),
         fc.array(fc.tuple(fc.nat(), fc.boolean(), scalar), { maxLength: 2 }),
         (obj, setPicks, appendPicks) => {
           const text = `${JSON.stringify(obj, null, 2)}\n`;
@@ -538,6 +567,9 @@ describe("editsChangeNothing", () => {
                 const current = at(obj, path);
                 if (how === "missing") return { path: [...path.slice(0, -1), "new!"], value: v };
                 if (how === "same") return { path, value: structuredClone(current) };
+                if (how === "python") return { path, value: asEdit(current) };
+                if (how === "fewer" || how === "more")
+                  return { path, value: reshaped(current, how === "more") };
                 // a float written the Python way is the same number
                 if (how === "float" && typeof current === "number")
                   return { path, value: new PyFloat(current) };
@@ -552,6 +584,17 @@ describe("editsChangeNothing", () => {
               }))
             : [];
           const quiet = editsChangeNothing(JSON.parse(text), { set, append });
+          // the truth: nothing appended, and every value set is there already, as JSON
+          const asJson = (v: unknown) =>
+            JSON.parse(JSON.stringify(v, (_, x) => (x instanceof PyFloat ? x.value : x)));
+          const there = JSON.parse(text) as Json;
+          const unchanged =
+            append.every((a) => a.values.length === 0) &&
+            set.every(({ path, value }) => {
+              const current = at(there, path);
+              return current !== undefined && isDeepStrictEqual(current, asJson(value));
+            });
+          expect(quiet).toBe(unchanged);
           let out: string | undefined;
           try {
             out = editJsonText(text, { set, append });

@@ -154,33 +154,30 @@ export function detectStyle(text: string): Style {
   return { eol, unit, ascii };
 }
 
-const plain = (v: unknown): unknown => {
-  if (v instanceof PyFloat) return v.value;
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === "object") {
-    return Object.fromEntries(
-      Object.entries(v)
-        .filter(([, x]) => x !== undefined)
-        .map(([k, x]) => [k, plain(x)]),
-    );
+/**
+ * Whether the value an edit sets is, as JSON, the value already there: a PyFloat counts as its
+ * number, and a key whose value is undefined (never written) as absent. Compared in place, without
+ * a JSON copy of the edit's value: a pass asks it of every value it sets in every file.
+ */
+function sameValue(parsed: unknown, value: unknown): boolean {
+  if (value instanceof PyFloat) return parsed === value.value;
+  if (value === null || typeof value !== "object") return parsed === value;
+  if (parsed === null || typeof parsed !== "object") return false;
+  if (Array.isArray(value)) {
+    if (!Array.isArray(parsed) || parsed.length !== value.length) return false;
+    for (let i = 0; i < value.length; i++) if (!sameValue(parsed[i], value[i])) return false;
+    return true;
   }
-  return v;
-};
-
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    return a.length === bb.length && a.every((x, i) => deepEqual(x, bb[i]));
+  if (Array.isArray(parsed)) return false;
+  let defined = 0;
+  for (const k of Object.keys(value)) {
+    const x = (value as Record<string, unknown>)[k];
+    if (x === undefined) continue;
+    defined++;
+    if (!Object.hasOwn(parsed, k) || !sameValue((parsed as Record<string, unknown>)[k], x))
+      return false;
   }
-  const ka = Object.keys(a as object);
-  const kb = Object.keys(b as object);
-  return (
-    ka.length === kb.length &&
-    ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
-  );
+  return defined === Object.keys(parsed).length;
 }
 
 function quote(s: string, ascii: boolean): string {
@@ -274,7 +271,7 @@ export function editsChangeNothing(parsed: unknown, edits: JsonEdits): boolean {
   // a set changes nothing where the value is there already; a missing one is added (or refused)
   return (edits.set ?? []).every(({ path, value }) => {
     const current = valueAt(parsed, path);
-    return current !== undefined && deepEqual(current, plain(value));
+    return current !== undefined && sameValue(current, value);
   });
 }
 
@@ -298,7 +295,7 @@ export function editJsonText(text: string, edits: JsonEdits, known?: KnownReadin
   for (const { path, value } of edits.set ?? []) {
     const node = locate(path);
     if (node) {
-      if (!deepEqual(valueAt(parsed, path), plain(value))) {
+      if (!sameValue(valueAt(parsed, path), value)) {
         out.push({
           offset: node.offset,
           length: node.length,
