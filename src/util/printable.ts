@@ -57,6 +57,8 @@ const SPACE = new Set([
   0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff,
 ]);
 
+const LINE_OR_HASH = /[\n\r#]/g;
+
 /**
  * A filter for a stream of printed text, so that no line can be read by the GitHub runner as a
  * workflow command. The runner reads a line (split at `\n`, `\r` or both) as a command when it
@@ -99,7 +101,14 @@ export function commandGuard(): (chunk: string) => string {
         from = i + 1;
       }
       hashes = 0;
-      if (!(lead === 0 && SPACE.has(c))) lead = 2;
+      // (every one of SPACE but the blank is below it or from 0x85 on)
+      if (!(lead === 0 && (c === 0x20 || ((c < 0x20 || c >= 0x85) && SPACE.has(c))))) lead = 2;
+      if (lead === 2) {
+        // the rest of the line can only matter at a `#`: go there, or to the next line, at once
+        LINE_OR_HASH.lastIndex = i + 1;
+        const next = LINE_OR_HASH.exec(chunk);
+        i = (next === null ? chunk.length : next.index) - 1;
+      }
     }
     return from === 0 ? chunk : out + chunk.slice(from);
   };
