@@ -9,6 +9,7 @@ import { TOKEN_CLASS_NAMES, TOKEN_CLASSES, type TokenClass } from "../token-clas
 import type { PageSource } from "../transport/source.ts";
 import { addToModel, emptyModelUsage } from "../usage/attribute.ts";
 import type { CostRow, UsageProvider } from "../usage/provider.ts";
+import { countText } from "../util/count.ts";
 import { picoToUsd } from "../util/decimal.ts";
 import type { RunState } from "./state.ts";
 
@@ -214,7 +215,7 @@ export async function crossCheckCosts(args: {
           `token counts differ from the ${costsOf.api}'s quantities: ${tokenDifferences
             .map(
               (d) =>
-                `${d.model} ${TOKEN_CLASSES[d.class].label} ours ${d.ours.toLocaleString("en-US")}, theirs ${d.theirs.toLocaleString("en-US")}`,
+                `${d.model} ${TOKEN_CLASSES[d.class].label} ours ${countText(d.ours)}, theirs ${countText(d.theirs)}`,
             )
             .join("; ")}`,
         );

@@ -1,5 +1,6 @@
 import type { Totals } from "../model.ts";
 import type { Discovery } from "../runs/discover.ts";
+import { countText } from "../util/count.ts";
 import { formatMinute } from "../util/time.ts";
 import type { Collected } from "./collect.ts";
 import type { PassSettings } from "./settings.ts";
@@ -15,7 +16,7 @@ export const UNATTRIBUTED_FACTOR = 2;
 /** …and at least this many tokens (in + out) outside the runs, so a few stray requests are not. */
 export const UNATTRIBUTED_FLOOR_TOKENS = 10_000;
 
-const fmt = (n: number): string => n.toLocaleString("en-US");
+const fmt = countText;
 const tokens = (t: Totals): number => t.tokensIn + t.tokensOut;
 
 /**

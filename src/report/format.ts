@@ -1,7 +1,9 @@
+import { countText } from "../util/count.ts";
+
 /** Numbers as every report shows them: terminal tables, job summary, comment. */
 
 export const int = (n: number | null | undefined): string =>
-  n === null || n === undefined ? "–" : Math.round(n).toLocaleString("en-US");
+  n === null || n === undefined ? "–" : countText(Math.round(n));
 
 export const usd = (n: number | null | undefined): string => {
   if (n === null || n === undefined) return "–";

@@ -1,5 +1,6 @@
 import type { Totals } from "../model.ts";
 import type { Attempt } from "../runs/schema.ts";
+import { countText } from "../util/count.ts";
 import { formatMinute } from "../util/time.ts";
 import { attemptTime, firstDecrease, isZero, sameReading, totalsOf } from "./reading.ts";
 import type { Status } from "./status.ts";
@@ -57,7 +58,7 @@ export interface Evaluation {
   nextReadingAt?: number;
 }
 
-const fmt = (n: number): string => n.toLocaleString("en-US");
+const fmt = countText;
 const describe = (t: Totals): string =>
   `${fmt(t.tokensIn)} in, ${fmt(t.tokensOut)} out${t.requests === null ? "" : `, ${fmt(t.requests)} requests`}`;
 
