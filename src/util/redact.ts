@@ -166,7 +166,8 @@ function maskRuns(text: string, grams: Grams): string {
   const ends: number[] = [];
   for (let at = 0; at + QUAD <= n; at += STEP) {
     if (!hasBit(quads, hashAt(text, at, QUAD), QUAD_MASK)) continue;
-    // the runs holding the QUAD characters from `at`; no other sampled position's runs overlap these
+    // the runs that hold the QUAD characters from `at`: a run holds those of one sampled position
+    // only, so each run is tried once, and in order
     const last = Math.min(at, n - SECRET_RUN);
     for (let start = Math.max(0, at - (SECRET_RUN - QUAD)); start <= last; start++) {
       const h = hashAt(text, start, SECRET_RUN);
