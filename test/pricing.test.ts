@@ -571,6 +571,26 @@ describe("costOfClasses", () => {
     });
   });
 
+  it("hashes the rates each reading used, also where readings of one model used other classes", () => {
+    // one pass prices thousands of runs: the hash is worked out once per entry, tier and classes
+    const plain: TokenClassUsage = {
+      model: "gpt-5",
+      tokens: { uncached_text_input: 1_000, text_output: 10 },
+    };
+    const cached: TokenClassUsage = {
+      model: "gpt-5",
+      tokens: { uncached_text_input: 1_000, cached_input: 500, text_output: 10 },
+    };
+    const flex: TokenClassUsage = { ...plain, service_tier: "flex" };
+    const hashes = [plain, cached, plain, flex, cached, flex].map(
+      (u) => costOfClasses([u], BUILTIN).provenance[0]!.prices_sha256,
+    );
+    const standard = sha256_12('{"input":1.25,"output":10}');
+    const withCached = sha256_12('{"cached_input":0.125,"input":1.25,"output":10}');
+    const atFlex = sha256_12('{"flex_input":0.625,"flex_output":5}');
+    expect(hashes).toEqual([standard, withCached, standard, atFlex, withCached, atFlex]);
+  });
+
   it("records per model the classes, the rate of each, the source, its date and a hash of the rates", () => {
     const cost = costOfClasses(WORKED, BUILTIN);
     expect(cost.provenance[0]).toEqual({

@@ -99,6 +99,30 @@ export function pricesHash(rates: Partial<Record<RateKey, number>>): string {
   return hashOf(JSON.stringify(sorted));
 }
 
+// The rates a model is priced at follow from its price entry, its tier and the classes it used:
+// a pass prices thousands of runs alike, so the hash is made once for each such triple.
+const ratesHashes = new WeakMap<object, Map<string, string>>();
+
+function ratesHashOf(
+  price: object,
+  tier: Tier,
+  used: readonly TokenClass[],
+  rates: Partial<Record<RateKey, number>>,
+): string {
+  let byUse = ratesHashes.get(price);
+  if (!byUse) {
+    byUse = new Map();
+    ratesHashes.set(price, byUse);
+  }
+  const key = `${tier} ${used.join(" ")}`;
+  let hash = byUse.get(key);
+  if (hash === undefined) {
+    hash = pricesHash(rates);
+    byUse.set(key, hash);
+  }
+  return hash;
+}
+
 // Looking a model up walks every source under every candidate name; a pass asks the same few
 // models of the same sources for every run. The sources are never changed once loaded.
 const resolvedBySources = new WeakMap<
@@ -195,7 +219,7 @@ function priceModel(u: TokenClassUsage, sources: readonly PriceSource[]): Priced
       price_source: entry.source,
       ...(entry.as_of !== undefined ? { price_date: entry.as_of } : {}),
       classes,
-      prices_sha256: pricesHash(rates),
+      prices_sha256: ratesHashOf(entry.price, tier, used, rates),
     },
     warnings,
   };
