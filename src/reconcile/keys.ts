@@ -16,7 +16,6 @@ export const UNATTRIBUTED_FACTOR = 2;
 /** …and at least this many tokens (in + out) outside the runs, so a few stray requests are not. */
 export const UNATTRIBUTED_FLOOR_TOKENS = 10_000;
 
-const fmt = countText;
 const tokens = (t: Totals): number => t.tokensIn + t.tokensOut;
 
 /**
@@ -57,7 +56,7 @@ export function keyWarnings(
   const last = collected.spans.at(-1);
   const read =
     first && last
-      ? `${fmt(minutes)} minute(s) read this pass, ${formatMinute(first.start)} to ${formatMinute(last.end)}${failed.length > 0 ? ` (minutes that could not be read left out)` : ""}`
+      ? `${countText(minutes)} minute(s) read this pass, ${formatMinute(first.start)} to ${formatMinute(last.end)}${failed.length > 0 ? ` (minutes that could not be read left out)` : ""}`
       : "the minutes read this pass";
   for (const [key, fetched] of [...collected.keyTotals].sort(([a], [b]) => a.localeCompare(b))) {
     const name = `key ${key} (${frameworkOf.get(key) ?? "no framework"})`;
@@ -75,7 +74,7 @@ export function keyWarnings(
       tokens(outside) > UNATTRIBUTED_FACTOR * inside
     ) {
       warnings.push(
-        `${name}: ${fmt(tokens(outside))} tokens on this key in the ${read} fall outside every run's window, against ${fmt(inside)} inside them: the key ids of two frameworks may be swapped or mistyped (or the key is used outside the experiment); until that is checked, this framework's readings may be another framework's usage`,
+        `${name}: ${countText(tokens(outside))} tokens on this key in the ${read} fall outside every run's window, against ${countText(inside)} inside them: the key ids of two frameworks may be swapped or mistyped (or the key is used outside the experiment); until that is checked, this framework's readings may be another framework's usage`,
       );
     }
   }

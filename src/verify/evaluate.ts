@@ -58,9 +58,8 @@ export interface Evaluation {
   nextReadingAt?: number;
 }
 
-const fmt = countText;
 const describe = (t: Totals): string =>
-  `${fmt(t.tokensIn)} in, ${fmt(t.tokensOut)} out${t.requests === null ? "" : `, ${fmt(t.requests)} requests`}`;
+  `${countText(t.tokensIn)} in, ${countText(t.tokensOut)} out${t.requests === null ? "" : `, ${countText(t.requests)} requests`}`;
 
 /** A `no_usage` run is read again this long after its last reading (docs/design.md#trust-rules). */
 export const NO_USAGE_RECHECK_SECONDS = 24 * 3600;
@@ -130,7 +129,7 @@ function evaluate(facts: RunFacts, settings: VerifySettings): Evaluation {
   if (facts.sharesWith.length > 0) {
     const shared = latest?.shared;
     const sharedText = shared
-      ? `; ${fmt(shared.tokens_in)} in / ${fmt(shared.tokens_out)} out in ${shared.minutes} shared minute(s) are reported apart and counted for neither`
+      ? `; ${countText(shared.tokens_in)} in / ${countText(shared.tokens_out)} out in ${shared.minutes} shared minute(s) are reported apart and counted for neither`
       : "";
     return {
       status: "ambiguous",
@@ -188,7 +187,7 @@ function evaluate(facts: RunFacts, settings: VerifySettings): Evaluation {
   if (decrease) {
     return {
       status: "warning",
-      message: `${decrease.field} decreased from ${fmt(decrease.from)} to ${fmt(decrease.to)} since the previous reading; verification starts over${readAgain};${nextReading}`,
+      message: `${decrease.field} decreased from ${countText(decrease.from)} to ${countText(decrease.to)} since the previous reading; verification starts over${readAgain};${nextReading}`,
       stableChecks,
       due: settings.force || intervalElapsed || lostCover,
       basis,
