@@ -84,9 +84,6 @@ export async function runPass(given: PassSettings, deps: PassDeps): Promise<Pass
   if (!(await files.exists(given.runsDir)))
     throw new ConfigError(`runs directory ${given.runsDir} does not exist (runs-dir)`);
   const discovery = await discoverRuns(files, given.runsDir, given.frameworks);
-  // No closure here may name `discovery`: closures of a function share one context, and
-  // `reapply` (kept with the outcome until the report is printed) would keep every text and
-  // parsed file of the pass alive with it.
   const found = discovery.frameworks;
   const missing = given.frameworks.filter((f) => !found.includes(f));
   if (missing.length > 0) {
@@ -192,9 +189,19 @@ export async function runPass(given: PassSettings, deps: PassDeps): Promise<Pass
     collected,
     readings: applied.readings,
     held: applied.held,
-    reapply: (files) => reapplyPass(settings, { ...deps, files }, collected),
+    reapply: reapplyLater(settings, deps, collected),
   };
 }
+
+/**
+ * `reapply` for an outcome, made out here: a closure made inside runPass would share its context
+ * with runPass's other closures, and so keep the applier (every run's state, readings and row)
+ * alive for as long as the outcome is kept.
+ */
+const reapplyLater =
+  (settings: PassSettings, deps: PassDeps, collected: Collected | undefined) =>
+  (files: Files): Promise<Applied> =>
+    reapplyPass(settings, { ...deps, files }, collected);
 
 export function buildReport(
   settings: PassSettings,
