@@ -64,24 +64,26 @@ export async function* paginate<S extends z.ZodType<Bucketed>>(
     }
     const page = parsed.data as Bucketed;
     for (const bucket of page.data) {
-      const where = `bucket ${bucket.start_time} (${formatMinute(bucket.start_time)})`;
+      // named only when something is wrong: naming every minute of every page costs time and
+      // fills formatMinute's table
+      const where = () => `bucket ${bucket.start_time} (${formatMinute(bucket.start_time)})`;
       if (
         (bucket.start_time - span.start) % width !== 0 ||
         bucket.end_time - bucket.start_time !== width
       ) {
         throw new UsageApiError(
           "protocol",
-          `${where} is not a whole ${request.bucketWidth} bucket (start ${bucket.start_time}, end ${bucket.end_time})`,
+          `${where()} is not a whole ${request.bucketWidth} bucket (start ${bucket.start_time}, end ${bucket.end_time})`,
         );
       }
       if (bucket.start_time < span.start || bucket.start_time >= span.end) {
         throw new UsageApiError(
           "protocol",
-          `${where} lies outside the requested span ${spanName(span)}`,
+          `${where()} lies outside the requested span ${spanName(span)}`,
         );
       }
       if (seenBuckets.has(bucket.start_time))
-        throw new UsageApiError("protocol", `${where} was returned twice`);
+        throw new UsageApiError("protocol", `${where()} was returned twice`);
       seenBuckets.add(bucket.start_time);
     }
     yield parsed.data;

@@ -39,13 +39,15 @@ const READER: ReportReader<typeof UsagePageSchema> = {
   names: COUNT_NAMES,
   rowsOf(bucket) {
     const rows: UsageRow[] = [];
-    const where = `bucket ${bucket.start_time} (${formatMinute(bucket.start_time)})`;
+    // named only when something is wrong: naming every minute of every page costs time and
+    // fills formatMinute's table
+    const where = () => `bucket ${bucket.start_time} (${formatMinute(bucket.start_time)})`;
     const groups = new Set<string>();
     for (const r of bucket.results) {
       if (!r.api_key_id || !r.model) {
         throw new UsageApiError(
           "protocol",
-          `${where} has a result without api_key_id or model although the query groups by them`,
+          `${where()} has a result without api_key_id or model although the query groups by them`,
         );
       }
       const group = JSON.stringify([
@@ -57,7 +59,7 @@ const READER: ReportReader<typeof UsagePageSchema> = {
       if (groups.has(group)) {
         throw new UsageApiError(
           "protocol",
-          `${where} has two results for the same group (${r.api_key_id}, ${r.model}, batch ${r.batch ?? null}, tier ${r.service_tier ?? null}); a page that says two things is refused`,
+          `${where()} has two results for the same group (${r.api_key_id}, ${r.model}, batch ${r.batch ?? null}, tier ${r.service_tier ?? null}); a page that says two things is refused`,
         );
       }
       groups.add(group);
@@ -67,7 +69,7 @@ const READER: ReportReader<typeof UsagePageSchema> = {
       if (derived.problem !== undefined) {
         throw new UsageApiError(
           "protocol",
-          `${where}: the result of ${r.api_key_id}, ${r.model} ${derived.problem}; a page that says two things is refused`,
+          `${where()}: the result of ${r.api_key_id}, ${r.model} ${derived.problem}; a page that says two things is refused`,
         );
       }
       const row: UsageRow = {
