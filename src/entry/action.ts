@@ -1,3 +1,4 @@
+import { boundHeap } from "./heap.ts";
 import { nodeTooOld } from "./node-version.ts";
 
 // The action's entry (action.yml runs it with node24; this guards a runner or a hand run with an
@@ -7,5 +8,6 @@ if (tooOld) {
   process.stdout.write(`::error::${tooOld}\n`);
   process.exitCode = 1;
 } else {
+  boundHeap(process);
   await import("../index.ts");
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import module from "node:module";
+import { boundHeap } from "./heap.ts";
 import { nodeTooOld } from "./node-version.ts";
 
 // The CLI's bin. It checks the Node version before loading the tool: on an older Node the tool's
@@ -10,6 +11,7 @@ if (tooOld) {
   process.stderr.write(`${tooOld}\n`);
   process.exitCode = 2;
 } else {
+  boundHeap(process);
   // The tool's compiled code is kept between runs (in the system's temporary directory, or where
   // NODE_COMPILE_CACHE says), so a second run starts sooner; a cache that cannot be written only
   // costs the saving. Not in the action: each job starts on a fresh runner.
