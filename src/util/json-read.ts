@@ -25,9 +25,9 @@ function keysWritten(text: string): { count: number; escaped: boolean } {
     const next = skipSpace(text, end);
     if (text.charCodeAt(next) === 0x3a) {
       count++;
-      // Each key is looked through itself. A search of the whole text for a backslash, made once
-      // before this loop, was placed inside it by V8's optimizing compiler in some processes: a
-      // 7 MB manifest without a backslash was then searched to its end at every key (24 s).
+      // Each key is looked through itself. In some processes V8's optimized code ran a search of
+      // the whole text for a backslash, made once before this loop, again at every key (a profile:
+      // memchr, called from this code): a 7 MB manifest without one took 24 s instead of 8 ms.
       if (!escaped)
         for (let i = open + 1; i < end - 1; i++)
           if (text.charCodeAt(i) === 0x5c) {
