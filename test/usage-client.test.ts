@@ -184,6 +184,23 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 const always = (fault: Fault) => (): Fault => fault;
 
+describe("a source's life", () => {
+  it("one that sent no request closes at once; one made after it reads as usual", async () => {
+    const events = spreadEvents();
+    const api = await server({ events });
+    // a pass with nothing due makes its source and closes it without a request
+    const idle = createHttpPageSource({ baseUrl: api.baseUrl, adminKey: ADMIN_KEY });
+    await idle.close();
+    expect(idle.stats.requests).toBe(0);
+    expect(api.requests).toHaveLength(0);
+
+    const { source } = client(api);
+    const fetched = await fetchSpan(source, SPAN, [KEY_A, KEY_B]);
+    expect(sortRows(fetched.rows)).toEqual(expectedRows(events, SPAN, [KEY_A, KEY_B]));
+    expect(api.requests).toHaveLength(1);
+  });
+});
+
 describe("pagination", () => {
   for (const emptyBuckets of ["include", "omit"] as const) {
     it(`follows every page to the end and returns each row once (empty buckets ${emptyBuckets})`, async () => {

@@ -1,4 +1,3 @@
-import { EnvHttpProxyAgent, errors, request } from "undici";
 import { ConfigError, isRetryable, UsageApiError } from "../errors.ts";
 import { parseJson } from "../util/json-read.ts";
 import { redact } from "../util/redact.ts";
@@ -122,12 +121,30 @@ export function parseRetryAfter(
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
-function classifyThrown(error: unknown, secrets: readonly string[]): UsageApiError {
+/**
+ * undici, loaded with the first request: a pass that sends none (nothing due, a listing, a replay)
+ * does not pay for loading it and the Node modules it needs, a tenth of a second at start.
+ */
+type Undici = typeof import("undici");
+let undici: Promise<Undici> | undefined;
+const loadUndici = (): Promise<Undici> => {
+  undici ??= import("undici");
+  return undici;
+};
+
+function classifyThrown(
+  error: unknown,
+  secrets: readonly string[],
+  /** undici, when it was loaded before the error (its timeouts are told apart by class). */
+  loaded: Undici | undefined,
+): UsageApiError {
   if (error instanceof UsageApiError) return error;
+  const errors = loaded?.errors;
   if (
-    error instanceof errors.HeadersTimeoutError ||
-    error instanceof errors.BodyTimeoutError ||
-    error instanceof errors.ConnectTimeoutError
+    errors &&
+    (error instanceof errors.HeadersTimeoutError ||
+      error instanceof errors.BodyTimeoutError ||
+      error instanceof errors.ConnectTimeoutError)
   ) {
     return new UsageApiError("timeout", `timed out: ${quoteApiText(error.message, secrets)}`);
   }
@@ -154,14 +171,21 @@ function proxyUrl(name: string, value: string | undefined): string {
   );
 }
 
-/** The dispatcher: direct, or through the proxy the environment names (NO_PROXY honoured). */
-function dispatcherFor(env: Record<string, string | undefined>, timeoutMs: number) {
+/**
+ * The dispatcher: direct, or through the proxy the environment names (NO_PROXY honoured). The
+ * variables are checked at once (a bad one stops the pass before any request); the agent is made
+ * with the first request.
+ */
+function dispatcherFor(
+  env: Record<string, string | undefined>,
+  timeoutMs: number,
+): { get(): Promise<import("undici").Dispatcher>; close(): Promise<void> } {
   const pick = (lower: string, upper: string) =>
     env[lower] !== undefined ? ([lower, env[lower]] as const) : ([upper, env[upper]] as const);
   const [httpName, http] = pick("http_proxy", "HTTP_PROXY");
   const [httpsName, https] = pick("https_proxy", "HTTPS_PROXY");
   const [, noProxy] = pick("no_proxy", "NO_PROXY");
-  return new EnvHttpProxyAgent({
+  const options = {
     // explicit values (never process.env behind our back): "" means no proxy
     httpProxy: proxyUrl(httpName, http),
     httpsProxy: proxyUrl(httpsName, https),
@@ -170,7 +194,16 @@ function dispatcherFor(env: Record<string, string | undefined>, timeoutMs: numbe
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     connectTimeout: timeoutMs,
-  });
+  };
+  let agent: Promise<import("undici").Dispatcher> | undefined;
+  return {
+    get() {
+      agent ??= loadUndici().then((u) => new u.EnvHttpProxyAgent(options));
+      return agent;
+    },
+    // no request, no agent: nothing to close (undici is not loaded only to close it)
+    close: async () => (await agent)?.close(),
+  };
 }
 
 type Outcome = { value: unknown } | { error: UsageApiError; retryAfterMs?: number };
@@ -265,10 +298,13 @@ export function createHttpSource(options: HttpSourceOptions): HttpPageSource {
           waitingNoticeMs,
         )
       : undefined;
+    let u: Undici | undefined;
     try {
-      const res = await request(api.url(base, req), {
+      const agent = await dispatcher.get();
+      u = await loadUndici();
+      const res = await u.request(api.url(base, req), {
         method: "GET",
-        dispatcher,
+        dispatcher: agent,
         signal: controller.signal,
         headers: {
           ...api.headers(adminKey),
@@ -305,7 +341,7 @@ export function createHttpSource(options: HttpSourceOptions): HttpPageSource {
       };
     } catch (error) {
       // an abort surfaces as undici's own error; the reason we aborted for is the truth
-      return { error: why ?? classifyThrown(error, secrets) };
+      return { error: why ?? classifyThrown(error, secrets, u) };
     } finally {
       clearTimeout(tryTimer);
       clearInterval(waiting);
