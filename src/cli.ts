@@ -30,6 +30,22 @@ function lastResort(error: unknown): never {
 process.on("uncaughtException", lastResort);
 process.on("unhandledRejection", lastResort);
 
+/**
+ * Resolves once the stream's queue is below its mark (a pipe is written asynchronously: without
+ * waiting, a 100,000-run report piled up 237 MB of pending writes), or once it ends or fails (the
+ * handlers above deal with that).
+ */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  if (!stream.writableNeedDrain) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done).off("close", done).off("error", done);
+      resolve();
+    };
+    stream.on("drain", done).on("close", done).on("error", done);
+  });
+}
+
 // A closed pipe (`reconcile-usage --list | head`) is not an error worth a stack trace.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
@@ -40,6 +56,7 @@ try {
   process.exitCode = await main(process.argv.slice(2), {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
+    drained: () => drained(process.stdout),
     env: process.env,
     cwd: process.cwd(),
     interactive: Boolean(process.stderr.isTTY),

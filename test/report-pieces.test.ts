@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import fc from "fast-check";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { main } from "../src/cli/main.ts";
 import { guardedWriter } from "../src/cli/output.ts";
 import { reportJson, reportJsonPieces, stringifyInPieces } from "../src/report/bounded.ts";
 import { type PassReport, PassReportSchema } from "../src/report/schema.ts";
@@ -25,6 +26,43 @@ describe("the JSON report printed in pieces", () => {
       ),
       { numRuns: 500 },
     );
+  });
+
+  it("writes each piece only once stdout has passed on the one before: a slow reader does not make the CLI hold the report", async () => {
+    const runs = generateExperiment({ frameworks: ["baes", "chatdev"], runsPerFramework: 300 });
+    const dir = await tempDir("reconcile-usage-drain-");
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    await writeExperiment(dir, runs);
+    const events: string[] = [];
+    let printed = "";
+    // stdout as a pipe whose reader is behind: full after every write until the test lets it drain
+    let release: (() => void) | undefined;
+    const pump = setInterval(() => release?.(), 1);
+    onTestFinished(() => clearInterval(pump));
+    const code = await main(["--list", "--json", "--now", "2026-01-01T00:00:00Z"], {
+      stdout: (text) => {
+        events.push(release ? "write while full" : "write");
+        printed += text;
+      },
+      stderr: () => undefined,
+      drained: () =>
+        new Promise<void>((resolve) => {
+          events.push("wait");
+          release = () => {
+            release = undefined;
+            resolve();
+          };
+        }),
+      env: {},
+      cwd: dir,
+      interactive: false,
+    });
+    expect(code).toBe(0);
+    expect(PassReportSchema.parse(JSON.parse(printed)).runs).toHaveLength(600);
+    // 600 rows: three pieces of rows and the end, each written after the wait for the one before
+    expect(events.filter((e) => e === "write").length).toBeGreaterThan(3);
+    expect(events).not.toContain("write while full");
+    expect(events.join(" ")).not.toMatch(/write write/);
   });
 
   it("prints a pass's report as the whole text would be: the same bytes, the key masked in every piece", async () => {

@@ -71,7 +71,7 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
     const report = finishReport(result.report, io.cwd, given);
     // the finished report replaces the pass's own (its rows copied): one set of rows is kept
     result.report = report;
-    printPass(io, report, result, v);
+    await printPass(io, report, result, v);
     return report.errors > 0 ? 1 : 0;
   } catch (error) {
     const debug = debugRequested(env, invocation.raw.debug === "true");

@@ -14,6 +14,12 @@ import { redact, redactSecrets } from "../util/redact.ts";
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /**
+   * Resolves once stdout has passed on what it holds (at once when it holds little). A long
+   * report is printed piece by piece, each after the last has gone: a reader slower than the pass
+   * (a pipe) then never makes the CLI hold the whole text in its write queue.
+   */
+  drained?: () => Promise<void>;
   env: Record<string, string | undefined>;
   cwd: string;
   /** Whether stderr is a terminal: progress is shown only there. */
@@ -93,14 +99,17 @@ export const guardedIo = (io: CliIo, secrets: readonly string[]): CliIo => ({
  * guardedIo's, knowing every secret of the pass: it removes them and neutralises commands in
  * whatever is printed, the report's pieces included.
  */
-export function printPass(
+export async function printPass(
   io: CliIo,
   report: PassReport,
   outcome: PassOutcome,
   o: { json: boolean; verbose: boolean },
-): void {
+): Promise<void> {
   if (o.json) {
-    for (const piece of reportJsonPieces(report)) io.stdout(piece);
+    for (const piece of reportJsonPieces(report)) {
+      io.stdout(piece);
+      await io.drained?.();
+    }
     return;
   }
   const width = outputWidth(io);
