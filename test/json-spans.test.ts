@@ -44,31 +44,60 @@ const jsonArb = fc.letrec((tie) => ({
 })).value;
 
 describe("spansAlong locates what a full parse tree locates", () => {
-  it("gives every node along the chosen paths, and their containers' children, the spans jsonc-parser gives", () => {
+  it("gives every node along the chosen paths the span jsonc-parser gives, and lists what edits need", () => {
     fc.assert(
       fc.property(
         jsonArb,
         fc.constantFrom<number | string>(0, 2, 4, "\t"),
         fc.boolean(),
-        fc.array(fc.nat(), { maxLength: 4 }),
+        fc.array(fc.record({ pick: fc.nat(), kind: fc.constantFrom("set", "append", "remove") }), {
+          maxLength: 4,
+        }),
         (value, indent, crlf, picks) => {
           let text = JSON.stringify(value, null, indent);
           if (crlf) text = text.replaceAll("\n", "\r\n");
           text = ` ${text}\n`;
           const all = pathsOf(value);
-          const chosen = picks.map((p) => all[p % all.length]!);
-          const root = spansAlong(text, chosen);
+          const chosen = picks.map((p) => ({ path: all[p.pick % all.length]!, kind: p.kind }));
+          const of = (kind: string) => chosen.filter((c) => c.kind === kind).map((c) => c.path);
+          const root = spansAlong(text, of("set"), of("append"), of("remove"));
           const oracle = parseTree(text)!;
-          for (const path of chosen) {
+          const same = (a: JsonPath, b: JsonPath) =>
+            a.length === b.length && a.every((step, i) => step === b[i]);
+          for (const { path } of chosen) {
             // the path and each of its prefixes
             for (let n = 0; n <= path.length; n++) {
               const prefix = path.slice(0, n);
-              const ours = spanAtPath(root, prefix);
-              const theirs = findNodeAtLocation(oracle, prefix as Array<string | number>);
-              expect(ours && spanOf(ours)).toEqual(oracleOf(theirs!));
-              // an expanded container lists what the full tree lists
-              expect(ours!.children?.map(spanOf)).toEqual(theirs!.children?.map(oracleOf));
-              for (const child of ours!.children ?? [])
+              const ours = spanAtPath(root, prefix)!;
+              const theirs = findNodeAtLocation(oracle, prefix as Array<string | number>)!;
+              expect(ours && spanOf(ours)).toEqual(oracleOf(theirs));
+              const container = theirs.type === "object" || theirs.type === "array";
+              // what a path goes through, an array appended to, or the root lists its children;
+              // the value a path only ends at (set or removed) is a span alone
+              const through = chosen.filter(
+                (c) => c.path.length > n && same(c.path.slice(0, n), prefix),
+              );
+              const opened = chosen.some((c) => c.kind === "append" && same(c.path, prefix));
+              if (!container || (through.length === 0 && !opened && n > 0)) {
+                expect(ours.children).toBeUndefined();
+                continue;
+              }
+              const listed = ours.children!.map(spanOf);
+              const full = theirs.children!.map(oracleOf);
+              const removedFrom = through.some(
+                (c) => c.kind === "remove" && c.path.length === n + 1,
+              );
+              if (theirs.type === "array" || removedFrom) {
+                expect(listed).toEqual(full);
+              } else {
+                // an object: the properties the paths name and its last one, in order
+                const named = new Set(through.map((c) => c.path[n]));
+                const wanted = theirs.children!.filter(
+                  (p, i, ps) => named.has(p.children![0]!.value) || i === ps.length - 1,
+                );
+                expect(listed).toEqual(wanted.map(oracleOf));
+              }
+              for (const child of ours.children!)
                 if (child.type === "property")
                   expect(child.value && spanOf(child.value)).toEqual(
                     oracleOf(

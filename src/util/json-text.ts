@@ -82,11 +82,11 @@ export function findDuplicateKey(root: Node): JsonPath | undefined {
  */
 function parseForEdit(
   text: string,
-  paths: Iterable<JsonPath>,
+  paths: { ends: Iterable<JsonPath>; opened: Iterable<JsonPath>; removed: Iterable<JsonPath> },
   known?: KnownReading,
 ): { root: SpanNode; value: unknown } {
   if (known && countKeysWritten(text) === known.keys)
-    return { root: spansAlong(text, paths), value: known.value };
+    return { root: spansAlong(text, paths.ends, paths.opened, paths.removed), value: known.value };
   let shape: ReturnType<typeof parseJsonShape>;
   try {
     shape = parseJsonShape(text, Number.POSITIVE_INFINITY);
@@ -102,7 +102,7 @@ function parseForEdit(
     throw new JsonEditError(
       `the text writes ${shape.keys} keys, not the ${known.keys} of the reading the edits were made from; not edited`,
     );
-  return { root: spansAlong(text, paths), value: shape.value };
+  return { root: spansAlong(text, paths.ends, paths.opened, paths.removed), value: shape.value };
 }
 
 /**
@@ -281,11 +281,13 @@ export function editsChangeNothing(parsed: unknown, edits: JsonEdits): boolean {
  * discovery's reading): the text is not parsed again (see parseForEdit).
  */
 export function editJsonText(text: string, edits: JsonEdits, known?: KnownReading): string {
-  const paths = [
-    ...(edits.set ?? []).map((s) => s.path),
-    ...(edits.remove ?? []),
-    ...(edits.append ?? []).map((a) => a.path),
-  ];
+  // a value set is located by its span; an array appended to lists its elements, and an object
+  // a property is removed from lists them all
+  const paths = {
+    ends: (edits.set ?? []).map((s) => s.path),
+    opened: (edits.append ?? []).map((a) => a.path),
+    removed: edits.remove ?? [],
+  };
   const { root, value: parsed } = parseForEdit(text, paths, known);
   const locate = (path: JsonPath) => spanAtPath(root, path);
   const style = detectStyle(text);
