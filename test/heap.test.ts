@@ -19,4 +19,9 @@ describe("the heap flags the tool sets", () => {
     expect(heapFlagsToSet(["--semi_space_growth_factor=4"])).toEqual(["--heap-growing-percent=50"]);
     expect(heapFlagsToSet(["--semi-space-growth-factor", "--heap-growing-percent=20"])).toEqual([]);
   });
+
+  it("lets the young generation grow when the user sizes its semi-spaces", () => {
+    expect(heapFlagsToSet(["--max-semi-space-size=16"])).toEqual(["--heap-growing-percent=50"]);
+    expect(heapFlagsToSet(["--min_semi_space_size=4"])).toEqual(["--heap-growing-percent=50"]);
+  });
 });

@@ -13,11 +13,18 @@ export const HEAP_FLAGS = ["--semi-space-growth-factor=1", "--heap-growing-perce
 
 /**
  * The flags of HEAP_FLAGS that the user has not set: a flag given to node (`node
- * --heap-growing-percent=80 …`, or in NODE_OPTIONS) is the user's choice and stays.
+ * --heap-growing-percent=80 …`, or in NODE_OPTIONS) is the user's choice and stays. A semi-space
+ * size the user gives (`NODE_OPTIONS=--max-semi-space-size=16`) sizes the young generation
+ * themselves: it then grows as V8 grows it, up to their limit, instead of keeping its first size.
+ * A pass of tens of thousands of runs spends much of its time collecting a small young generation
+ * (bench/scale.bench.ts), and V8 reads the semi-space limits only when it makes the heap, so an
+ * entry cannot raise them itself.
  */
 export function heapFlagsToSet(given: readonly string[]): string[] {
   const name = (flag: string) => flag.replace(/^--/, "").split("=")[0]!.replaceAll("_", "-");
   const named = new Set(given.map(name));
+  if (named.has("max-semi-space-size") || named.has("min-semi-space-size"))
+    named.add("semi-space-growth-factor");
   return HEAP_FLAGS.filter((f) => !named.has(name(f)));
 }
 
