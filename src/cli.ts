@@ -32,8 +32,8 @@ process.on("unhandledRejection", lastResort);
 
 /**
  * Resolves once the stream's queue is below its mark (a pipe is written asynchronously: without
- * waiting, a 100,000-run report piled up 237 MB of pending writes), or once it ends or fails (the
- * handlers above deal with that).
+ * waiting, a 100,000-run report piled up 237 MB of pending writes), or once it closes or fails
+ * (stdout's error handler below ends the process on a closed pipe).
  */
 function drained(stream: NodeJS.WriteStream): Promise<void> {
   if (!stream.writableNeedDrain) return Promise.resolve();

@@ -27,7 +27,6 @@ export interface SpanNode {
   value?: SpanNode;
 }
 
-/** The edited paths as a tree of their steps: a container is expanded where a path goes on. */
 /**
  * The steps of the edited paths, as a tree. A path's last step is `null` (its value's span is all
  * an edit needs) unless the value is itself looked into: an array appended to, or a container
@@ -122,7 +121,7 @@ function typeAt(c: number): SpanNode["type"] {
   return "number";
 }
 
-/** The value at `i`; expanded (its children listed) when some edited path goes through it. */
+/** The value at `i`; expanded (its children listed) when `steps` says an edit looks into it. */
 function spanAt(
   text: string,
   i: number,
