@@ -12,6 +12,8 @@
  * BENCH_SIZES=10000,50000 picks the generated sizes instead.
  * BENCH_LATENCY_MS=300 makes the fake API answer each request that much later (the real Usage API
  * takes about 0.3 s a request): a pass then edits the runs already read while it waits.
+ * After each nothing-due pass, bench/floor.ts reads the same directory in a bare process (reading
+ * and JSON.parse only, then with the schema check too): what no pass can go below.
  * `--against DIR` runs a second build (an older one) on the same fixtures, interleaved with the first.
  *   node bench/scale.bench.ts [--big] [--repeat N] [--bundle DIR|FILE] [--against DIR]
  */
@@ -132,6 +134,8 @@ interface Sample {
   wrong: number;
   changed: number;
   code: number | null;
+  /** A floor's time loading the schema (bench/floor.ts). */
+  loadMs?: number;
 }
 
 /** Writes files with a few in flight: a 100,000-run fixture one file at a time takes minutes. */
@@ -288,6 +292,41 @@ async function pass(
   };
 }
 
+/**
+ * The floor (bench/floor.ts) on the directory a nothing-due pass just read: reading and parsing
+ * every file, and with `validate` checking it with the pass's schema too, in a bare process.
+ */
+async function floor(fixture: Fixture, dir: string, validate: boolean): Promise<Sample> {
+  const rssFile = join(dir, "rss.txt");
+  const exit = await spawnCli([join(dir, "runs"), ...(validate ? ["--validate"] : [])], {
+    cwd: dir,
+    env: { BENCH_RSS_FILE: rssFile },
+    bundle: join(ROOT, "bench", "floor.ts"),
+    nodeArgs: [`--import=${RSS_PROBE}`],
+    killAfterMs: 600_000,
+  }).done;
+  if (exit.code !== 0)
+    throw new Error(`${fixture.name}: floor exit ${exit.code}: ${exit.stderr.slice(0, 2000)}`);
+  const { runs, invalid, loadMs } = JSON.parse(exit.stdout) as {
+    runs: number;
+    invalid: number;
+    loadMs: number;
+  };
+  const [rssBytes, cpuMicros] = JSON.parse(readFileSync(rssFile, "utf8")) as [number, number];
+  return {
+    wallMs: exit.ms,
+    cpuMs: cpuMicros / 1000,
+    rssBytes,
+    requests: 0,
+    lowerBound: 0,
+    runs,
+    wrong: invalid,
+    changed: 0,
+    code: exit.code,
+    loadMs,
+  };
+}
+
 const sizes = process.env.BENCH_SIZES
   ? process.env.BENCH_SIZES.split(",").map((n) => whole("each of BENCH_SIZES", n, 1))
   : [10_000, ...(big ? [30_000, 100_000] : [])];
@@ -297,6 +336,8 @@ fixtures.push(real ? await realFixture() : await generatedFixture(300));
 if (!real) fixtures[0]!.name = "300 generated runs (../shared/data/baes-berk absent)";
 for (const n of sizes) fixtures.push(await generatedFixture(n));
 
+/** The label the floors are printed under, after the builds. */
+const FLOOR = "floor (bench/floor.ts: no pass, only reading every file)";
 const samples = new Map<string, Sample[]>();
 const record = (name: string, s: Sample) => samples.set(name, [...(samples.get(name) ?? []), s]);
 for (let i = 0; i < repeat; i++) {
@@ -312,11 +353,19 @@ for (let i = 0; i < repeat; i++) {
       try {
         execFileSync("cp", ["-r", join(fixture.template, "runs"), dir]);
         record(`${b.label}\u0000${fixture.name}`, await pass(fixture, dir, api, b.path));
-        if (fixture.again)
+        if (fixture.again) {
           record(
             `${b.label}\u0000${fixture.name}, nothing due`,
             await pass(fixture, dir, api, b.path),
           );
+          // the floor does not depend on the build: measured once a repetition, with the first
+          if (b === bundles[0])
+            for (const validate of [false, true])
+              record(
+                `${FLOOR}\u0000${fixture.name}, ${validate ? "read+parse+zod" : "read+parse"}`,
+                await floor(fixture, dir, validate),
+              );
+        }
       } finally {
         await api.close();
         await rm(dir, { recursive: true, force: true });
@@ -333,16 +382,24 @@ console.log(
 );
 const walls = new Map<string, number>();
 let shown: string | undefined;
-for (const [key, list] of samples) {
+// the builds' points first, then the floors under a heading of their own
+const ordered = [...samples].sort(
+  ([a], [b]) => Number(a.startsWith(FLOOR)) - Number(b.startsWith(FLOOR)),
+);
+for (const [key, list] of ordered) {
   const [label, name] = key.split("\u0000") as [string, string];
-  if (bundles.length > 1 && label !== shown) console.log(`${label}:`);
+  const isFloor = label === FLOOR;
+  if ((bundles.length > 1 || isFloor) && label !== shown) console.log(`${label}:`);
   shown = label;
   const last = list.at(-1)!;
   const wall = median(list.map((s) => s.wallMs));
   const size = sizes.find((n) => name === `${n.toLocaleString("en-US")} runs`);
   if (size) walls.set(`${label}\u0000${size}`, wall);
+  const what = isFloor
+    ? `${last.runs} files kept, ${last.wrong} refused by the schema${last.loadMs! >= 1 ? `, ${(median(list.map((s) => s.loadMs!)) / 1000).toFixed(2)} s of the wall loading it` : ""}`
+    : `requests ${last.requests} (bound ${last.lowerBound}), ${last.runs} runs, ${last.changed} files changed, readings not exact: ${last.wrong}`;
   console.log(
-    `  ${name.padEnd(28)} wall ${(wall / 1000).toFixed(2).padStart(6)} s (${list.map((s) => (s.wallMs / 1000).toFixed(2)).join(", ")}), CPU ${(median(list.map((s) => s.cpuMs)) / 1000).toFixed(2)} s, peak RSS ${mib(median(list.map((s) => s.rssBytes))).padStart(8)}, requests ${last.requests} (bound ${last.lowerBound}), ${last.runs} runs, ${last.changed} files changed, readings not exact: ${last.wrong}`,
+    `  ${name.padEnd(isFloor ? 40 : 28)} wall ${(wall / 1000).toFixed(2).padStart(6)} s (${list.map((s) => (s.wallMs / 1000).toFixed(2)).join(", ")}), CPU ${(median(list.map((s) => s.cpuMs)) / 1000).toFixed(2)} s, peak RSS ${mib(median(list.map((s) => s.rssBytes))).padStart(8)}, ${what}`,
   );
 }
 for (const { label } of bundles)
