@@ -242,24 +242,48 @@ async function realFixture(): Promise<Fixture> {
 /** Written by the CLI process as it exits: its peak RSS (bytes) and CPU time (µs, user + system). */
 const RSS_PROBE = `data:text/javascript,import{writeFileSync}from"node:fs";process.on("exit",()=>{const u=process.resourceUsage();writeFileSync(process.env.BENCH_RSS_FILE,JSON.stringify([u.maxRSS*1024,u.userCPUTime+u.systemCPUTime]))})`;
 
+/** Runs `script` in its own node process in `dir`, with RSS_PROBE: its exit, wall, CPU and peak RSS. */
+async function probed(
+  script: string,
+  args: string[],
+  dir: string,
+  env: Record<string, string> = {},
+  extraNodeArgs: readonly string[] = [],
+) {
+  const rssFile = join(dir, "rss.txt");
+  const exit = await spawnCli(args, {
+    cwd: dir,
+    env: { ...env, BENCH_RSS_FILE: rssFile },
+    bundle: script,
+    nodeArgs: [`--import=${RSS_PROBE}`, ...extraNodeArgs],
+    killAfterMs: 600_000,
+  }).done;
+  let probe: [number, number];
+  try {
+    probe = JSON.parse(readFileSync(rssFile, "utf8")) as [number, number];
+  } catch {
+    // the probe writes at exit: a process killed or crashed before it left no figures
+    throw new Error(
+      `${script} ${args.join(" ")}: no peak RSS recorded (exit ${exit.code}, signal ${exit.signal}): ${exit.stderr.slice(0, 2000)}`,
+    );
+  }
+  return { exit, wallMs: exit.ms, rssBytes: probe[0], cpuMs: probe[1] / 1000 };
+}
+
 async function pass(
   fixture: Fixture,
   dir: string,
   api: Awaited<ReturnType<typeof startFakeUsageApi>>,
   bundle: string,
 ): Promise<Sample> {
-  const rssFile = join(dir, "rss.txt");
   const before = api.requests.length;
-  const exit = await spawnCli(
+  const { exit, wallMs, cpuMs, rssBytes } = await probed(
+    bundle,
     ["--runs-dir", "runs", "--api-base-url", api.baseUrl, "--json", ...fixture.args],
-    {
-      cwd: dir,
-      env: { OPENAI_ADMIN_KEY: ADMIN_KEY, BENCH_RSS_FILE: rssFile },
-      bundle,
-      nodeArgs: [`--import=${RSS_PROBE}`, ...nodeArgs],
-      killAfterMs: 600_000,
-    },
-  ).done;
+    dir,
+    { OPENAI_ADMIN_KEY: ADMIN_KEY },
+    nodeArgs,
+  );
   if (exit.code !== 0 && exit.code !== 1)
     throw new Error(`${fixture.name}: exit ${exit.code}: ${exit.stderr.slice(0, 2000)}`);
   if (!exit.stdout.trim())
@@ -278,10 +302,9 @@ async function pass(
     )
       wrong++;
   }
-  const [rssBytes, cpuMicros] = JSON.parse(readFileSync(rssFile, "utf8")) as [number, number];
   return {
-    wallMs: exit.ms,
-    cpuMs: cpuMicros / 1000,
+    wallMs,
+    cpuMs,
     rssBytes,
     requests: api.requests.length - before,
     lowerBound: report.request_lower_bound,
@@ -297,14 +320,11 @@ async function pass(
  * every file, and with `validate` checking it with the pass's schema too, in a bare process.
  */
 async function floor(fixture: Fixture, dir: string, validate: boolean): Promise<Sample> {
-  const rssFile = join(dir, "rss.txt");
-  const exit = await spawnCli([join(dir, "runs"), ...(validate ? ["--validate"] : [])], {
-    cwd: dir,
-    env: { BENCH_RSS_FILE: rssFile },
-    bundle: join(ROOT, "bench", "floor.ts"),
-    nodeArgs: [`--import=${RSS_PROBE}`],
-    killAfterMs: 600_000,
-  }).done;
+  const { exit, wallMs, cpuMs, rssBytes } = await probed(
+    join(ROOT, "bench", "floor.ts"),
+    [join(dir, "runs"), ...(validate ? ["--validate"] : [])],
+    dir,
+  );
   if (exit.code !== 0)
     throw new Error(`${fixture.name}: floor exit ${exit.code}: ${exit.stderr.slice(0, 2000)}`);
   const { runs, invalid, loadMs } = JSON.parse(exit.stdout) as {
@@ -312,10 +332,9 @@ async function floor(fixture: Fixture, dir: string, validate: boolean): Promise<
     invalid: number;
     loadMs: number;
   };
-  const [rssBytes, cpuMicros] = JSON.parse(readFileSync(rssFile, "utf8")) as [number, number];
   return {
-    wallMs: exit.ms,
-    cpuMs: cpuMicros / 1000,
+    wallMs,
+    cpuMs,
     rssBytes,
     requests: 0,
     lowerBound: 0,
